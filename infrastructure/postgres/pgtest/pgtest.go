@@ -1,0 +1,108 @@
+// Package pgtest gives each test its own fresh, migrated PostgreSQL database,
+// so packages and tests run in parallel without sharing state.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rollcall/rollcall/infrastructure/postgres"
+)
+
+// AdminURL is the server the tests create their databases on:
+// TEST_DATABASE_URL, else DATABASE_URL, else the local server on 5432.
+func AdminURL() string {
+	for _, name := range []string{"TEST_DATABASE_URL", "DATABASE_URL"} {
+		if v := os.Getenv(name); v != "" {
+			return v
+		}
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// NewDatabase creates an empty migrated database and returns its URL; the
+// database is dropped when the test ends.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	admin, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		t.Fatalf("pgtest: no PostgreSQL at %s (set TEST_DATABASE_URL, or run `make test`, which starts one): %v", AdminURL(), err)
+	}
+	defer admin.Close(ctx)
+
+	suffix := make([]byte, 6)
+	_, _ = rand.Read(suffix)
+	name := "rollcall_test_" + hex.EncodeToString(suffix)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		admin, err := pgx.Connect(ctx, AdminURL())
+		if err != nil {
+			t.Logf("pgtest: drop %s: %v", name, err)
+			return
+		}
+		defer admin.Close(ctx)
+		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("pgtest: drop %s: %v", name, err)
+		}
+	})
+
+	url := withDatabase(t, AdminURL(), name)
+	pool, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	defer pool.Close()
+	if err := postgres.Migrate(ctx, pool, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return url
+}
+
+// MustOpenDB returns a pool on a fresh migrated database, closed at cleanup.
+func MustOpenDB(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	url := NewDatabase(t)
+	pool, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func withDatabase(t testing.TB, url, name string) string {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatalf("pgtest: parse %s: %v", url, err)
+	}
+	// Rebuild as a keyword/value string so any URL form (socket, params) keeps working.
+	parts := []string{
+		fmt.Sprintf("host=%s", cfg.Host),
+		fmt.Sprintf("port=%d", cfg.Port),
+		fmt.Sprintf("user=%s", cfg.User),
+		fmt.Sprintf("dbname=%s", name),
+		"sslmode=disable",
+	}
+	if cfg.Password != "" {
+		parts = append(parts, "password="+cfg.Password)
+	}
+	return strings.Join(parts, " ")
+}
