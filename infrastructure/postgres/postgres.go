@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -27,6 +28,11 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL is not a valid PostgreSQL URL: %w", err)
+	}
+	// pgx's default (4 on a 2-core machine) is too few: every consumer holds
+	// a connection for its batch, besides the job workers and HTTP requests.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = 24
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -1,0 +1,199 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rollcall/rollcall/application/eventstore"
+	"github.com/rollcall/rollcall/infrastructure/eventcodec"
+)
+
+// Consumer handles events inside the subscriber's own transaction, so what it
+// writes and its checkpoint commit together: an event is applied exactly
+// once. Handlers must still be idempotent, because a failed attempt is rolled
+// back to a savepoint and retried in the same transaction.
+type Consumer struct {
+	// Group is the Watermill consumer group and the checkpoint's name, e.g.
+	// "proj.accounts.v1" or "saga.import_commit".
+	Group  string
+	Handle func(ctx context.Context, tx pgx.Tx, event eventstore.Recorded) error
+}
+
+// ConsumerOptions tune the consumers; zero values take the defaults.
+type ConsumerOptions struct {
+	PollInterval time.Duration // how often an idle consumer looks for events (default 200ms)
+	BatchSize    int           // events per subscriber transaction (default 500)
+	MaxRetries   int           // retries of a failing handler before the event is poisoned (default 5)
+	RetryDelay   time.Duration // first retry delay, doubling (default 100ms)
+}
+
+func (o *ConsumerOptions) setDefaults() {
+	if o.PollInterval <= 0 {
+		o.PollInterval = 200 * time.Millisecond
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.MaxRetries <= 0 {
+		o.MaxRetries = 5
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = 100 * time.Millisecond
+	}
+}
+
+// Consumers runs a Watermill router with one subscriber (one consumer group)
+// per Consumer on the events topic.
+type Consumers struct {
+	router *message.Router
+}
+
+// NewConsumers wires the router. Middlewares, outermost first: a correlation
+// id, the poison queue (records an event a handler keeps failing on and moves
+// on), bounded retry, and the recoverer that turns a panic into an error the
+// retry sees.
+func NewConsumers(pool *pgxpool.Pool, codec Codec, logger *slog.Logger, opts ConsumerOptions, consumers ...Consumer) (*Consumers, error) {
+	if pool == nil || codec == nil || logger == nil {
+		return nil, errors.New("postgres: NewConsumers needs a pool, a codec and a logger")
+	}
+	opts.setDefaults()
+	wlogger := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, wlogger)
+	if err != nil {
+		return nil, err
+	}
+	poison, err := middleware.PoisonQueue(poisonPublisher{}, "poisoned_events")
+	if err != nil {
+		return nil, err
+	}
+	router.AddMiddleware(
+		middleware.CorrelationID,
+		poison,
+		middleware.Retry{
+			MaxRetries:      opts.MaxRetries,
+			InitialInterval: opts.RetryDelay,
+			MaxInterval:     5 * time.Second,
+			Multiplier:      2,
+			Logger:          wlogger,
+		}.Middleware,
+		middleware.Recoverer,
+	)
+
+	seen := map[string]bool{}
+	for _, c := range consumers {
+		if c.Group == "" || c.Handle == nil {
+			return nil, errors.New("postgres: a consumer needs a group and a handler")
+		}
+		if seen[c.Group] {
+			return nil, fmt.Errorf("postgres: consumer group %q registered twice", c.Group)
+		}
+		seen[c.Group] = true
+		sub, err := newEventsSubscriber(pool, c.Group, opts, wlogger)
+		if err != nil {
+			return nil, err
+		}
+		router.AddConsumerHandler(c.Group, eventsTopic, sub, handlerFunc(codec, logger, c))
+	}
+	return &Consumers{router: router}, nil
+}
+
+func newEventsSubscriber(pool *pgxpool.Pool, group string, opts ConsumerOptions, logger watermill.LoggerAdapter) (*wsql.Subscriber, error) {
+	return wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
+		ConsumerGroup:  group,
+		PollInterval:   opts.PollInterval,
+		ResendInterval: opts.RetryDelay,
+		RetryInterval:  opts.PollInterval,
+		SchemaAdapter:  eventsSchema{batchSize: opts.BatchSize},
+		OffsetsAdapter: checkpoints(),
+	}, logger)
+}
+
+// Run blocks until ctx is cancelled or the router stops.
+func (c *Consumers) Run(ctx context.Context) error {
+	return c.router.Run(ctx)
+}
+
+// Running is closed once every consumer is subscribed.
+func (c *Consumers) Running() chan struct{} { return c.router.Running() }
+
+// Close stops the consumers, letting in-flight batches finish.
+func (c *Consumers) Close() error { return c.router.Close() }
+
+func handlerFunc(codec Codec, logger *slog.Logger, c Consumer) message.NoPublishHandlerFunc {
+	return func(msg *message.Message) error {
+		ctx := msg.Context()
+		tx, err := subscriberTx(ctx)
+		if err != nil {
+			return err
+		}
+		event, err := recordedFromMessage(codec, msg)
+		var unknown *eventcodec.UnknownTypeError
+		if errors.As(err, &unknown) {
+			// An event written by a newer build: nothing this build's read
+			// models know how to do with it.
+			logger.Warn("skipping event of unknown type", "consumer", c.Group, "type", unknown.Name, "event_id", msg.UUID)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// A savepoint lets a failed attempt roll back without aborting the
+		// subscriber's transaction, so the retry and the poison queue can
+		// still write in it.
+		return pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+			return c.Handle(ctx, sp, event)
+		})
+	}
+}
+
+// subscriberTx digs the pgx transaction out of the message context;
+// watermill-sql's pgx adapter puts a *PgxTx there.
+func subscriberTx(ctx context.Context) (pgx.Tx, error) {
+	wtx, ok := wsql.TxFromContext(ctx)
+	if !ok {
+		return nil, errors.New("postgres: no subscriber transaction in the message context")
+	}
+	switch t := wtx.(type) {
+	case *wsql.PgxTx:
+		return t.Tx, nil
+	case wsql.PgxTx:
+		return t.Tx, nil
+	}
+	return nil, fmt.Errorf("postgres: subscriber transaction is a %T, not pgx", wtx)
+}
+
+// poisonPublisher records a poisoned event in the subscriber's transaction,
+// next to the checkpoint that moves past it.
+type poisonPublisher struct{}
+
+func (poisonPublisher) Publish(_ string, msgs ...*message.Message) error {
+	for _, msg := range msgs {
+		ctx := msg.Context()
+		tx, err := subscriberTx(ctx)
+		if err != nil {
+			return err
+		}
+		meta := map[string]string(msg.Metadata)
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO poisoned_events (consumer_group, event_uuid, reason, metadata)
+			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+			msg.Metadata.Get(middleware.PoisonedHandlerKey), msg.UUID,
+			msg.Metadata.Get(middleware.ReasonForPoisonedKey), meta); err != nil {
+			return fmt.Errorf("record poisoned event: %w", err)
+		}
+	}
+	return nil
+}
+
+func (poisonPublisher) Close() error { return nil }
