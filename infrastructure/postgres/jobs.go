@@ -114,8 +114,8 @@ type JobRunner struct {
 
 // NewJobRunner returns a runner for the given kinds of job.
 func NewJobRunner(pool *pgxpool.Pool, logger *slog.Logger, opts JobRunnerOptions, handlers map[string]JobHandler) (*JobRunner, error) {
-	if pool == nil || logger == nil || len(handlers) == 0 {
-		return nil, errors.New("postgres: NewJobRunner needs a pool, a logger and at least one handler")
+	if pool == nil || logger == nil {
+		return nil, errors.New("postgres: NewJobRunner needs a pool and a logger")
 	}
 	if opts.Owner == "" {
 		opts.Owner = "runner-" + uuid.NewString()[:8]
@@ -135,6 +135,10 @@ func NewJobRunner(pool *pgxpool.Pool, logger *slog.Logger, opts JobRunnerOptions
 // Run works until ctx is cancelled. A job interrupted by the cancellation
 // keeps its last checkpoint and is released for any runner to resume.
 func (r *JobRunner) Run(ctx context.Context) error {
+	if len(r.handlers) == 0 {
+		<-ctx.Done()
+		return nil
+	}
 	var wg sync.WaitGroup
 	for range r.opts.Workers {
 		wg.Add(1)

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rollcall/rollcall/infrastructure/eventcodec"
+	"github.com/rollcall/rollcall/infrastructure/postgres"
+	"github.com/rollcall/rollcall/infrastructure/postgres/projection"
+	rhttp "github.com/rollcall/rollcall/ports/http"
+)
+
+// Main wires Rollcall together; every subcommand starts from it.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	Stdout io.Writer
+
+	pool *pgxpool.Pool
+}
+
+// Close releases what Main opened.
+func (m *Main) Close() {
+	if m.pool != nil {
+		m.pool.Close()
+	}
+}
+
+func (m *Main) db(ctx context.Context) (*pgxpool.Pool, error) {
+	if m.pool != nil {
+		return m.pool, nil
+	}
+	pool, err := postgres.Open(ctx, m.Config.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	m.pool = pool
+	return pool, nil
+}
+
+// codec knows every event type of the domain.
+func (m *Main) codec() *eventcodec.Registry {
+	return eventcodec.NewRegistry()
+}
+
+func (m *Main) consumerOptions() postgres.ConsumerOptions {
+	return postgres.ConsumerOptions{PollInterval: m.Config.PollInterval}
+}
+
+// Migrate applies the schema migrations.
+func (m *Main) Migrate(ctx context.Context) error {
+	pool, err := m.db(ctx)
+	if err != nil {
+		return err
+	}
+	if err := postgres.Migrate(ctx, pool, m.Logger); err != nil {
+		return err
+	}
+	m.Logger.Info("database is up to date")
+	return nil
+}
+
+// Serve runs the HTTP service, the projections, the sagas and the job
+// workers until ctx is cancelled (SIGINT/SIGTERM), then stops them in order:
+// first HTTP (no new work), then workers and consumers, which finish or
+// hand back what they hold.
+func (m *Main) Serve(ctx context.Context) error {
+	if err := m.Migrate(ctx); err != nil {
+		return err
+	}
+	pool := m.pool
+	codec := m.codec()
+
+	var consumers []postgres.Consumer
+	for _, p := range projection.All() {
+		consumers = append(consumers, postgres.ProjectionConsumer(p))
+	}
+	router, err := postgres.NewConsumers(pool, codec, m.Logger, m.consumerOptions(), consumers...)
+	if err != nil {
+		return err
+	}
+	jobs, err := postgres.NewJobRunner(pool, m.Logger, postgres.JobRunnerOptions{
+		Workers: m.Config.JobWorkers, Lease: m.Config.JobLease,
+	}, map[string]postgres.JobHandler{})
+	if err != nil {
+		return err
+	}
+
+	server := rhttp.NewServer(m.Logger, map[string]rhttp.ReadinessCheck{
+		"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
+		"consumers": func(context.Context) error {
+			select {
+			case <-router.Running():
+				return nil
+			default:
+				return errors.New("consumers are not running")
+			}
+		},
+	})
+	listener, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
+	}
+	httpServer := &http.Server{Handler: server, ReadHeaderTimeout: 10 * time.Second}
+	m.Logger.Info("serving", "addr", listener.Addr().String())
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := httpServer.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error { return router.Run(gctx) })
+	g.Go(func() error { return jobs.Run(gctx) })
+	g.Go(func() error {
+		<-gctx.Done()
+		m.Logger.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 20*time.Second)
+		defer cancel()
+		return httpServer.Shutdown(shutdownCtx)
+	})
+	err = g.Wait()
+	m.Logger.Info("stopped")
+	return err
+}
+
+// Projections is `rollcall projections status|rebuild NAME`.
+func (m *Main) Projections(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New(`say "projections status" or "projections rebuild NAME"`)
+	}
+	pool, err := m.db(ctx)
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "status":
+		return m.projectionStatus(ctx, pool)
+	case "rebuild":
+		if len(args) != 2 {
+			return fmt.Errorf("say which read model to rebuild: one of %s, or all", projectionNames())
+		}
+		targets := projection.All()
+		if args[1] != "all" {
+			p, ok := projection.ByName(args[1])
+			if !ok {
+				return fmt.Errorf("no read model named %q; the read models are %s", args[1], projectionNames())
+			}
+			targets = []postgres.Projection{p}
+		}
+		for _, p := range targets {
+			start := time.Now()
+			m.Logger.Info("rebuilding", "projection", p.Name())
+			if err := postgres.RebuildProjection(ctx, pool, m.codec(), m.Logger, m.consumerOptions(), p); err != nil {
+				return fmt.Errorf("rebuild %s: %w", p.Name(), err)
+			}
+			fmt.Fprintf(m.Stdout, "rebuilt %s in %s\n", p.Name(), time.Since(start).Round(time.Millisecond))
+		}
+		return nil
+	default:
+		return fmt.Errorf("unknown projections command %q", args[0])
+	}
+}
+
+func (m *Main) projectionStatus(ctx context.Context, pool *pgxpool.Pool) error {
+	var groups []string
+	for _, p := range projection.All() {
+		groups = append(groups, postgres.ProjectionGroup(p))
+	}
+	lags, err := postgres.ConsumerLag(ctx, pool, groups...)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "CONSUMER GROUP\tPENDING EVENTS\tLAST PROCESSED EVENT AT")
+	for _, l := range lags {
+		last := "never"
+		if !l.LastProcessed.IsZero() {
+			last = l.LastProcessed.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%s\t%d\t%s\n", l.Group, l.Pending, last)
+	}
+	return w.Flush()
+}
+
+func projectionNames() string {
+	var names []string
+	for _, p := range projection.All() {
+		names = append(names, p.Name())
+	}
+	sort.Strings(names)
+	return fmt.Sprint(names)
+}

@@ -1,0 +1,75 @@
+// Command rollcall is the one binary of Rollcall: the HTTP service with its
+// projections and workers, and the operator's commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `rollcall — bulk account creation
+
+Usage:
+  rollcall migrate                     apply database migrations
+  rollcall serve                       run the HTTP service, projections and workers
+  rollcall projections status          show each read model's lag
+  rollcall projections rebuild NAME    rebuild one read model from the events (or "all")
+
+Environment: DATABASE_URL, ADDR (default :8080), LOG_FORMAT (text|json), LOG_LEVEL,
+POLL_INTERVAL, JOB_WORKERS, JOB_LEASE.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "rollcall:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cfg, err := configFromEnv()
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: cfg, Logger: newLogger(cfg, stderr), Stdout: stdout}
+	defer m.Close()
+
+	switch args[0] {
+	case "migrate":
+		return m.Migrate(ctx)
+	case "serve":
+		return m.Serve(ctx)
+	case "projections":
+		return m.Projections(ctx, args[1:])
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
