@@ -5,6 +5,7 @@ package http
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -29,6 +30,7 @@ func NewServer(logger *slog.Logger, ready map[string]ReadinessCheck) *Server {
 	s := &Server{logger: logger, ready: ready, router: mux.NewRouter()}
 	s.router.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
 	s.router.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	s.router.HandleFunc("/api/v1/openapi.yaml", serveOpenAPI).Methods(http.MethodGet)
 	return s
 }
 
@@ -68,4 +70,12 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	_, _ = w.Write(openAPI)
 }

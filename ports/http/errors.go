@@ -1,0 +1,77 @@
+package http
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/rollcall/rollcall/application/apperror"
+)
+
+// statusOfKind is the one place application error kinds become HTTP codes.
+var statusOfKind = map[apperror.Kind]int{
+	apperror.Invalid:       http.StatusBadRequest,
+	apperror.Unprocessable: http.StatusUnprocessableEntity,
+	apperror.Unauthorized:  http.StatusUnauthorized,
+	apperror.Forbidden:     http.StatusForbidden,
+	apperror.NotFound:      http.StatusNotFound,
+	apperror.Conflict:      http.StatusConflict,
+	apperror.TooLarge:      http.StatusRequestEntityTooLarge,
+	apperror.Unsupported:   http.StatusUnsupportedMediaType,
+	apperror.Internal:      http.StatusInternalServerError,
+}
+
+// statusOfSlug maps the slugs of domain errors, which know nothing of HTTP.
+var statusOfSlug = map[string]int{
+	"wrong-wizard-step":       http.StatusConflict,
+	"verification-incomplete": http.StatusConflict,
+	"nothing-to-import":       http.StatusConflict,
+	"conflict":                http.StatusConflict,
+	"invalid-mapping":         http.StatusUnprocessableEntity,
+	"invalid-defaults":        http.StatusUnprocessableEntity,
+	"invalid-value":           http.StatusUnprocessableEntity,
+	"forbidden":               http.StatusForbidden,
+	"not-found":               http.StatusNotFound,
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// writeError answers with {"error":{"code","message"}}. Internal detail goes
+// to the log, never into the answer.
+func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	if appErr, ok := apperror.As(err); ok {
+		status := statusOfKind[appErr.Kind]
+		if status >= 500 {
+			logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			writeJSON(w, status, errorBody{errorDetail{Code: "internal", Message: "Something went wrong on our side. Please try again; if it keeps happening, contact support."}})
+			return
+		}
+		writeJSON(w, status, errorBody{errorDetail{Code: code(appErr.Slug), Message: appErr.Message, Details: appErr.Details}})
+		return
+	}
+	var slugged apperror.Slugged
+	if errors.As(err, &slugged) {
+		if status, ok := statusOfSlug[slugged.Slug()]; ok {
+			var details map[string]any
+			if d, ok := err.(interface{ Details() map[string]any }); ok {
+				details = d.Details()
+			}
+			writeJSON(w, status, errorBody{errorDetail{Code: code(slugged.Slug()), Message: slugged.Error(), Details: details}})
+			return
+		}
+	}
+	logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeJSON(w, http.StatusInternalServerError, errorBody{errorDetail{Code: "internal", Message: "Something went wrong on our side. Please try again; if it keeps happening, contact support."}})
+}
+
+// code turns a kebab-case slug into the API's snake_case error code.
+func code(slug string) string { return strings.ReplaceAll(slug, "-", "_") }
