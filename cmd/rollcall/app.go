@@ -49,10 +49,7 @@ func (m *Main) db(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// codec knows every event type of the domain.
-func (m *Main) codec() *eventcodec.Registry {
-	return eventcodec.NewRegistry()
-}
+func (m *Main) codec() *eventcodec.Registry { return newCodec() }
 
 func (m *Main) consumerOptions() postgres.ConsumerOptions {
 	return postgres.ConsumerOptions{PollInterval: m.Config.PollInterval}
@@ -81,6 +78,14 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 	pool := m.pool
 	codec := m.codec()
+	a, err := m.app(ctx)
+	if err != nil {
+		return err
+	}
+	api, err := a.api(m)
+	if err != nil {
+		return err
+	}
 
 	var consumers []postgres.Consumer
 	for _, p := range projection.All() {
@@ -108,6 +113,7 @@ func (m *Main) Serve(ctx context.Context) error {
 			}
 		},
 	})
+	api.Register(server.Router())
 	listener, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)

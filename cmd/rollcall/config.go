@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/rollcall/rollcall/infrastructure/password"
 )
 
 // Config is read from the environment once, here, and passed down.
@@ -18,6 +20,10 @@ type Config struct {
 	PollInterval time.Duration
 	JobWorkers   int
 	JobLease     time.Duration
+
+	// Sign-in.
+	SessionTTL time.Duration
+	Argon2     password.Params
 }
 
 func configFromEnv() (Config, error) {
@@ -37,6 +43,22 @@ func configFromEnv() (Config, error) {
 	if c.JobWorkers, err = envInt("JOB_WORKERS", 2); err != nil {
 		return c, err
 	}
+	if c.SessionTTL, err = envDuration("SESSION_TTL", 12*time.Hour); err != nil {
+		return c, err
+	}
+	c.Argon2 = password.DefaultParams()
+	for name, field := range map[string]*uint32{"ARGON2_MEMORY_KIB": &c.Argon2.Memory, "ARGON2_ITERATIONS": &c.Argon2.Iterations} {
+		n, err := envInt(name, int(*field))
+		if err != nil {
+			return c, err
+		}
+		*field = uint32(n)
+	}
+	parallelism, err := envInt("ARGON2_PARALLELISM", int(c.Argon2.Parallelism))
+	if err != nil || parallelism > 255 {
+		return c, fmt.Errorf("ARGON2_PARALLELISM must be a whole number from 1 to 255")
+	}
+	c.Argon2.Parallelism = uint8(parallelism)
 	return c, nil
 }
 

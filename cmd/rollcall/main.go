@@ -21,9 +21,13 @@ Usage:
   rollcall serve                       run the HTTP service, projections and workers
   rollcall projections status          show each read model's lag
   rollcall projections rebuild NAME    rebuild one read model from the events (or "all")
+  rollcall org create --name N         create an organization; prints its id
+  rollcall account create --org ID --email E --first F --last L --role R --password P
+                                       create an account (role: system_admin, admin, user)
 
 Environment: DATABASE_URL, ADDR (default :8080), LOG_FORMAT (text|json), LOG_LEVEL,
-POLL_INTERVAL, JOB_WORKERS, JOB_LEASE.
+POLL_INTERVAL, JOB_WORKERS, JOB_LEASE, SESSION_TTL, ARGON2_MEMORY_KIB, ARGON2_ITERATIONS,
+ARGON2_PARALLELISM.
 `
 
 func main() {
@@ -56,6 +60,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return m.Serve(ctx)
 	case "projections":
 		return m.Projections(ctx, args[1:])
+	case "org":
+		if len(args) < 2 || args[1] != "create" {
+			return errors.New("say: rollcall org create --name NAME")
+		}
+		return m.OrgCreate(ctx, args[2:])
+	case "account":
+		if len(args) < 2 || args[1] != "create" {
+			return errors.New("say: rollcall account create --org ID --email E --first F --last L --role R --password P")
+		}
+		return m.AccountCreate(ctx, args[2:])
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])

@@ -1,0 +1,73 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/account"
+	"github.com/rollcall/rollcall/domain/secret"
+)
+
+// ChangePassword sets the signed-in account's new password; it is the one
+// thing an account that must change its password may do.
+type ChangePassword struct {
+	AccountID       uuid.UUID
+	CorrelationID   string
+	CurrentPassword secret.Secret
+	NewPassword     secret.Secret
+}
+
+// ChangePasswordHandler handles ChangePassword.
+type ChangePasswordHandler struct {
+	logins   Logins
+	accounts AccountWriter
+	hasher   PasswordHasher
+	policy   PasswordPolicy
+	now      func() time.Time
+}
+
+// NewChangePasswordHandler refuses nil dependencies.
+func NewChangePasswordHandler(logins Logins, accounts AccountWriter, hasher PasswordHasher, policy PasswordPolicy, now func() time.Time) (*ChangePasswordHandler, error) {
+	if logins == nil || accounts == nil || hasher == nil || policy == nil || now == nil {
+		return nil, errors.New("command: NewChangePasswordHandler needs every dependency")
+	}
+	return &ChangePasswordHandler{logins: logins, accounts: accounts, hasher: hasher, policy: policy, now: now}, nil
+}
+
+func (h *ChangePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) error {
+	login, err := h.logins.LoginByID(ctx, cmd.AccountID)
+	if err != nil {
+		return err
+	}
+	ok, _, err := h.hasher.Verify(cmd.CurrentPassword, login.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperror.New(apperror.Unauthorized, "invalid-credentials", "The current password is wrong.")
+	}
+	if problems := h.policy(cmd.NewPassword); len(problems) > 0 {
+		msgs := make([]string, len(problems))
+		for i, p := range problems {
+			msgs[i] = p.Message
+		}
+		e := apperror.New(apperror.Unprocessable, "password-policy", "%s", strings.Join(msgs, " "))
+		e.Details = map[string]any{"codes": problems[0].Code}
+		return e
+	}
+	if cmd.NewPassword.Equal(cmd.CurrentPassword) {
+		return apperror.New(apperror.Unprocessable, "password-unchanged", "The new password is the same as the current one. Choose a different one.")
+	}
+	hash, err := h.hasher.Hash(cmd.NewPassword)
+	if err != nil {
+		return err
+	}
+	return h.accounts.ChangePassword(ctx, account.PasswordChanged{
+		AccountID: login.AccountID, ByActor: login.AccountID, MustChangePassword: false, ChangedAt: h.now().UTC(),
+	}, hash, Metadata{ActorID: login.AccountID, OrgID: login.OrgID, CorrelationID: cmd.CorrelationID})
+}

@@ -1,0 +1,79 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/account"
+	"github.com/rollcall/rollcall/domain/secret"
+	"github.com/rollcall/rollcall/domain/tenancy"
+)
+
+// CreateAccount makes one account by hand: the operator's bootstrap of the
+// first system administrator, or a single account outside any import.
+type CreateAccount struct {
+	OrgID              uuid.UUID
+	Email              string
+	FirstName          string
+	LastName           string
+	Role               string
+	GroupID            uuid.UUID
+	Password           secret.Secret
+	MustChangePassword bool
+	ActorID            uuid.UUID // uuid.Nil for the command line
+}
+
+// CreateAccountHandler handles CreateAccount.
+type CreateAccountHandler struct {
+	accounts AccountWriter
+	hasher   PasswordHasher
+	policy   PasswordPolicy
+	now      func() time.Time
+}
+
+// NewCreateAccountHandler refuses nil dependencies.
+func NewCreateAccountHandler(accounts AccountWriter, hasher PasswordHasher, policy PasswordPolicy, now func() time.Time) (*CreateAccountHandler, error) {
+	if accounts == nil || hasher == nil || policy == nil || now == nil {
+		return nil, errors.New("command: NewCreateAccountHandler needs every dependency")
+	}
+	return &CreateAccountHandler{accounts: accounts, hasher: hasher, policy: policy, now: now}, nil
+}
+
+// Handle returns the new account's id.
+func (h *CreateAccountHandler) Handle(ctx context.Context, cmd CreateAccount) (uuid.UUID, error) {
+	email, err := account.NewEmail(cmd.Email)
+	if err != nil {
+		return uuid.Nil, apperror.New(apperror.Unprocessable, "invalid-value", "%s", err.Error())
+	}
+	role, err := tenancy.ParseRole(cmd.Role)
+	if err != nil {
+		return uuid.Nil, apperror.New(apperror.Unprocessable, "invalid-value", "%s", err.Error())
+	}
+	if problems := h.policy(cmd.Password); len(problems) > 0 {
+		return uuid.Nil, apperror.New(apperror.Unprocessable, "password-policy", "%s", problems[0].Message)
+	}
+	created, err := account.Create(account.New{
+		ID: uuid.New(), OrgID: cmd.OrgID, Email: email, FirstName: cmd.FirstName, LastName: cmd.LastName,
+		Role: role, GroupID: cmd.GroupID, MustChangePassword: cmd.MustChangePassword,
+	}, h.now())
+	if err != nil {
+		return uuid.Nil, apperror.New(apperror.Unprocessable, "invalid-value", "%s", err.Error())
+	}
+	hash, err := h.hasher.Hash(cmd.Password)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	taken, err := h.accounts.CreateAccounts(ctx, []NewAccount{{Event: created, PasswordHash: hash}},
+		Metadata{ActorID: cmd.ActorID, OrgID: cmd.OrgID})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if len(taken) > 0 {
+		return uuid.Nil, apperror.New(apperror.Conflict, "email-taken", "An account with the email %s already exists.", email)
+	}
+	return created.AccountID, nil
+}

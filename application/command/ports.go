@@ -1,0 +1,77 @@
+// Package command holds the application's command handlers, one use case a
+// file: each loads what it needs, asks the domain, and saves the outcome.
+// The ports they need are declared here and implemented in infrastructure.
+package command
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rollcall/rollcall/domain/account"
+	"github.com/rollcall/rollcall/domain/secret"
+)
+
+// ErrNotFound is what ports return for a missing row of the caller's
+// organization.
+var ErrNotFound = errors.New("not found")
+
+// ErrDuplicate is what ports return for a name or email already taken.
+var ErrDuplicate = errors.New("already exists")
+
+// Login is an account's sign-in record.
+type Login struct {
+	AccountID          uuid.UUID
+	OrgID              uuid.UUID
+	Email              string
+	Role               string
+	GroupID            uuid.UUID
+	PasswordHash       string
+	MustChangePassword bool
+}
+
+// Logins reads and writes sign-in records and sessions.
+type Logins interface {
+	LoginByEmail(ctx context.Context, email string) (Login, error)
+	LoginByID(ctx context.Context, accountID uuid.UUID) (Login, error)
+	SessionLogin(ctx context.Context, token string) (Login, error)
+	CreateSession(ctx context.Context, accountID uuid.UUID, token string, ttl time.Duration) error
+}
+
+// PasswordHasher hashes and verifies passwords.
+type PasswordHasher interface {
+	Hash(pw secret.Secret) (string, error)
+	Verify(pw secret.Secret, encoded string) (ok, needsRehash bool, err error)
+}
+
+// PasswordPolicy returns the rules a new password breaks.
+type PasswordPolicy func(pw secret.Secret) []PolicyProblem
+
+// PolicyProblem is one broken password rule.
+type PolicyProblem struct {
+	Code    string
+	Message string
+}
+
+// NewAccount is an account to create with its password hash.
+type NewAccount struct {
+	Event        account.AccountCreated
+	PasswordHash string
+}
+
+// AccountWriter records new accounts: the AccountCreated event, the email
+// claim and the password hash in one transaction. An email already claimed is
+// reported in taken, and nothing is written for it.
+type AccountWriter interface {
+	CreateAccounts(ctx context.Context, accounts []NewAccount, meta Metadata) (taken []string, err error)
+	ChangePassword(ctx context.Context, ev account.PasswordChanged, hash string, meta Metadata) error
+}
+
+// Metadata says who acts and why, for every event.
+type Metadata struct {
+	ActorID       uuid.UUID
+	OrgID         uuid.UUID
+	CorrelationID string
+}

@@ -1,0 +1,122 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/tenancy"
+)
+
+// ReferenceKind is groups, tags or presets.
+type ReferenceKind string
+
+const (
+	Groups  ReferenceKind = "groups"
+	Tags    ReferenceKind = "tags"
+	Presets ReferenceKind = "presets"
+)
+
+// singular names a kind in messages.
+func (k ReferenceKind) singular() string { return strings.TrimSuffix(string(k), "s") }
+
+// Named is a group, tag or preset.
+type Named struct {
+	ID   uuid.UUID
+	Name string
+}
+
+// Organization is a tenant and its settings.
+type Organization struct {
+	ID                  uuid.UUID
+	Name                string
+	WelcomeEmailEnabled bool
+}
+
+// ReferenceData stores organizations and their groups, tags and presets.
+type ReferenceData interface {
+	CreateOrganization(ctx context.Context, org Organization) error
+	Organization(ctx context.Context, id uuid.UUID) (Organization, error)
+	SetWelcomeEmail(ctx context.Context, id uuid.UUID, enabled bool) error
+	CreateNamed(ctx context.Context, kind ReferenceKind, orgID uuid.UUID, n Named) error
+	ListNamed(ctx context.Context, kind ReferenceKind, orgID uuid.UUID) ([]Named, error)
+}
+
+// CreateNamed adds a group, tag or preset to the actor's organization.
+type CreateNamed struct {
+	Actor tenancy.Actor
+	Kind  ReferenceKind
+	Name  string
+}
+
+// ReferenceHandler handles the reference-data commands; they are small
+// enough to share one handler.
+type ReferenceHandler struct {
+	store ReferenceData
+}
+
+// NewReferenceHandler refuses a nil store.
+func NewReferenceHandler(store ReferenceData) (*ReferenceHandler, error) {
+	if store == nil {
+		return nil, errors.New("command: NewReferenceHandler needs a store")
+	}
+	return &ReferenceHandler{store: store}, nil
+}
+
+// CreateNamed returns the new object.
+func (h *ReferenceHandler) CreateNamed(ctx context.Context, cmd CreateNamed) (Named, error) {
+	if !cmd.Actor.Role.IsSystemAdmin() {
+		return Named{}, apperror.New(apperror.Forbidden, "forbidden", "Only a system administrator can create %s.", cmd.Kind)
+	}
+	name := strings.Join(strings.Fields(cmd.Name), " ")
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return Named{}, apperror.New(apperror.Unprocessable, "invalid-value", "Give the %s a name of 1 to 100 characters.", cmd.Kind.singular())
+	}
+	n := Named{ID: uuid.New(), Name: name}
+	err := h.store.CreateNamed(ctx, cmd.Kind, cmd.Actor.OrgID, n)
+	if errors.Is(err, ErrDuplicate) {
+		return Named{}, apperror.New(apperror.Conflict, "name-taken", "A %s named %q already exists.", cmd.Kind.singular(), name)
+	}
+	return n, err
+}
+
+// ListNamed lists the actor's organization's groups, tags or presets.
+func (h *ReferenceHandler) ListNamed(ctx context.Context, actor tenancy.Actor, kind ReferenceKind) ([]Named, error) {
+	if !actor.Role.CanImport() {
+		return nil, apperror.New(apperror.Forbidden, "forbidden", "Only administrators can see %s.", kind)
+	}
+	return h.store.ListNamed(ctx, kind, actor.OrgID)
+}
+
+// Organization returns the actor's organization.
+func (h *ReferenceHandler) Organization(ctx context.Context, actor tenancy.Actor) (Organization, error) {
+	if !actor.Role.CanImport() {
+		return Organization{}, apperror.New(apperror.Forbidden, "forbidden", "Only administrators can see the organization's settings.")
+	}
+	return h.store.Organization(ctx, actor.OrgID)
+}
+
+// SetWelcomeEmail turns the organization's welcome email on or off.
+func (h *ReferenceHandler) SetWelcomeEmail(ctx context.Context, actor tenancy.Actor, enabled bool) (Organization, error) {
+	if !actor.Role.IsSystemAdmin() {
+		return Organization{}, apperror.New(apperror.Forbidden, "forbidden", "Only a system administrator can change the organization's settings.")
+	}
+	if err := h.store.SetWelcomeEmail(ctx, actor.OrgID, enabled); err != nil {
+		return Organization{}, err
+	}
+	return h.store.Organization(ctx, actor.OrgID)
+}
+
+// CreateOrganization adds a tenant (from the command line).
+func (h *ReferenceHandler) CreateOrganization(ctx context.Context, name string) (uuid.UUID, error) {
+	name = strings.Join(strings.Fields(name), " ")
+	if name == "" {
+		return uuid.Nil, apperror.New(apperror.Unprocessable, "invalid-value", "Give the organization a name.")
+	}
+	org := Organization{ID: uuid.New(), Name: name}
+	return org.ID, h.store.CreateOrganization(ctx, org)
+}

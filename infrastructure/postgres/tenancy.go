@@ -1,0 +1,203 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rollcall/rollcall/application/command"
+)
+
+// ErrNotFound is returned for a row that does not exist in the caller's
+// organization; callers never learn whether it exists in another one.
+var ErrNotFound = command.ErrNotFound
+
+// ErrDuplicate is returned when a unique name or email is already taken.
+var ErrDuplicate = command.ErrDuplicate
+
+// Named is a group, tag or preset.
+type Named = command.Named
+
+// Organization is a tenant.
+type Organization = command.Organization
+
+var _ command.ReferenceData = (*Tenancy)(nil)
+
+// Tenancy stores organizations and their reference data. Every query that
+// reads tenant data filters by organization.
+type Tenancy struct {
+	pool *pgxpool.Pool
+}
+
+// NewTenancy returns the tenancy store.
+func NewTenancy(pool *pgxpool.Pool) *Tenancy { return &Tenancy{pool: pool} }
+
+// CreateOrganization adds a tenant.
+func (t *Tenancy) CreateOrganization(ctx context.Context, org Organization) error {
+	_, err := t.pool.Exec(ctx, `INSERT INTO organizations (id, name, welcome_email_enabled) VALUES ($1, $2, $3)`,
+		org.ID, org.Name, org.WelcomeEmailEnabled)
+	return err
+}
+
+// Organization loads one tenant.
+func (t *Tenancy) Organization(ctx context.Context, id uuid.UUID) (Organization, error) {
+	o := Organization{ID: id}
+	err := t.pool.QueryRow(ctx, `SELECT name, welcome_email_enabled FROM organizations WHERE id = $1`, id).
+		Scan(&o.Name, &o.WelcomeEmailEnabled)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, ErrNotFound
+	}
+	return o, err
+}
+
+// SetWelcomeEmail turns the welcome email on or off for a tenant.
+func (t *Tenancy) SetWelcomeEmail(ctx context.Context, id uuid.UUID, enabled bool) error {
+	tag, err := t.pool.Exec(ctx, `UPDATE organizations SET welcome_email_enabled = $2 WHERE id = $1`, id, enabled)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
+func referenceTable(k command.ReferenceKind) (string, error) {
+	switch k {
+	case command.Groups, command.Tags, command.Presets:
+		return string(k), nil
+	}
+	return "", fmt.Errorf("postgres: unknown reference kind %q", k)
+}
+
+// CreateNamed adds a group, tag or preset; a name taken in the organization
+// (ignoring case) is ErrDuplicate.
+func (t *Tenancy) CreateNamed(ctx context.Context, kind command.ReferenceKind, orgID uuid.UUID, n Named) error {
+	table, err := referenceTable(kind)
+	if err != nil {
+		return err
+	}
+	_, err = t.pool.Exec(ctx, `INSERT INTO `+table+` (id, org_id, name) VALUES ($1, $2, $3)`, n.ID, orgID, n.Name)
+	if isUniqueViolation(err) {
+		return ErrDuplicate
+	}
+	return err
+}
+
+// ListNamed lists an organization's groups, tags or presets by name.
+func (t *Tenancy) ListNamed(ctx context.Context, kind command.ReferenceKind, orgID uuid.UUID) ([]Named, error) {
+	table, err := referenceTable(kind)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.pool.Query(ctx, `SELECT id, name FROM `+table+` WHERE org_id = $1 ORDER BY lower(name), id`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Named, error) {
+		var n Named
+		err := r.Scan(&n.ID, &n.Name)
+		return n, err
+	})
+}
+
+// Login is the sign-in record of an account.
+type Login = command.Login
+
+var _ command.Logins = (*Tenancy)(nil)
+
+// LoginByEmail finds the login for a case-insensitive email.
+func (t *Tenancy) LoginByEmail(ctx context.Context, email string) (Login, error) {
+	return t.login(ctx, `email_key = $1`, EmailKey(email))
+}
+
+// LoginByID finds a login by account id.
+func (t *Tenancy) LoginByID(ctx context.Context, accountID uuid.UUID) (Login, error) {
+	return t.login(ctx, `account_id = $1`, accountID)
+}
+
+func (t *Tenancy) login(ctx context.Context, where string, arg any) (Login, error) {
+	var l Login
+	var group *uuid.UUID
+	err := t.pool.QueryRow(ctx, `
+		SELECT account_id, org_id, email, role, group_id, password_hash, must_change_password
+		FROM account_logins WHERE `+where, arg).
+		Scan(&l.AccountID, &l.OrgID, &l.Email, &l.Role, &group, &l.PasswordHash, &l.MustChangePassword)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, ErrNotFound
+	}
+	if group != nil {
+		l.GroupID = *group
+	}
+	return l, err
+}
+
+// InsertLogin claims the login's email inside tx (the transaction that
+// records AccountCreated); a taken email is ErrDuplicate.
+func InsertLogin(ctx context.Context, tx pgx.Tx, l Login) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO account_logins (account_id, org_id, email, email_key, role, group_id, password_hash, must_change_password)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		l.AccountID, l.OrgID, l.Email, EmailKey(l.Email), l.Role, nullUUID(l.GroupID), l.PasswordHash, l.MustChangePassword)
+	if isUniqueViolation(err) {
+		return ErrDuplicate
+	}
+	return err
+}
+
+// setPassword replaces an account's password hash.
+func setPassword(ctx context.Context, tx pgx.Tx, accountID uuid.UUID, hash string, mustChange bool) error {
+	tag, err := tx.Exec(ctx, `
+		UPDATE account_logins SET password_hash = $2, must_change_password = $3, updated_at = now()
+		WHERE account_id = $1`, accountID, hash, mustChange)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
+// CreateSession stores the hash of a new bearer token.
+func (t *Tenancy) CreateSession(ctx context.Context, accountID uuid.UUID, token string, ttl time.Duration) error {
+	_, err := t.pool.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, expires_at) VALUES ($1, $2, now() + $3::interval)`,
+		tokenHash(token), accountID, ttl.String())
+	return err
+}
+
+// SessionLogin returns the login behind an unexpired token.
+func (t *Tenancy) SessionLogin(ctx context.Context, token string) (Login, error) {
+	var accountID uuid.UUID
+	err := t.pool.QueryRow(ctx, `SELECT account_id FROM sessions WHERE token_hash = $1 AND expires_at > now()`, tokenHash(token)).Scan(&accountID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Login{}, ErrNotFound
+	}
+	if err != nil {
+		return Login{}, err
+	}
+	return t.LoginByID(ctx, accountID)
+}
+
+// EmailKey is the form emails are compared in: sign-in names are unique
+// across the service regardless of case.
+func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func nullUUID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}

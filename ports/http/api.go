@@ -1,0 +1,94 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/application/command"
+)
+
+// API serves /api/v1.
+type API struct {
+	logger                *slog.Logger
+	logins                command.Logins
+	signInHandler         *command.SignInHandler
+	changePasswordHandler *command.ChangePasswordHandler
+	reference             *command.ReferenceHandler
+}
+
+// APIDeps are the application handlers the API calls.
+type APIDeps struct {
+	Logger         *slog.Logger
+	Logins         command.Logins
+	SignIn         *command.SignInHandler
+	ChangePassword *command.ChangePasswordHandler
+	Reference      *command.ReferenceHandler
+}
+
+// NewAPI refuses missing dependencies.
+func NewAPI(d APIDeps) (*API, error) {
+	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.ChangePassword == nil || d.Reference == nil {
+		return nil, errors.New("http: NewAPI needs every dependency")
+	}
+	return &API{logger: d.Logger, logins: d.Logins, signInHandler: d.SignIn, changePasswordHandler: d.ChangePassword, reference: d.Reference}, nil
+}
+
+// Register adds the API's routes to r.
+func (a *API) Register(r *mux.Router) {
+	api := r.PathPrefix("/api/v1").Subrouter()
+	api.HandleFunc("/sessions", a.signIn).Methods(http.MethodPost)
+
+	authed := api.NewRoute().Subrouter()
+	authed.Use(a.authenticate)
+	authed.HandleFunc("/me/password", a.changePassword).Methods(http.MethodPost)
+	for _, kind := range []command.ReferenceKind{command.Groups, command.Tags, command.Presets} {
+		authed.HandleFunc("/"+string(kind), a.listNamed(kind)).Methods(http.MethodGet)
+		authed.HandleFunc("/"+string(kind), a.createNamed(kind)).Methods(http.MethodPost)
+	}
+	authed.HandleFunc("/organization", a.organization).Methods(http.MethodGet)
+	authed.HandleFunc("/organization", a.patchOrganization).Methods(http.MethodPatch)
+
+	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, apperror.New(apperror.NotFound, "not-found", "There is no %s %s in the API; see /api/v1/openapi.yaml.", r.Method, r.URL.Path))
+	})
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, a.logger, err)
+}
+
+// maxJSONBody bounds JSON requests; files go through multipart uploads.
+const maxJSONBody = 1 << 20
+
+// decode reads a JSON body into v, answering 400 with what is wrong.
+func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := "The request body is not valid JSON: " + err.Error()
+		var maxErr *http.MaxBytesError
+		if errors.Is(err, io.EOF) {
+			msg = "The request body is empty; send a JSON object."
+		} else if errors.As(err, &maxErr) {
+			msg = fmt.Sprintf("The request body is larger than %d bytes.", maxJSONBody)
+		}
+		a.fail(w, r, apperror.New(apperror.Invalid, "malformed-request", "%s", msg))
+		return false
+	}
+	return true
+}
+
+func correlationID(r *http.Request) string {
+	if id := r.Header.Get("X-Correlation-ID"); id != "" && len(id) <= 100 {
+		return id
+	}
+	return uuid.NewString()
+}

@@ -1,0 +1,125 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/domain/secret"
+	"github.com/rollcall/rollcall/domain/tenancy"
+)
+
+type actorKey struct{}
+
+// principal is the signed-in account behind a request.
+type principal struct {
+	actor              tenancy.Actor
+	mustChangePassword bool
+}
+
+func actorFrom(ctx context.Context) tenancy.Actor {
+	p, _ := ctx.Value(actorKey{}).(principal)
+	return p.actor
+}
+
+// authenticate turns a bearer token into the request's actor. While the
+// account must change its password, only the password change is allowed.
+func (a *API) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearerToken(r)
+		if !ok {
+			a.fail(w, r, apperror.New(apperror.Unauthorized, "unauthorized", "Sign in first: send the token from POST /api/v1/sessions as \"Authorization: Bearer <token>\"."))
+			return
+		}
+		login, err := a.logins.SessionLogin(r.Context(), token.Reveal())
+		if errors.Is(err, command.ErrNotFound) {
+			a.fail(w, r, apperror.New(apperror.Unauthorized, "unauthorized", "Your session has expired or is not valid. Sign in again."))
+			return
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		role, err := tenancy.ParseRole(login.Role)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		p := principal{
+			actor:              tenancy.Actor{ID: login.AccountID, OrgID: login.OrgID, Email: login.Email, Role: role, GroupID: login.GroupID},
+			mustChangePassword: login.MustChangePassword,
+		}
+		if p.mustChangePassword && r.URL.Path != "/api/v1/me/password" {
+			a.fail(w, r, apperror.New(apperror.Forbidden, "password-change-required", "Choose a new password first (POST /api/v1/me/password); everything else is locked until you do."))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, p)))
+	})
+}
+
+func bearerToken(r *http.Request) (secret.Secret, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return secret.Secret{}, false
+	}
+	return secret.New(strings.TrimSpace(token)), true
+}
+
+type signInRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type sessionAccount struct {
+	ID                 uuid.UUID `json:"id"`
+	OrgID              uuid.UUID `json:"org_id"`
+	Role               string    `json:"role"`
+	Email              string    `json:"email"`
+	MustChangePassword bool      `json:"must_change_password"`
+}
+
+func (a *API) signIn(w http.ResponseWriter, r *http.Request) {
+	var req signInRequest
+	if !a.decode(w, r, &req) {
+		return
+	}
+	session, err := a.signInHandler.Handle(r.Context(), command.SignIn{Email: req.Email, Password: secret.New(req.Password)})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	l := session.Login
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token":   session.Token.Reveal(),
+		"account": sessionAccount{ID: l.AccountID, OrgID: l.OrgID, Role: l.Role, Email: l.Email, MustChangePassword: l.MustChangePassword},
+	})
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
+	var req changePasswordRequest
+	if !a.decode(w, r, &req) {
+		return
+	}
+	err := a.changePasswordHandler.Handle(r.Context(), command.ChangePassword{
+		AccountID:       actorFrom(r.Context()).ID,
+		CorrelationID:   correlationID(r),
+		CurrentPassword: secret.New(req.CurrentPassword),
+		NewPassword:     secret.New(req.NewPassword),
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,81 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/rollcall/rollcall/application/command"
+)
+
+type named struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
+}
+
+func (a *API) listNamed(kind command.ReferenceKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		items, err := a.reference.ListNamed(r.Context(), actorFrom(r.Context()), kind)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out := make([]named, len(items))
+		for i, n := range items {
+			out[i] = named(n)
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (a *API) createNamed(kind command.ReferenceKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Name string `json:"name"`
+		}
+		if !a.decode(w, r, &req) {
+			return
+		}
+		n, err := a.reference.CreateNamed(r.Context(), command.CreateNamed{Actor: actorFrom(r.Context()), Kind: kind, Name: req.Name})
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, named(n))
+	}
+}
+
+type organizationJSON struct {
+	ID                  uuid.UUID `json:"id"`
+	Name                string    `json:"name"`
+	WelcomeEmailEnabled bool      `json:"welcome_email_enabled"`
+}
+
+func (a *API) organization(w http.ResponseWriter, r *http.Request) {
+	org, err := a.reference.Organization(r.Context(), actorFrom(r.Context()))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, organizationJSON(org))
+}
+
+func (a *API) patchOrganization(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		WelcomeEmailEnabled *bool `json:"welcome_email_enabled"`
+	}
+	if !a.decode(w, r, &req) {
+		return
+	}
+	actor := actorFrom(r.Context())
+	if req.WelcomeEmailEnabled == nil {
+		a.organization(w, r)
+		return
+	}
+	org, err := a.reference.SetWelcomeEmail(r.Context(), actor, *req.WelcomeEmailEnabled)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, organizationJSON(org))
+}
