@@ -1,0 +1,192 @@
+package importsession
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Events of an import's stream (import-<id>): past-tense facts, data only.
+// They carry references, counts and digests, never row data in bulk and never
+// a password; their names are stable strings chosen once.
+
+// FileUploaded starts a CSV or Excel import.
+type FileUploaded struct {
+	ImportID         uuid.UUID
+	OrgID            uuid.UUID
+	ActorID          uuid.UUID
+	ActorEmail       string
+	ActorGroupID     uuid.UUID
+	Source           string
+	FileName         string
+	FileSize         int64
+	FileSHA256       string
+	Rows             int
+	Headers          []string
+	Encoding         string
+	Delimiter        string
+	HeaderLine       int
+	AccountType      string
+	SendWelcomeEmail bool
+	PresetID         uuid.UUID
+	SuggestedMapping map[string]string
+	UploadedAt       time.Time
+}
+
+// ColumnsMapped records which column holds what.
+type ColumnsMapped struct {
+	Mapping  map[string]string
+	MappedAt time.Time
+}
+
+// DefaultsChosen records the defaults. PasswordSet says a default password
+// was given; the password itself is kept encrypted outside the event.
+type DefaultsChosen struct {
+	PasswordSet         bool
+	ForcePasswordChange bool
+	GroupID             uuid.UUID
+	TagIDs              []uuid.UUID
+	ChosenAt            time.Time
+}
+
+// ValidationStarted: every row is being checked in the background.
+type ValidationStarted struct {
+	StartedAt time.Time
+}
+
+// RowsValidated holds the outcome of the validation.
+type RowsValidated struct {
+	Total         int
+	New           int
+	Existing      int
+	Invalid       int
+	Blank         int
+	ProblemCounts map[string]int
+	ValidatedAt   time.Time
+}
+
+// ValidationFailed: the file could not be read through (not a row problem).
+type ValidationFailed struct {
+	Reason   string
+	FailedAt time.Time
+}
+
+// ExistingAccountsPolicyChosen says what to change on accounts that exist.
+type ExistingAccountsPolicyChosen struct {
+	UpdatePassword bool
+	UpdateGroup    bool
+	UpdateTags     bool
+}
+
+// VerificationPageViewed: the importer looked at one page of rows.
+type VerificationPageViewed struct {
+	Page int
+}
+
+// VerificationSkipped: the importer chose not to look at the rows.
+type VerificationSkipped struct{}
+
+// ImportCommitted: the accounts are to be created now.
+type ImportCommitted struct {
+	ExpectedNew      int
+	ExpectedExisting int
+	CommittedAt      time.Time
+}
+
+// CommitProgressed is recorded after each batch of the commit.
+type CommitProgressed struct {
+	Done    int
+	Created int
+	Updated int
+	Failed  int
+}
+
+// FailedRow is a row the commit could not apply.
+type FailedRow struct {
+	Row   int
+	Email string
+	Code  string
+}
+
+// ImportCompleted: the commit is over.
+type ImportCompleted struct {
+	Created     int
+	Updated     int
+	Skipped     int
+	Failed      int
+	FailedRows  []FailedRow // the first MaxFailedRows
+	CompletedAt time.Time
+}
+
+// ImportFailed: the commit stopped for good.
+type ImportFailed struct {
+	Reason   string
+	FailedAt time.Time
+}
+
+// ImportCancelled: the importer gave up before committing.
+type ImportCancelled struct {
+	CancelledAt time.Time
+}
+
+// ClassroomCourse is one Google Classroom class an import reads.
+type ClassroomCourse struct {
+	ID       string
+	Name     string
+	Section  string
+	Students int
+	Teachers int
+}
+
+// ClassroomRosterFetched starts a Google Classroom import.
+type ClassroomRosterFetched struct {
+	ImportID        uuid.UUID
+	OrgID           uuid.UUID
+	ActorID         uuid.UUID
+	ActorEmail      string
+	ActorGroupID    uuid.UUID
+	GoogleEmail     string
+	Courses         []ClassroomCourse
+	IncludeTeachers bool
+	People          int
+	GroupID         uuid.UUID
+	FetchedAt       time.Time
+}
+
+// ImportSummaryEmailed: the importer was sent the summary.
+type ImportSummaryEmailed struct {
+	To string
+}
+
+// MaxFailedRows bounds the failed rows an event lists.
+const MaxFailedRows = 1000
+
+func (FileUploaded) EventType() string                 { return "FileUploaded" }
+func (ColumnsMapped) EventType() string                { return "ColumnsMapped" }
+func (DefaultsChosen) EventType() string               { return "DefaultsChosen" }
+func (ValidationStarted) EventType() string            { return "ValidationStarted" }
+func (RowsValidated) EventType() string                { return "RowsValidated" }
+func (ValidationFailed) EventType() string             { return "ValidationFailed" }
+func (ExistingAccountsPolicyChosen) EventType() string { return "ExistingAccountsPolicyChosen" }
+func (VerificationPageViewed) EventType() string       { return "VerificationPageViewed" }
+func (VerificationSkipped) EventType() string          { return "VerificationSkipped" }
+func (ImportCommitted) EventType() string              { return "ImportCommitted" }
+func (CommitProgressed) EventType() string             { return "CommitProgressed" }
+func (ImportCompleted) EventType() string              { return "ImportCompleted" }
+func (ImportFailed) EventType() string                 { return "ImportFailed" }
+func (ImportCancelled) EventType() string              { return "ImportCancelled" }
+func (ClassroomRosterFetched) EventType() string       { return "ClassroomRosterFetched" }
+func (ImportSummaryEmailed) EventType() string         { return "ImportSummaryEmailed" }
+
+// Events lists a sample of every import event, for the codec registry.
+func Events() []interface{ EventType() string } {
+	return []interface{ EventType() string }{
+		FileUploaded{}, ColumnsMapped{}, DefaultsChosen{}, ValidationStarted{}, RowsValidated{},
+		ValidationFailed{}, ExistingAccountsPolicyChosen{}, VerificationPageViewed{}, VerificationSkipped{},
+		ImportCommitted{}, CommitProgressed{}, ImportCompleted{}, ImportFailed{}, ImportCancelled{},
+		ClassroomRosterFetched{}, ImportSummaryEmailed{},
+	}
+}
+
+// StreamID is the import's event stream.
+func StreamID(id uuid.UUID) string { return "import-" + id.String() }

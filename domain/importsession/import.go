@@ -1,0 +1,517 @@
+// Package importsession holds the Import aggregate: the wizard that turns a
+// spreadsheet or a Google Classroom roster into accounts, as a state machine
+// whose every step is an event. It also holds the column mapping, the
+// suggested mapping and the per-row validation rules.
+package importsession
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rollcall/rollcall/domain/tenancy"
+)
+
+// State is where an import is in its life.
+type State string
+
+const (
+	StateUploaded       State = "uploaded"
+	StateMapped         State = "mapped"
+	StateDefaultsChosen State = "defaults_chosen"
+	StateValidating     State = "validating"
+	StateValidated      State = "validated"
+	StateCommitting     State = "committing"
+	StateCompleted      State = "completed"
+	StateFailed         State = "failed"
+	StateCancelled      State = "cancelled"
+)
+
+// Step is the wizard page an import resumes at.
+type Step string
+
+const (
+	StepMapping      Step = "mapping"
+	StepDefaults     Step = "defaults"
+	StepValidation   Step = "validation"
+	StepVerification Step = "verification"
+	StepCommit       Step = "commit"
+	StepDone         Step = "done"
+)
+
+// Step maps a state to the page that continues it.
+func (s State) Step() Step {
+	switch s {
+	case StateUploaded:
+		return StepMapping
+	case StateMapped:
+		return StepDefaults
+	case StateDefaultsChosen, StateValidating:
+		return StepValidation
+	case StateValidated:
+		return StepVerification
+	case StateCommitting:
+		return StepCommit
+	}
+	return StepDone
+}
+
+// Open reports whether the import can still be resumed or cancelled.
+func (s State) Open() bool {
+	return s != StateCommitting && s != StateCompleted && s != StateFailed && s != StateCancelled
+}
+
+// Sources and account types.
+const (
+	SourceCSV       = "csv"
+	SourceXLSX      = "xlsx"
+	SourceClassroom = "google_classroom"
+
+	AccountTypeUsers          = "users"
+	AccountTypeAdministrators = "administrators"
+)
+
+// PageSize is the number of rows on a verification page.
+const PageSize = 100
+
+// Defaults are the values for what the rows leave out.
+type Defaults struct {
+	PasswordSet         bool
+	ForcePasswordChange bool
+	GroupID             uuid.UUID
+	TagIDs              []uuid.UUID
+}
+
+// ExistingPolicy says what to change on accounts that already exist.
+type ExistingPolicy struct {
+	UpdatePassword bool
+	UpdateGroup    bool
+	UpdateTags     bool
+}
+
+// Counts are the validation's outcome.
+type Counts struct {
+	Total, New, Existing, Invalid, Blank int
+}
+
+// Import is the aggregate. Its fields change only in apply.
+type Import struct {
+	id, orgID, createdBy, actorGroup uuid.UUID
+	createdByEmail                   string
+	source                           string
+	state                            State
+	accountType                      string
+	sendWelcomeEmail                 bool
+	presetID                         uuid.UUID
+	file                             FileUploaded
+	classroom                        ClassroomRosterFetched
+	mapping                          map[string]string
+	defaults                         Defaults
+	defaultsChosen                   bool
+	existing                         ExistingPolicy
+	counts                           Counts
+	pagesViewed                      map[int]bool
+	verificationSkipped              bool
+	progress                         CommitProgressed
+	completed                        ImportCompleted
+	createdAt, updatedAt             time.Time
+
+	version int64
+	pending []any
+}
+
+// Upload is what starts a file import.
+type Upload struct {
+	ID               uuid.UUID
+	Source           string
+	FileName         string
+	FileSize         int64
+	FileSHA256       string
+	Rows             int
+	Headers          []string
+	Encoding         string
+	Delimiter        string
+	HeaderLine       int
+	AccountType      string
+	SendWelcomeEmail bool
+	PresetID         uuid.UUID
+	// WelcomeEmailEnabled is the organization's setting.
+	WelcomeEmailEnabled bool
+}
+
+// NewImport checks an upload's options against the actor's role and the
+// organization's settings, and starts the import.
+func NewImport(actor tenancy.Actor, u Upload, now time.Time) (*Import, error) {
+	if !actor.Role.CanImport() {
+		return nil, &ForbiddenError{"Only administrators can import accounts."}
+	}
+	if u.Source != SourceCSV && u.Source != SourceXLSX {
+		return nil, &InvalidValueError{fmt.Sprintf("%q is not a file source; use csv or xlsx.", u.Source)}
+	}
+	if u.AccountType == "" {
+		u.AccountType = AccountTypeUsers
+	}
+	switch u.AccountType {
+	case AccountTypeUsers:
+	case AccountTypeAdministrators:
+		if !actor.Role.IsSystemAdmin() {
+			return nil, &ForbiddenError{"Only a system administrator can import administrators. Import them as users, or ask a system administrator."}
+		}
+		if u.PresetID != uuid.Nil {
+			return nil, &InvalidValueError{"A preset applies to users only; remove it or import users."}
+		}
+	default:
+		return nil, &InvalidValueError{fmt.Sprintf("%q is not an account type; use users or administrators.", u.AccountType)}
+	}
+	if u.SendWelcomeEmail && !u.WelcomeEmailEnabled {
+		return nil, &InvalidValueError{"Welcome emails are turned off for your organization. A system administrator can turn them on in the organization settings."}
+	}
+	if len(u.Headers) == 0 {
+		return nil, &InvalidValueError{"The file has no header row."}
+	}
+	imp := &Import{}
+	imp.record(FileUploaded{
+		ImportID: u.ID, OrgID: actor.OrgID, ActorID: actor.ID, ActorEmail: actor.Email, ActorGroupID: actor.GroupID,
+		Source: u.Source, FileName: u.FileName, FileSize: u.FileSize, FileSHA256: u.FileSHA256, Rows: u.Rows,
+		Headers: u.Headers, Encoding: u.Encoding, Delimiter: u.Delimiter, HeaderLine: u.HeaderLine,
+		AccountType: u.AccountType, SendWelcomeEmail: u.SendWelcomeEmail, PresetID: u.PresetID,
+		SuggestedMapping: SuggestMapping(u.Headers, actor.Role.IsSystemAdmin()), UploadedAt: now.UTC(),
+	})
+	return imp, nil
+}
+
+// ClassroomImport is what starts a Google Classroom import.
+type ClassroomImport struct {
+	ID                  uuid.UUID
+	GoogleEmail         string
+	Courses             []ClassroomCourse
+	IncludeTeachers     bool
+	People              int
+	GroupID             uuid.UUID
+	SendWelcomeEmail    bool
+	WelcomeEmailEnabled bool
+}
+
+// NewClassroomImport starts an import of Google Classroom rosters. Its
+// mapping is fixed, so it starts at the defaults step.
+func NewClassroomImport(actor tenancy.Actor, c ClassroomImport, now time.Time) (*Import, error) {
+	if !actor.Role.CanImport() {
+		return nil, &ForbiddenError{"Only administrators can import accounts."}
+	}
+	if len(c.Courses) == 0 {
+		return nil, &InvalidValueError{"Pick at least one class."}
+	}
+	if c.GroupID != uuid.Nil && !actor.Role.IsSystemAdmin() {
+		return nil, &ForbiddenError{"Only a system administrator can choose the group; your imports go to your own group."}
+	}
+	imp := &Import{}
+	imp.record(ClassroomRosterFetched{
+		ImportID: c.ID, OrgID: actor.OrgID, ActorID: actor.ID, ActorEmail: actor.Email, ActorGroupID: actor.GroupID,
+		GoogleEmail: c.GoogleEmail, Courses: c.Courses, IncludeTeachers: c.IncludeTeachers, People: c.People,
+		GroupID: c.GroupID, FetchedAt: now.UTC(),
+	})
+	return imp, nil
+}
+
+// Rehydrate rebuilds an import from its stored events.
+func Rehydrate(events []any) *Import {
+	imp := &Import{}
+	for _, e := range events {
+		imp.apply(e)
+		imp.version++
+	}
+	return imp
+}
+
+// record applies a new event and keeps it to be saved.
+func (imp *Import) record(e any) {
+	imp.apply(e)
+	imp.pending = append(imp.pending, e)
+}
+
+// PendingEvents are the events recorded since loading.
+func (imp *Import) PendingEvents() []any { return imp.pending }
+
+// Version is the stream version the import was loaded at.
+func (imp *Import) Version() int64 { return imp.version }
+
+// apply changes state without checking anything: it replays what happened.
+func (imp *Import) apply(e any) {
+	switch e := e.(type) {
+	case FileUploaded:
+		imp.id, imp.orgID, imp.createdBy, imp.actorGroup = e.ImportID, e.OrgID, e.ActorID, e.ActorGroupID
+		imp.createdByEmail, imp.source, imp.state = e.ActorEmail, e.Source, StateUploaded
+		imp.accountType, imp.sendWelcomeEmail, imp.presetID = e.AccountType, e.SendWelcomeEmail, e.PresetID
+		imp.file, imp.createdAt, imp.updatedAt = e, e.UploadedAt, e.UploadedAt
+		imp.resetValidation()
+	case ClassroomRosterFetched:
+		imp.id, imp.orgID, imp.createdBy, imp.actorGroup = e.ImportID, e.OrgID, e.ActorID, e.ActorGroupID
+		imp.createdByEmail, imp.source, imp.state = e.ActorEmail, SourceClassroom, StateMapped
+		imp.accountType, imp.classroom = AccountTypeUsers, e
+		imp.defaults.GroupID = e.GroupID
+		imp.createdAt, imp.updatedAt = e.FetchedAt, e.FetchedAt
+		imp.resetValidation()
+	case ColumnsMapped:
+		imp.mapping, imp.state, imp.updatedAt = e.Mapping, StateMapped, e.MappedAt
+		imp.resetValidation()
+	case DefaultsChosen:
+		imp.defaults = Defaults{PasswordSet: e.PasswordSet, ForcePasswordChange: e.ForcePasswordChange, GroupID: e.GroupID, TagIDs: e.TagIDs}
+		imp.defaultsChosen, imp.state, imp.updatedAt = true, StateDefaultsChosen, e.ChosenAt
+		imp.resetValidation()
+	case ValidationStarted:
+		imp.state, imp.updatedAt = StateValidating, e.StartedAt
+	case RowsValidated:
+		imp.counts = Counts{Total: e.Total, New: e.New, Existing: e.Existing, Invalid: e.Invalid, Blank: e.Blank}
+		imp.state, imp.updatedAt = StateValidated, e.ValidatedAt
+	case ValidationFailed:
+		imp.state, imp.updatedAt = StateDefaultsChosen, e.FailedAt
+	case ExistingAccountsPolicyChosen:
+		imp.existing = ExistingPolicy(e)
+	case VerificationPageViewed:
+		imp.pagesViewed[e.Page] = true
+	case VerificationSkipped:
+		imp.verificationSkipped = true
+	case ImportCommitted:
+		imp.state, imp.updatedAt = StateCommitting, e.CommittedAt
+	case CommitProgressed:
+		imp.progress = e
+	case ImportCompleted:
+		imp.completed, imp.state, imp.updatedAt = e, StateCompleted, e.CompletedAt
+	case ImportFailed:
+		imp.state, imp.updatedAt = StateFailed, e.FailedAt
+	case ImportCancelled:
+		imp.state, imp.updatedAt = StateCancelled, e.CancelledAt
+	}
+}
+
+func (imp *Import) resetValidation() {
+	imp.counts = Counts{}
+	imp.pagesViewed = map[int]bool{}
+	imp.verificationSkipped = false
+	imp.existing = ExistingPolicy{}
+}
+
+// authorize hides imports of other organizations, and other importers'
+// imports from a group-scoped administrator.
+func (imp *Import) authorize(actor tenancy.Actor) error {
+	if actor.OrgID != imp.orgID || !actor.Role.CanImport() {
+		return &NotFoundError{}
+	}
+	if !actor.Role.IsSystemAdmin() && actor.ID != imp.createdBy {
+		return &NotFoundError{}
+	}
+	return nil
+}
+
+// CanSee reports whether the actor may read this import.
+func (imp *Import) CanSee(actor tenancy.Actor) bool { return imp.authorize(actor) == nil }
+
+func (imp *Import) requireState(actor tenancy.Actor, wanted ...State) error {
+	if err := imp.authorize(actor); err != nil {
+		return err
+	}
+	if !slices.Contains(wanted, imp.state) {
+		return &WrongStepError{Current: imp.state, Wanted: wanted}
+	}
+	return nil
+}
+
+// MapColumns records the mapping; going back to it discards later steps'
+// results.
+func (imp *Import) MapColumns(actor tenancy.Actor, m Mapping, now time.Time) error {
+	if err := imp.requireState(actor, StateUploaded, StateMapped, StateDefaultsChosen, StateValidated); err != nil {
+		return err
+	}
+	if imp.source == SourceClassroom {
+		return &WrongStepError{Current: imp.state, Wanted: nil}
+	}
+	imp.record(ColumnsMapped{Mapping: m.Columns(), MappedAt: now.UTC()})
+	return nil
+}
+
+// ChooseDefaults records the defaults. An administrator's accounts always go
+// to the administrator's own group.
+func (imp *Import) ChooseDefaults(actor tenancy.Actor, d Defaults, now time.Time) error {
+	if err := imp.requireState(actor, StateMapped, StateDefaultsChosen, StateValidated); err != nil {
+		return err
+	}
+	if !actor.Role.IsSystemAdmin() {
+		if d.GroupID != uuid.Nil && d.GroupID != actor.GroupID {
+			return &ForbiddenError{"Only a system administrator can choose the group; your imports go to your own group."}
+		}
+		d.GroupID = actor.GroupID
+	}
+	if imp.source == SourceClassroom && d.GroupID == uuid.Nil {
+		d.GroupID = imp.classroom.GroupID
+	}
+	imp.record(DefaultsChosen{
+		PasswordSet: d.PasswordSet, ForcePasswordChange: d.ForcePasswordChange, GroupID: d.GroupID,
+		TagIDs: slices.Clone(d.TagIDs), ChosenAt: now.UTC(),
+	})
+	return nil
+}
+
+// StartValidation begins (or repeats) the validation of every row.
+func (imp *Import) StartValidation(actor tenancy.Actor, now time.Time) error {
+	if err := imp.requireState(actor, StateDefaultsChosen, StateValidated); err != nil {
+		return err
+	}
+	imp.record(ValidationStarted{StartedAt: now.UTC()})
+	return nil
+}
+
+// RecordValidation stores the background validation's outcome.
+func (imp *Import) RecordValidation(result RowsValidated) error {
+	if imp.state != StateValidating {
+		return &WrongStepError{Current: imp.state, Wanted: []State{StateValidating}}
+	}
+	imp.record(result)
+	return nil
+}
+
+// FailValidation returns the import to the defaults step so the importer
+// can fix the cause and validate again.
+func (imp *Import) FailValidation(reason string, now time.Time) error {
+	if imp.state != StateValidating {
+		return &WrongStepError{Current: imp.state, Wanted: []State{StateValidating}}
+	}
+	imp.record(ValidationFailed{Reason: reason, FailedAt: now.UTC()})
+	return nil
+}
+
+// ChooseExistingPolicy says what to change on accounts that already exist.
+func (imp *Import) ChooseExistingPolicy(actor tenancy.Actor, p ExistingPolicy) error {
+	if err := imp.requireState(actor, StateValidated); err != nil {
+		return err
+	}
+	if p.UpdateGroup && !actor.Role.IsSystemAdmin() {
+		return &ForbiddenError{"Only a system administrator can move existing accounts to another group."}
+	}
+	imp.record(ExistingAccountsPolicyChosen(p))
+	return nil
+}
+
+// Pages is the number of verification pages.
+func (imp *Import) Pages() int {
+	rows := imp.counts.New + imp.counts.Existing + imp.counts.Invalid
+	return (rows + PageSize - 1) / PageSize
+}
+
+// VerifyPage records that the importer looked at a page.
+func (imp *Import) VerifyPage(actor tenancy.Actor, page int) error {
+	if err := imp.requireState(actor, StateValidated); err != nil {
+		return err
+	}
+	if page < 1 || page > imp.Pages() {
+		return &InvalidValueError{fmt.Sprintf("There is no page %d; the rows fill %d page(s).", page, imp.Pages())}
+	}
+	if !imp.pagesViewed[page] {
+		imp.record(VerificationPageViewed{Page: page})
+	}
+	return nil
+}
+
+// SkipVerification records that the importer chose not to look at the rows.
+func (imp *Import) SkipVerification(actor tenancy.Actor) error {
+	if err := imp.requireState(actor, StateValidated); err != nil {
+		return err
+	}
+	if !imp.verificationSkipped {
+		imp.record(VerificationSkipped{})
+	}
+	return nil
+}
+
+// Commit starts creating the accounts.
+func (imp *Import) Commit(actor tenancy.Actor, now time.Time) error {
+	if err := imp.requireState(actor, StateValidated); err != nil {
+		return err
+	}
+	if imp.counts.New+imp.counts.Existing == 0 {
+		return &NothingToImportError{}
+	}
+	if left := imp.Pages() - len(imp.pagesViewed); !imp.verificationSkipped && left > 0 {
+		return &VerificationIncompleteError{PagesLeft: left}
+	}
+	imp.record(ImportCommitted{ExpectedNew: imp.counts.New, ExpectedExisting: imp.counts.Existing, CommittedAt: now.UTC()})
+	return nil
+}
+
+// RecordProgress is called by the commit after each batch.
+func (imp *Import) RecordProgress(p CommitProgressed) error {
+	if imp.state != StateCommitting {
+		return &WrongStepError{Current: imp.state, Wanted: []State{StateCommitting}}
+	}
+	imp.record(p)
+	return nil
+}
+
+// Complete ends the commit.
+func (imp *Import) Complete(c ImportCompleted) error {
+	if imp.state != StateCommitting {
+		return &WrongStepError{Current: imp.state, Wanted: []State{StateCommitting}}
+	}
+	if len(c.FailedRows) > MaxFailedRows {
+		c.FailedRows = c.FailedRows[:MaxFailedRows]
+	}
+	imp.record(c)
+	return nil
+}
+
+// Fail ends the commit for good.
+func (imp *Import) Fail(reason string, now time.Time) error {
+	if imp.state != StateCommitting {
+		return &WrongStepError{Current: imp.state, Wanted: []State{StateCommitting}}
+	}
+	imp.record(ImportFailed{Reason: reason, FailedAt: now.UTC()})
+	return nil
+}
+
+// Cancel gives the import up; only before it is committed.
+func (imp *Import) Cancel(actor tenancy.Actor, now time.Time) error {
+	if err := imp.authorize(actor); err != nil {
+		return err
+	}
+	if !imp.state.Open() {
+		return &WrongStepError{Current: imp.state, Wanted: []State{StateUploaded, StateMapped, StateDefaultsChosen, StateValidating, StateValidated}}
+	}
+	imp.record(ImportCancelled{CancelledAt: now.UTC()})
+	return nil
+}
+
+// RecordSummaryEmailed notes that the importer was sent the summary.
+func (imp *Import) RecordSummaryEmailed(to string) {
+	imp.record(ImportSummaryEmailed{To: to})
+}
+
+// Read access for the application layer.
+
+func (imp *Import) ID() uuid.UUID                     { return imp.id }
+func (imp *Import) OrgID() uuid.UUID                  { return imp.orgID }
+func (imp *Import) CreatedBy() uuid.UUID              { return imp.createdBy }
+func (imp *Import) CreatedByEmail() string            { return imp.createdByEmail }
+func (imp *Import) Source() string                    { return imp.source }
+func (imp *Import) State() State                      { return imp.state }
+func (imp *Import) AccountType() string               { return imp.accountType }
+func (imp *Import) SendWelcomeEmail() bool            { return imp.sendWelcomeEmail }
+func (imp *Import) PresetID() uuid.UUID               { return imp.presetID }
+func (imp *Import) File() FileUploaded                { return imp.file }
+func (imp *Import) Classroom() ClassroomRosterFetched { return imp.classroom }
+func (imp *Import) Mapping() map[string]string        { return imp.mapping }
+func (imp *Import) Defaults() Defaults                { return imp.defaults }
+func (imp *Import) ExistingPolicy() ExistingPolicy    { return imp.existing }
+func (imp *Import) Counts() Counts                    { return imp.counts }
+func (imp *Import) Progress() CommitProgressed        { return imp.progress }
+func (imp *Import) Completed() ImportCompleted        { return imp.completed }
+func (imp *Import) CreatedAt() time.Time              { return imp.createdAt }
+func (imp *Import) UpdatedAt() time.Time              { return imp.updatedAt }
+
+// Role is the role the import's accounts get.
+func (imp *Import) Role() tenancy.Role {
+	if imp.accountType == AccountTypeAdministrators {
+		return tenancy.RoleAdmin
+	}
+	return tenancy.RoleUser
+}
