@@ -37,7 +37,7 @@ bench:
 
 ## fuzz: a minute of fuzzing the file reader
 fuzz:
-	go test -run='^$$' -fuzz=FuzzOpenAndRead -fuzztime=60s ./infrastructure/spreadsheet/
+	go test -run='^$$' -fuzz=FuzzOpenAndRead -fuzztime=60s -fuzzminimizetime=5s ./infrastructure/spreadsheet/
 
 ## clean: stop the private PostgreSQL (if any) and remove build output; clean-data also deletes .data/
 clean:

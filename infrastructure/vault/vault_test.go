@@ -1,0 +1,158 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+func TestFileRoundTripsAndRandomAccess(t *testing.T) {
+	key := NewRandomKey()
+	for _, size := range []int{0, 1, chunkSize - 1, chunkSize, chunkSize + 1, 1<<20 + 17} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			plain := make([]byte, size)
+			_, _ = rand.Read(plain)
+			var enc bytes.Buffer
+			if err := EncryptFile(&enc, bytes.NewReader(plain), int64(size), key, []byte("import-1")); err != nil {
+				t.Fatal(err)
+			}
+			r, err := NewFileReader(bytes.NewReader(enc.Bytes()), int64(enc.Len()), key, []byte("import-1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(r)
+			if err != nil || !bytes.Equal(got, plain) {
+				t.Fatalf("round trip: %v (got %d bytes)", err, len(got))
+			}
+			for range 50 {
+				if size == 0 {
+					break
+				}
+				off := mrand.IntN(size)
+				n := mrand.IntN(size-off) + 1
+				buf := make([]byte, n)
+				if _, err := r.ReadAt(buf, int64(off)); err != nil && err != io.EOF {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(buf, plain[off:off+n]) {
+					t.Fatalf("ReadAt(%d, %d) differs", off, n)
+				}
+			}
+		})
+	}
+}
+
+func TestTamperingIsDetected(t *testing.T) {
+	key := NewRandomKey()
+	plain := bytes.Repeat([]byte("Password123,"), 20000) // three chunks
+	var buf bytes.Buffer
+	if err := EncryptFile(&buf, bytes.NewReader(plain), int64(len(plain)), key, []byte("import-1")); err != nil {
+		t.Fatal(err)
+	}
+	enc := buf.Bytes()
+	if bytes.Contains(enc, []byte("Password123")) {
+		t.Fatal("plaintext visible in the encrypted file")
+	}
+	flip := bytes.Clone(enc)
+	flip[headerSize+100] ^= 1
+	swapped := bytes.Clone(enc)
+	c := chunkSize + tagSize
+	copy(swapped[headerSize:headerSize+c], enc[headerSize+c:headerSize+2*c])
+	copy(swapped[headerSize+c:headerSize+2*c], enc[headerSize:headerSize+c])
+	tests := []struct {
+		name string
+		data []byte
+		key  Key
+		ad   string
+	}{
+		{"flipped bit", flip, key, "import-1"},
+		{"truncated", enc[:len(enc)-c/2], key, "import-1"},
+		{"dropped last chunk", enc[:headerSize+2*c], key, "import-1"},
+		{"reordered chunks", swapped, key, "import-1"},
+		{"wrong key", enc, NewRandomKey(), "import-1"},
+		{"moved to another import", enc, key, "import-2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewFileReader(bytes.NewReader(tt.data), int64(len(tt.data)), tt.key, []byte(tt.ad))
+			if err == nil {
+				_, err = io.ReadAll(r)
+			}
+			if !errors.Is(err, ErrTampered) {
+				t.Fatalf("err = %v, want ErrTampered", err)
+			}
+		})
+	}
+}
+
+func TestSealAndFileStore(t *testing.T) {
+	key := NewRandomKey()
+	sealed, err := Seal(key, []byte("refresh-token"), []byte("account-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Open(key, sealed, []byte("account-1")); err != nil || string(got) != "refresh-token" {
+		t.Fatalf("Open = %q %v", got, err)
+	}
+	if _, err := Open(key, sealed, []byte("account-2")); !errors.Is(err, ErrTampered) {
+		t.Fatalf("other owner: %v", err)
+	}
+	if fmt.Sprintf("%v %+v %#v %s", key, key, key, key) != "[redacted] [redacted] [redacted] [redacted]" {
+		t.Fatal("the key prints")
+	}
+
+	dir := t.TempDir()
+	store, err := NewFileStore(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.New()
+	plain := []byte("First Name,Email,Password\nAna,ana@x.org,Secret-Pass-1\n")
+	sha, err := store.Put(context.Background(), id, bytes.NewReader(plain), int64(len(plain)))
+	if err != nil || len(sha) != 64 {
+		t.Fatalf("Put: %s %v", sha, err)
+	}
+	stored, _ := os.ReadFile(filepath.Join(dir, id.String()+".rcv"))
+	if bytes.Contains(stored, []byte("Secret-Pass-1")) {
+		t.Fatal("password stored in clear")
+	}
+	r, closer, err := store.Open(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r)
+	closer.Close()
+	if !bytes.Equal(got, plain) {
+		t.Fatalf("read back %q", got)
+	}
+	// A file renamed to another import's id does not open.
+	other := uuid.New()
+	if err := os.Rename(filepath.Join(dir, id.String()+".rcv"), filepath.Join(dir, other.String()+".rcv")); err != nil {
+		t.Fatal(err)
+	}
+	if r, c, err := store.Open(context.Background(), other); err == nil {
+		_, err = io.ReadAll(r)
+		c.Close()
+		if !errors.Is(err, ErrTampered) {
+			t.Fatalf("renamed file: %v", err)
+		}
+	}
+	if err := store.Delete(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Delete(context.Background(), other); err != nil {
+		t.Fatal("deleting twice:", err)
+	}
+	if _, _, err := store.Open(context.Background(), other); !errors.Is(err, ErrGone) {
+		t.Fatalf("deleted file: %v", err)
+	}
+}
