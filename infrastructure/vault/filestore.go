@@ -29,12 +29,13 @@ func NewFileStore(dir string, key Key) (*FileStore, error) {
 
 func (s *FileStore) path(id uuid.UUID) string { return filepath.Join(s.dir, id.String()+".rcv") }
 
-// Put encrypts a spooled plaintext file and returns its size and SHA-256.
-// The plaintext passes only through memory, a chunk at a time.
-func (s *FileStore) Put(_ context.Context, id uuid.UUID, plain io.ReaderAt, size int64) (sha string, err error) {
+// Put encrypts an upload as it streams in and returns its size and SHA-256.
+// The plaintext passes only through memory, a chunk at a time; more than
+// limit bytes is ErrTooLarge and leaves nothing behind.
+func (s *FileStore) Put(_ context.Context, id uuid.UUID, plain io.Reader, limit int64) (size int64, sha string, err error) {
 	tmp, err := os.CreateTemp(s.dir, "upload-*.tmp")
 	if err != nil {
-		return "", err
+		return 0, "", err
 	}
 	defer func() {
 		if err != nil {
@@ -42,22 +43,21 @@ func (s *FileStore) Put(_ context.Context, id uuid.UUID, plain io.ReaderAt, size
 		}
 	}()
 	h := sha256.New()
-	src := io.TeeReader(io.NewSectionReader(plain, 0, size), h)
-	if err = EncryptFile(tmp, src, size, s.key, []byte(id.String())); err != nil {
+	if size, err = EncryptFile(tmp, io.TeeReader(plain, h), limit, s.key, []byte(id.String())); err != nil {
 		_ = tmp.Close()
-		return "", err
+		return size, "", err
 	}
 	if err = tmp.Sync(); err != nil {
 		_ = tmp.Close()
-		return "", err
+		return 0, "", err
 	}
 	if err = tmp.Close(); err != nil {
-		return "", err
+		return 0, "", err
 	}
 	if err = os.Rename(tmp.Name(), s.path(id)); err != nil {
-		return "", err
+		return 0, "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return size, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ErrGone means the upload was deleted (the import ended) or never stored.

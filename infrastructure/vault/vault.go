@@ -115,16 +115,17 @@ func Open(key Key, sealed, associatedData []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// File format: "RCV1" | 32-byte salt | 8-byte plaintext size | chunks.
-// Each chunk holds chunkSize plaintext bytes (the last one fewer) sealed with
-// a subkey derived from the salt; its nonce is the chunk index and a
-// last-chunk flag, and the associated data binds the owner and the size, so
-// reordering, truncating or moving a file to another owner is detected.
+// File format: "RCV1" | 32-byte salt | chunks. Each chunk holds chunkSize
+// plaintext bytes (the last one fewer, possibly none) sealed with a subkey
+// derived from the salt; its nonce is the chunk index and a last-chunk flag,
+// and the associated data binds the owner, so reordering, truncating or
+// moving a file to another owner is detected. The plaintext size follows from
+// the encrypted size, so a file can be written while it streams in.
 const (
 	magic      = "RCV1"
 	chunkSize  = 64 << 10
 	tagSize    = 16
-	headerSize = 4 + 32 + 8
+	headerSize = 4 + 32
 )
 
 func chunkNonce(index uint64, last bool) []byte {
@@ -136,41 +137,53 @@ func chunkNonce(index uint64, last bool) []byte {
 	return nonce
 }
 
-func chunkAD(associatedData []byte, size uint64) []byte {
-	ad := binary.BigEndian.AppendUint64(nil, size)
-	return append(ad, associatedData...)
-}
+// ErrTooLarge means the plaintext passed the limit given to EncryptFile.
+var ErrTooLarge = errors.New("vault: the file is larger than allowed")
 
-// EncryptFile writes plaintext of a known size as an encrypted file.
-func EncryptFile(w io.Writer, r io.Reader, size int64, key Key, associatedData []byte) error {
+// EncryptFile encrypts r as it streams in and returns the plaintext size.
+// A limit > 0 stops with ErrTooLarge once more than limit bytes arrived.
+func EncryptFile(w io.Writer, r io.Reader, limit int64, key Key, associatedData []byte) (int64, error) {
 	salt := make([]byte, 32)
 	if _, err := rand.Read(salt); err != nil {
-		return err
+		return 0, err
 	}
 	aead, err := key.derive(salt, "rollcall file v1")
 	if err != nil {
-		return err
+		return 0, err
 	}
-	header := append([]byte(magic), salt...)
-	header = binary.BigEndian.AppendUint64(header, uint64(size))
-	if _, err := w.Write(header); err != nil {
-		return err
+	if _, err := w.Write(append([]byte(magic), salt...)); err != nil {
+		return 0, err
 	}
-	ad := chunkAD(associatedData, uint64(size))
-	chunks := max(1, (size+chunkSize-1)/chunkSize)
-	buf := make([]byte, chunkSize)
+	// One chunk of look-ahead tells whether the current chunk is the last.
+	cur, next := make([]byte, chunkSize), make([]byte, chunkSize)
+	curN, err := io.ReadFull(r, cur)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return 0, err
+	}
 	out := make([]byte, 0, chunkSize+tagSize)
-	for i := int64(0); i < chunks; i++ {
-		n := min(chunkSize, size-i*chunkSize)
-		if _, err := io.ReadFull(r, buf[:n]); err != nil {
-			return fmt.Errorf("vault: the file is shorter than announced: %w", err)
+	var total int64
+	for index := uint64(0); ; index++ {
+		nextN := 0
+		if curN == chunkSize {
+			nextN, err = io.ReadFull(r, next)
+			if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+				return 0, err
+			}
 		}
-		out = aead.Seal(out[:0], chunkNonce(uint64(i), i == chunks-1), buf[:n], ad)
+		total += int64(curN)
+		if limit > 0 && total > limit {
+			return total, ErrTooLarge
+		}
+		last := nextN == 0
+		out = aead.Seal(out[:0], chunkNonce(index, last), cur[:curN], associatedData)
 		if _, err := w.Write(out); err != nil {
-			return err
+			return 0, err
 		}
+		if last {
+			return total, nil
+		}
+		cur, next, curN = next, cur, nextN
 	}
-	return nil
 }
 
 // FileReader decrypts an encrypted file on demand, a chunk at a time.
@@ -196,12 +209,13 @@ func NewFileReader(src io.ReaderAt, encryptedSize int64, key Key, associatedData
 	if err != nil {
 		return nil, err
 	}
-	size := int64(binary.BigEndian.Uint64(header[36:44]))
-	chunks := max(1, (size+chunkSize-1)/chunkSize)
-	if size < 0 || encryptedSize != headerSize+size+chunks*tagSize {
+	body := encryptedSize - headerSize
+	chunks := (body + chunkSize + tagSize - 1) / (chunkSize + tagSize)
+	size := body - chunks*tagSize
+	if chunks < 1 || size < 0 {
 		return nil, ErrTampered
 	}
-	return &FileReader{src: src, aead: aead, ad: chunkAD(associatedData, uint64(size)), size: size, chunks: chunks, cachedIndex: -1}, nil
+	return &FileReader{src: src, aead: aead, ad: associatedData, size: size, chunks: chunks, cachedIndex: -1}, nil
 }
 
 // Size is the plaintext size.

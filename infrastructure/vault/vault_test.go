@@ -22,8 +22,8 @@ func TestFileRoundTripsAndRandomAccess(t *testing.T) {
 			plain := make([]byte, size)
 			_, _ = rand.Read(plain)
 			var enc bytes.Buffer
-			if err := EncryptFile(&enc, bytes.NewReader(plain), int64(size), key, []byte("import-1")); err != nil {
-				t.Fatal(err)
+			if n, err := EncryptFile(&enc, bytes.NewReader(plain), 0, key, []byte("import-1")); err != nil || n != int64(size) {
+				t.Fatal(n, err)
 			}
 			r, err := NewFileReader(bytes.NewReader(enc.Bytes()), int64(enc.Len()), key, []byte("import-1"))
 			if err != nil {
@@ -55,7 +55,7 @@ func TestTamperingIsDetected(t *testing.T) {
 	key := NewRandomKey()
 	plain := bytes.Repeat([]byte("Password123,"), 20000) // three chunks
 	var buf bytes.Buffer
-	if err := EncryptFile(&buf, bytes.NewReader(plain), int64(len(plain)), key, []byte("import-1")); err != nil {
+	if _, err := EncryptFile(&buf, bytes.NewReader(plain), 0, key, []byte("import-1")); err != nil {
 		t.Fatal(err)
 	}
 	enc := buf.Bytes()
@@ -117,9 +117,15 @@ func TestSealAndFileStore(t *testing.T) {
 	}
 	id := uuid.New()
 	plain := []byte("First Name,Email,Password\nAna,ana@x.org,Secret-Pass-1\n")
-	sha, err := store.Put(context.Background(), id, bytes.NewReader(plain), int64(len(plain)))
-	if err != nil || len(sha) != 64 {
-		t.Fatalf("Put: %s %v", sha, err)
+	if _, _, err := store.Put(context.Background(), uuid.New(), bytes.NewReader(plain), 10); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Fatalf("a refused upload left %v", left)
+	}
+	size, sha, err := store.Put(context.Background(), id, bytes.NewReader(plain), 1<<20)
+	if err != nil || len(sha) != 64 || size != int64(len(plain)) {
+		t.Fatalf("Put: %d %s %v", size, sha, err)
 	}
 	stored, _ := os.ReadFile(filepath.Join(dir, id.String()+".rcv"))
 	if bytes.Contains(stored, []byte("Secret-Pass-1")) {
