@@ -19,6 +19,9 @@ import (
 
 var binary string
 
+// testKey encrypts the test servers' uploads.
+const testKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "rollcall-e2e")
 	if err != nil {
@@ -64,7 +67,8 @@ func startServer(t *testing.T, env []string) *server {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(binary, "serve")
-	cmd.Env = append(os.Environ(), append(env, "ADDR="+addr, "POLL_INTERVAL=50ms")...)
+	cmd.Env = append(os.Environ(), append([]string{"ROLLCALL_SECRET_KEY=" + testKey, "UPLOAD_DIR=" + t.TempDir(),
+		"ARGON2_MEMORY_KIB=8192", "ARGON2_ITERATIONS=1"}, append(env, "ADDR="+addr, "POLL_INTERVAL=50ms")...)...)
 	s := &server{cmd: cmd, URL: "http://" + addr, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = s.stderr, s.stderr
 	if err := cmd.Start(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
+	"github.com/rollcall/rollcall/infrastructure/mail"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
 	"github.com/rollcall/rollcall/infrastructure/postgres/projection"
 	rhttp "github.com/rollcall/rollcall/ports/http"
@@ -27,7 +28,8 @@ type Main struct {
 	Logger *slog.Logger
 	Stdout io.Writer
 
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	wired *app
 }
 
 // Close releases what Main opened.
@@ -78,7 +80,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 	pool := m.pool
 	codec := m.codec()
-	a, err := m.app(ctx)
+	a, err := m.importing(ctx)
 	if err != nil {
 		return err
 	}
@@ -86,18 +88,27 @@ func (m *Main) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sender, err := m.mailSender()
+	if err != nil {
+		return err
+	}
+	dispatcher, err := mail.NewDispatcher(pool, sender, m.Logger, m.Config.PollInterval)
+	if err != nil {
+		return err
+	}
 
 	var consumers []postgres.Consumer
-	for _, p := range projection.All() {
+	for _, p := range projection.All(m.codec()) {
 		consumers = append(consumers, postgres.ProjectionConsumer(p))
 	}
+	consumers = append(consumers, a.jobs.Saga())
 	router, err := postgres.NewConsumers(pool, codec, m.Logger, m.consumerOptions(), consumers...)
 	if err != nil {
 		return err
 	}
 	jobs, err := postgres.NewJobRunner(pool, m.Logger, postgres.JobRunnerOptions{
 		Workers: m.Config.JobWorkers, Lease: m.Config.JobLease,
-	}, map[string]postgres.JobHandler{})
+	}, a.jobs.Handlers())
 	if err != nil {
 		return err
 	}
@@ -130,6 +141,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	})
 	g.Go(func() error { return router.Run(gctx) })
 	g.Go(func() error { return jobs.Run(gctx) })
+	g.Go(func() error { return dispatcher.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		m.Logger.Info("shutting down")
@@ -158,9 +170,9 @@ func (m *Main) Projections(ctx context.Context, args []string) error {
 		if len(args) != 2 {
 			return fmt.Errorf("say which read model to rebuild: one of %s, or all", projectionNames())
 		}
-		targets := projection.All()
+		targets := projection.All(m.codec())
 		if args[1] != "all" {
-			p, ok := projection.ByName(args[1])
+			p, ok := projection.ByName(m.codec(), args[1])
 			if !ok {
 				return fmt.Errorf("no read model named %q; the read models are %s", args[1], projectionNames())
 			}
@@ -182,7 +194,7 @@ func (m *Main) Projections(ctx context.Context, args []string) error {
 
 func (m *Main) projectionStatus(ctx context.Context, pool *pgxpool.Pool) error {
 	var groups []string
-	for _, p := range projection.All() {
+	for _, p := range projection.All(m.codec()) {
 		groups = append(groups, postgres.ProjectionGroup(p))
 	}
 	lags, err := postgres.ConsumerLag(ctx, pool, groups...)
@@ -203,7 +215,7 @@ func (m *Main) projectionStatus(ctx context.Context, pool *pgxpool.Pool) error {
 
 func projectionNames() string {
 	var names []string
-	for _, p := range projection.All() {
+	for _, p := range projection.All(newCodec()) {
 		names = append(names, p.Name())
 	}
 	sort.Strings(names)

@@ -24,6 +24,17 @@ type Config struct {
 	// Sign-in.
 	SessionTTL time.Duration
 	Argon2     password.Params
+
+	// Imports.
+	SecretKey     string // ROLLCALL_SECRET_KEY: encrypts uploads and stored tokens
+	UploadDir     string
+	MaxUploadSize int64
+	CommitBatch   int
+
+	// Mail.
+	SMTPURL   string
+	MailFrom  string
+	PublicURL string
 }
 
 func configFromEnv() (Config, error) {
@@ -59,6 +70,20 @@ func configFromEnv() (Config, error) {
 		return c, fmt.Errorf("ARGON2_PARALLELISM must be a whole number from 1 to 255")
 	}
 	c.Argon2.Parallelism = uint8(parallelism)
+
+	c.SecretKey = os.Getenv("ROLLCALL_SECRET_KEY")
+	c.UploadDir = envOr("UPLOAD_DIR", ".data/uploads")
+	maxMiB, err := envInt("MAX_UPLOAD_MB", 50)
+	if err != nil {
+		return c, err
+	}
+	c.MaxUploadSize = int64(maxMiB) << 20
+	if c.CommitBatch, err = envInt("IMPORT_BATCH_ROWS", 1000); err != nil {
+		return c, err
+	}
+	c.SMTPURL = os.Getenv("SMTP_URL")
+	c.MailFrom = envOr("MAIL_FROM", "Rollcall <rollcall@localhost>")
+	c.PublicURL = envOr("PUBLIC_URL", "http://localhost:8080")
 	return c, nil
 }
 

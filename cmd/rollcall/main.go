@@ -21,13 +21,16 @@ Usage:
   rollcall serve                       run the HTTP service, projections and workers
   rollcall projections status          show each read model's lag
   rollcall projections rebuild NAME    rebuild one read model from the events (or "all")
+  rollcall audit import ID             an import's audit trail: who, when, which file and settings
+  rollcall audit account EMAIL         an account's audit trail
   rollcall org create --name N         create an organization; prints its id
   rollcall account create --org ID --email E --first F --last L --role R --password P
                                        create an account (role: system_admin, admin, user)
 
 Environment: DATABASE_URL, ADDR (default :8080), LOG_FORMAT (text|json), LOG_LEVEL,
 POLL_INTERVAL, JOB_WORKERS, JOB_LEASE, SESSION_TTL, ARGON2_MEMORY_KIB, ARGON2_ITERATIONS,
-ARGON2_PARALLELISM.
+ARGON2_PARALLELISM, ROLLCALL_SECRET_KEY, UPLOAD_DIR, MAX_UPLOAD_MB, IMPORT_BATCH_ROWS,
+SMTP_URL, MAIL_FROM, PUBLIC_URL.
 `
 
 func main() {
@@ -60,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return m.Serve(ctx)
 	case "projections":
 		return m.Projections(ctx, args[1:])
+	case "audit":
+		return m.Audit(ctx, args[1:])
 	case "org":
 		if len(args) < 2 || args[1] != "create" {
 			return errors.New("say: rollcall org create --name NAME")

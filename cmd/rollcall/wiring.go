@@ -2,14 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
+	"net/url"
 	"time"
 
 	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/application/query"
 	"github.com/rollcall/rollcall/domain/account"
+	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
+	"github.com/rollcall/rollcall/infrastructure/importjob"
+	"github.com/rollcall/rollcall/infrastructure/mail"
 	"github.com/rollcall/rollcall/infrastructure/password"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
+	"github.com/rollcall/rollcall/infrastructure/spreadsheet"
+	"github.com/rollcall/rollcall/infrastructure/vault"
 	rhttp "github.com/rollcall/rollcall/ports/http"
 )
 
@@ -18,17 +26,24 @@ type app struct {
 	store     *postgres.EventStore
 	tenancy   *postgres.Tenancy
 	accounts  *postgres.Accounts
+	imports   *postgres.Imports
 	hasher    *password.Hasher
 	reference *command.ReferenceHandler
 	create    *command.CreateAccountHandler
 	signIn    *command.SignInHandler
 	changePwd *command.ChangePasswordHandler
+	wizard    *command.ImportWizard
+	queries   *query.Queries
+	jobs      *importjob.Runner
 }
 
-// codec knows every event type of the domain.
+// newCodec knows every event type of the domain.
 func newCodec() *eventcodec.Registry {
 	reg := eventcodec.NewRegistry()
 	for _, ev := range account.Events() {
+		reg.Register(ev)
+	}
+	for _, ev := range importsession.Events() {
 		reg.Register(ev)
 	}
 	return reg
@@ -46,6 +61,9 @@ func passwordPolicy() command.PasswordPolicy {
 }
 
 func (m *Main) app(ctx context.Context) (*app, error) {
+	if m.wired != nil {
+		return m.wired, nil
+	}
 	pool, err := m.db(ctx)
 	if err != nil {
 		return nil, err
@@ -58,7 +76,7 @@ func (m *Main) app(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{store: store, tenancy: postgres.NewTenancy(pool), hasher: hasher}
+	a := &app{store: store, tenancy: postgres.NewTenancy(pool), hasher: hasher, imports: postgres.NewImports(store)}
 	a.accounts = postgres.NewAccounts(pool, store)
 	now := time.Now
 	if a.reference, err = command.NewReferenceHandler(a.tenancy); err != nil {
@@ -73,11 +91,66 @@ func (m *Main) app(ctx context.Context) (*app, error) {
 	if a.changePwd, err = command.NewChangePasswordHandler(a.tenancy, a.accounts, hasher, passwordPolicy(), now); err != nil {
 		return nil, err
 	}
+	m.wired = a
+	return a, nil
+}
+
+// importing wires what the import wizard needs; only `serve` needs it, so
+// only it asks for ROLLCALL_SECRET_KEY.
+func (m *Main) importing(ctx context.Context) (*app, error) {
+	a, err := m.app(ctx)
+	if err != nil || a.wizard != nil {
+		return a, err
+	}
+	if m.Config.SecretKey == "" {
+		return nil, errors.New("ROLLCALL_SECRET_KEY is not set: it encrypts the uploaded files, which hold passwords. Make one with: openssl rand -base64 32")
+	}
+	key, err := vault.ParseKey(m.Config.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	files, err := vault.NewFileStore(m.Config.UploadDir, key)
+	if err != nil {
+		return nil, err
+	}
+	uploads := vault.Uploads{Store: files}
+	secrets := postgres.NewImportSecrets(m.pool, key)
+	readerOpts := spreadsheet.Options{}
+	a.wizard, err = command.NewImportWizard(command.ImportWizardDeps{
+		Imports: a.imports, Uploads: uploads, Secrets: secrets, Orgs: a.tenancy, Inspector: spreadsheet.Inspector{Options: readerOpts},
+		Policy: passwordPolicy(), MaxUpload: m.Config.MaxUploadSize, Now: time.Now, Logger: m.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	host := "localhost"
+	if u, err := url.Parse(m.Config.PublicURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	a.jobs = &importjob.Runner{
+		Pool: m.pool, Imports: a.imports, Tenancy: a.tenancy, Uploads: uploads, Secrets: secrets, Hasher: a.hasher,
+		Policy: passwordPolicy(), Reader: readerOpts, Mail: mail.Outbox{Domain: host}, Logger: m.Logger,
+		BatchSize: m.Config.CommitBatch, Now: time.Now,
+	}
+	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool), a.imports, a.jobs); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
 func (a *app) api(m *Main) (*rhttp.API, error) {
 	return rhttp.NewAPI(rhttp.APIDeps{
 		Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, ChangePassword: a.changePwd, Reference: a.reference,
+		Wizard: a.wizard, Queries: a.queries, SampleFile: spreadsheet.Sample(), MaxUpload: m.Config.MaxUploadSize,
 	})
+}
+
+// mailSender is SMTP when SMTP_URL is set, else a logger that says loudly
+// that nothing is sent.
+func (m *Main) mailSender() (mail.Sender, error) {
+	if m.Config.SMTPURL == "" {
+		m.Logger.Warn("SMTP_URL is unset: emails are NOT sent, only logged (recipient and subject)")
+		return mail.LogSender{Logger: m.Logger}, nil
+	}
+	return mail.NewSMTPSender(m.Config.SMTPURL, m.Config.MailFrom)
 }

@@ -501,6 +501,7 @@ func (imp *Import) File() FileUploaded                { return imp.file }
 func (imp *Import) Classroom() ClassroomRosterFetched { return imp.classroom }
 func (imp *Import) Mapping() map[string]string        { return imp.mapping }
 func (imp *Import) Defaults() Defaults                { return imp.defaults }
+func (imp *Import) DefaultsChosen() bool              { return imp.defaultsChosen }
 func (imp *Import) ExistingPolicy() ExistingPolicy    { return imp.existing }
 func (imp *Import) Counts() Counts                    { return imp.counts }
 func (imp *Import) Progress() CommitProgressed        { return imp.progress }

@@ -117,7 +117,9 @@ func TestImportCommands(t *testing.T) {
 			func(imp *Import) error { return imp.Commit(sysAdmin, now) },
 			nil, new(*WrongStepError)},
 		{"complete", []any{uploaded, mapped, defaulted, started, validated, VerificationSkipped{}, committed},
-			func(imp *Import) error { return imp.Complete(ImportCompleted{Created: 200, Updated: 30, CompletedAt: now}) },
+			func(imp *Import) error {
+				return imp.Complete(ImportCompleted{Created: 200, Updated: 30, CompletedAt: now})
+			},
 			[]any{ImportCompleted{Created: 200, Updated: 30, CompletedAt: now}}, nil},
 		{"nothing after cancel", []any{uploaded, ImportCancelled{CancelledAt: now}},
 			func(imp *Import) error { return imp.MapColumns(sysAdmin, validMapping(t), now) },

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rollcall/rollcall/application/apperror"
 	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/application/query"
 )
 
 // API serves /api/v1.
@@ -22,6 +23,10 @@ type API struct {
 	signInHandler         *command.SignInHandler
 	changePasswordHandler *command.ChangePasswordHandler
 	reference             *command.ReferenceHandler
+	wizard                *command.ImportWizard
+	queries               *query.Queries
+	sampleFile            []byte
+	maxUpload             int64
 }
 
 // APIDeps are the application handlers the API calls.
@@ -31,20 +36,27 @@ type APIDeps struct {
 	SignIn         *command.SignInHandler
 	ChangePassword *command.ChangePasswordHandler
 	Reference      *command.ReferenceHandler
+	Wizard         *command.ImportWizard
+	Queries        *query.Queries
+	SampleFile     []byte
+	MaxUpload      int64
 }
 
 // NewAPI refuses missing dependencies.
 func NewAPI(d APIDeps) (*API, error) {
-	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.ChangePassword == nil || d.Reference == nil {
+	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.ChangePassword == nil || d.Reference == nil ||
+		d.Wizard == nil || d.Queries == nil || len(d.SampleFile) == 0 || d.MaxUpload <= 0 {
 		return nil, errors.New("http: NewAPI needs every dependency")
 	}
-	return &API{logger: d.Logger, logins: d.Logins, signInHandler: d.SignIn, changePasswordHandler: d.ChangePassword, reference: d.Reference}, nil
+	return &API{logger: d.Logger, logins: d.Logins, signInHandler: d.SignIn, changePasswordHandler: d.ChangePassword,
+		reference: d.Reference, wizard: d.Wizard, queries: d.Queries, sampleFile: d.SampleFile, maxUpload: d.MaxUpload}, nil
 }
 
 // Register adds the API's routes to r.
 func (a *API) Register(r *mux.Router) {
 	api := r.PathPrefix("/api/v1").Subrouter()
 	api.HandleFunc("/sessions", a.signIn).Methods(http.MethodPost)
+	api.HandleFunc("/imports/sample.csv", a.sample).Methods(http.MethodGet)
 
 	authed := api.NewRoute().Subrouter()
 	authed.Use(a.authenticate)
@@ -55,6 +67,7 @@ func (a *API) Register(r *mux.Router) {
 	}
 	authed.HandleFunc("/organization", a.organization).Methods(http.MethodGet)
 	authed.HandleFunc("/organization", a.patchOrganization).Methods(http.MethodPatch)
+	a.registerImports(authed)
 
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, apperror.New(apperror.NotFound, "not-found", "There is no %s %s in the API; see /api/v1/openapi.yaml.", r.Method, r.URL.Path))

@@ -10,15 +10,17 @@ import (
 
 // All lists every read model, for the consumer runner and for
 // `rollcall projections status|rebuild`.
-func All() []postgres.Projection {
+func All(codec Decoder) []postgres.Projection {
 	return []postgres.Projection{
 		AuditTrail{},
+		Imports{Codec: codec},
+		Accounts{},
 	}
 }
 
 // ByName finds a read model by its name.
-func ByName(name string) (postgres.Projection, bool) {
-	for _, p := range All() {
+func ByName(codec Decoder, name string) (postgres.Projection, bool) {
+	for _, p := range All(codec) {
 		if p.Name() == name {
 			return p, true
 		}

@@ -1,0 +1,130 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/google/uuid"
+
+	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/importsession"
+	"github.com/rollcall/rollcall/domain/tenancy"
+)
+
+// StoredUpload is a file stored (encrypted) but not yet an import.
+type StoredUpload struct {
+	ID     uuid.UUID
+	Size   int64
+	SHA256 string
+}
+
+// StoreUpload keeps an incoming file, encrypted as it streams in; past the
+// size limit it answers 413 and keeps nothing. Multipart forms may send the
+// options after the file, so storing comes first and Upload second.
+func (w *ImportWizard) StoreUpload(ctx context.Context, body io.Reader) (StoredUpload, error) {
+	id := uuid.New()
+	size, sha, err := w.uploads.Put(ctx, id, body, w.maxUpload)
+	if err != nil {
+		_ = w.uploads.Delete(ctx, id)
+		if errors.Is(err, ErrTooLarge) {
+			return StoredUpload{}, apperror.New(apperror.TooLarge, "file-too-large", "The file is larger than %d MiB. Split it into smaller files, or remove columns you do not need.", w.maxUpload>>20)
+		}
+		return StoredUpload{}, err
+	}
+	return StoredUpload{ID: id, Size: size, SHA256: sha}, nil
+}
+
+// Discard forgets a stored upload that did not become an import.
+func (w *ImportWizard) Discard(ctx context.Context, u StoredUpload) {
+	if err := w.uploads.Delete(ctx, u.ID); err != nil {
+		w.logger.WarnContext(ctx, "could not delete a discarded upload", "upload_id", u.ID, "err", err)
+	}
+}
+
+// UploadFile starts an import from a stored CSV or Excel file.
+type UploadFile struct {
+	Actor            tenancy.Actor
+	CorrelationID    string
+	FileName         string
+	File             StoredUpload
+	AccountType      string
+	SendWelcomeEmail bool
+	PresetID         uuid.UUID
+}
+
+// FileInspector reads what the wizard needs to know of a file: its format,
+// encoding, delimiter, headers and number of data rows.
+type FileInspector interface {
+	Inspect(ctx context.Context, f File, fileName string) (FileInfo, error)
+}
+
+// FileInfo is what FileInspector found.
+type FileInfo struct {
+	Format     string
+	Encoding   string
+	Delimiter  string
+	Headers    []string
+	HeaderLine int
+	Rows       int
+}
+
+// Upload inspects a stored file and records FileUploaded. A file that
+// cannot be read, or options that are refused, leave nothing behind.
+func (w *ImportWizard) Upload(ctx context.Context, cmd UploadFile) (imp *importsession.Import, err error) {
+	defer func() {
+		if err != nil {
+			w.Discard(ctx, cmd.File)
+		}
+	}()
+	if !cmd.Actor.Role.CanImport() {
+		return nil, apperror.New(apperror.Forbidden, "forbidden", "Only administrators can import accounts.")
+	}
+	org, err := w.orgs.Organization(ctx, cmd.Actor.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if cmd.PresetID != uuid.Nil {
+		ok, err := w.orgs.NamedExists(ctx, Presets, cmd.Actor.OrgID, []uuid.UUID{cmd.PresetID})
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, apperror.New(apperror.Unprocessable, "invalid-value", "There is no such preset in your organization.")
+		}
+	}
+	if imp, err = w.startImport(ctx, cmd, org); err != nil {
+		return nil, err
+	}
+	w.logger.InfoContext(ctx, "file uploaded", "import_id", imp.ID(), "org_id", cmd.Actor.OrgID, "rows", imp.File().Rows, "size", cmd.File.Size)
+	return imp, nil
+}
+
+// ErrTooLarge is what Uploads.Put returns past the limit.
+var ErrTooLarge = errors.New("upload too large")
+
+func (w *ImportWizard) startImport(ctx context.Context, cmd UploadFile, org Organization) (*importsession.Import, error) {
+	id, size, sha := cmd.File.ID, cmd.File.Size, cmd.File.SHA256
+	f, err := w.uploads.Open(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := w.inspector.Inspect(ctx, f, cmd.FileName)
+	if err != nil {
+		return nil, err
+	}
+	imp, err := importsession.NewImport(cmd.Actor, importsession.Upload{
+		ID: id, Source: info.Format, FileName: cmd.FileName, FileSize: size, FileSHA256: sha, Rows: info.Rows,
+		Headers: info.Headers, Encoding: info.Encoding, Delimiter: info.Delimiter, HeaderLine: info.HeaderLine,
+		AccountType: cmd.AccountType, SendWelcomeEmail: cmd.SendWelcomeEmail, PresetID: cmd.PresetID,
+		WelcomeEmailEnabled: org.WelcomeEmailEnabled,
+	}, w.now())
+	if err != nil {
+		return nil, err
+	}
+	if err := w.imports.Add(ctx, imp, meta(cmd.Actor, cmd.CorrelationID)); err != nil {
+		return nil, err
+	}
+	return imp, nil
+}

@@ -1,0 +1,158 @@
+package command
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/importsession"
+	"github.com/rollcall/rollcall/domain/secret"
+	"github.com/rollcall/rollcall/domain/tenancy"
+)
+
+// MapColumns says which column holds what.
+type MapColumns struct {
+	Actor         tenancy.Actor
+	CorrelationID string
+	ImportID      uuid.UUID
+	Columns       map[string]string
+}
+
+// MapColumns records the mapping.
+func (w *ImportWizard) MapColumns(ctx context.Context, cmd MapColumns) (*importsession.Import, error) {
+	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
+		if !imp.CanSee(cmd.Actor) {
+			return &importsession.NotFoundError{}
+		}
+		m, err := importsession.NewMapping(imp.File().Headers, cmd.Columns, cmd.Actor)
+		if err != nil {
+			return err
+		}
+		return imp.MapColumns(cmd.Actor, m, w.now())
+	})
+}
+
+// ChooseDefaults sets the defaults. The default password is checked against
+// the policy, then kept encrypted outside the events.
+type ChooseDefaults struct {
+	Actor               tenancy.Actor
+	CorrelationID       string
+	ImportID            uuid.UUID
+	Password            secret.Secret
+	ForcePasswordChange bool
+	GroupID             uuid.UUID
+	TagIDs              []uuid.UUID
+}
+
+// ChooseDefaults records the defaults.
+func (w *ImportWizard) ChooseDefaults(ctx context.Context, cmd ChooseDefaults) (*importsession.Import, error) {
+	if !cmd.Password.IsZero() {
+		if problems := w.policy(cmd.Password); len(problems) > 0 {
+			msgs := make([]string, len(problems))
+			for i, p := range problems {
+				msgs[i] = p.Message
+			}
+			return nil, apperror.New(apperror.Unprocessable, "password-policy", "The default password is not accepted: %s", strings.Join(msgs, " "))
+		}
+	}
+	if cmd.GroupID != uuid.Nil {
+		ok, err := w.orgs.NamedExists(ctx, Groups, cmd.Actor.OrgID, []uuid.UUID{cmd.GroupID})
+		if err != nil {
+			return nil, err
+		}
+		if !ok && cmd.Actor.Role.IsSystemAdmin() {
+			return nil, apperror.New(apperror.Unprocessable, "invalid-value", "There is no such group in your organization.")
+		}
+	}
+	ok, err := w.orgs.NamedExists(ctx, Tags, cmd.Actor.OrgID, cmd.TagIDs)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, apperror.New(apperror.Unprocessable, "invalid-value", "One of the tags does not exist in your organization.")
+	}
+	imp, err := w.imports.Load(ctx, cmd.ImportID)
+	if err != nil {
+		return nil, err
+	}
+	if !imp.CanSee(cmd.Actor) {
+		return nil, &importsession.NotFoundError{}
+	}
+	// The secret is stored before the event so a validated import never
+	// lacks the password its defaults promise.
+	if !cmd.Password.IsZero() {
+		if err := w.secrets.SaveDefaultPassword(ctx, cmd.ImportID, cmd.Actor.OrgID, cmd.Password); err != nil {
+			return nil, err
+		}
+	}
+	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
+		return imp.ChooseDefaults(cmd.Actor, importsession.Defaults{
+			PasswordSet: !cmd.Password.IsZero(), ForcePasswordChange: cmd.ForcePasswordChange,
+			GroupID: cmd.GroupID, TagIDs: cmd.TagIDs,
+		}, w.now())
+	})
+}
+
+// ImportCommand is a wizard step that needs nothing but the import.
+type ImportCommand struct {
+	Actor         tenancy.Actor
+	CorrelationID string
+	ImportID      uuid.UUID
+}
+
+// StartValidation asks for every row to be checked; a saga starts the job.
+func (w *ImportWizard) StartValidation(ctx context.Context, cmd ImportCommand) (*importsession.Import, error) {
+	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
+		return imp.StartValidation(cmd.Actor, w.now())
+	})
+}
+
+// ChooseExistingPolicy says what to change on accounts that exist.
+type ChooseExistingPolicy struct {
+	Actor         tenancy.Actor
+	CorrelationID string
+	ImportID      uuid.UUID
+	Policy        importsession.ExistingPolicy
+}
+
+// ChooseExistingPolicy records the policy.
+func (w *ImportWizard) ChooseExistingPolicy(ctx context.Context, cmd ChooseExistingPolicy) (*importsession.Import, error) {
+	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
+		return imp.ChooseExistingPolicy(cmd.Actor, cmd.Policy)
+	})
+}
+
+// Verify records a verified page, or that verification is skipped.
+type Verify struct {
+	Actor         tenancy.Actor
+	CorrelationID string
+	ImportID      uuid.UUID
+	Skip          bool
+	Page          int
+}
+
+// Verify records it.
+func (w *ImportWizard) Verify(ctx context.Context, cmd Verify) (*importsession.Import, error) {
+	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
+		if cmd.Skip {
+			return imp.SkipVerification(cmd.Actor)
+		}
+		return imp.VerifyPage(cmd.Actor, cmd.Page)
+	})
+}
+
+// Commit starts creating the accounts; a saga starts the job.
+func (w *ImportWizard) Commit(ctx context.Context, cmd ImportCommand) (*importsession.Import, error) {
+	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
+		return imp.Commit(cmd.Actor, w.now())
+	})
+}
+
+// Cancel gives up an import before it is committed.
+func (w *ImportWizard) Cancel(ctx context.Context, cmd ImportCommand) (*importsession.Import, error) {
+	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
+		return imp.Cancel(cmd.Actor, w.now())
+	})
+}

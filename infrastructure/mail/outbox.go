@@ -1,0 +1,176 @@
+// Package mail delivers Rollcall's emails from an outbox table: producers
+// insert rows in the transaction of the event that causes them (one row per
+// idempotency key, so a redelivered event queues nothing new), and a
+// dispatcher sends them over SMTP outside any transaction.
+package mail
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rollcall/rollcall/infrastructure/importjob"
+)
+
+// Outbox queues emails.
+type Outbox struct {
+	// Domain names the Message-IDs, e.g. the public host name.
+	Domain string
+}
+
+var _ importjob.Mailer = Outbox{}
+
+// Enqueue inserts the messages in tx; a key already queued is skipped.
+func (o Outbox) Enqueue(ctx context.Context, tx pgx.Tx, msgs ...importjob.Mail) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	ids, orgs := make([]uuid.UUID, len(msgs)), make([]uuid.UUID, len(msgs))
+	keys, tos, subjects, bodies, messageIDs := make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
+	for i, m := range msgs {
+		if strings.ContainsAny(m.To+m.Subject, "\r\n") {
+			return fmt.Errorf("mail: line break in the recipient or subject of %s", m.IdempotencyKey)
+		}
+		sum := sha256.Sum256([]byte(m.IdempotencyKey))
+		ids[i], orgs[i] = uuid.New(), m.OrgID
+		keys[i], tos[i], subjects[i], bodies[i] = m.IdempotencyKey, m.To, m.Subject, m.Text
+		// The same key gives the same Message-ID, so a resend after a crash
+		// is recognisable as the same message.
+		messageIDs[i] = "<" + hex.EncodeToString(sum[:16]) + "@" + o.domain() + ">"
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO mail_outbox (id, org_id, idempotency_key, to_address, subject, text_body, message_id)
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+		ON CONFLICT (idempotency_key) DO NOTHING`, ids, orgs, keys, tos, subjects, bodies, messageIDs)
+	return err
+}
+
+func (o Outbox) domain() string {
+	if o.Domain == "" {
+		return "rollcall.invalid"
+	}
+	return o.Domain
+}
+
+// Outgoing is a message ready to send.
+type Outgoing struct {
+	MessageID string
+	To        string
+	Subject   string
+	Text      string
+}
+
+// Sender delivers one message.
+type Sender interface {
+	Send(ctx context.Context, m Outgoing) error
+}
+
+// PermanentError is a refusal that retrying cannot fix (an SMTP 5xx).
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Dispatcher sends queued emails.
+type Dispatcher struct {
+	pool        *pgxpool.Pool
+	sender      Sender
+	logger      *slog.Logger
+	batch       int
+	lease       time.Duration
+	poll        time.Duration
+	maxAttempts int
+}
+
+// NewDispatcher returns a dispatcher.
+func NewDispatcher(pool *pgxpool.Pool, sender Sender, logger *slog.Logger, poll time.Duration) (*Dispatcher, error) {
+	if pool == nil || sender == nil || logger == nil {
+		return nil, errors.New("mail: NewDispatcher needs a pool, a sender and a logger")
+	}
+	if poll <= 0 {
+		poll = 500 * time.Millisecond
+	}
+	return &Dispatcher{pool: pool, sender: sender, logger: logger, batch: 50, lease: time.Minute, poll: poll, maxAttempts: 8}, nil
+}
+
+// Run sends until ctx is cancelled.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		sent, err := d.DispatchOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.logger.Error("mail dispatch", "err", err)
+		}
+		if sent == 0 || err != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(d.poll):
+			}
+		}
+	}
+	return nil
+}
+
+// DispatchOnce claims a batch, sends it, and records each outcome at once.
+// A row claimed by a process that died is sent again when its lease expires:
+// at-least-once, with the same Message-ID; the window is the moment between
+// the SMTP server's acceptance and the UPDATE that follows it.
+func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
+	rows, err := d.pool.Query(ctx, `
+		UPDATE mail_outbox SET state = 'sending', attempts = attempts + 1, lease_until = now() + $2::interval
+		WHERE id IN (
+			SELECT id FROM mail_outbox
+			WHERE (state = 'pending' AND next_attempt_at <= now()) OR (state = 'sending' AND lease_until < now())
+			ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING id, message_id, to_address, subject, text_body, attempts`, d.batch, d.lease.String())
+	if err != nil {
+		return 0, err
+	}
+	type claimed struct {
+		id       uuid.UUID
+		msg      Outgoing
+		attempts int
+	}
+	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
+		var c claimed
+		err := r.Scan(&c.id, &c.msg.MessageID, &c.msg.To, &c.msg.Subject, &c.msg.Text, &c.attempts)
+		return c, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, c := range batch {
+		err := d.sender.Send(ctx, c.msg)
+		record := context.WithoutCancel(ctx)
+		switch {
+		case err == nil:
+			sent++
+			_, err = d.pool.Exec(record, `UPDATE mail_outbox SET state = 'sent', sent_at = now(), lease_until = NULL WHERE id = $1`, c.id)
+		default:
+			var perm *PermanentError
+			final := errors.As(err, &perm) || c.attempts >= d.maxAttempts
+			d.logger.Warn("mail not sent", "message_id", c.msg.MessageID, "attempt", c.attempts, "final", final, "err", err)
+			state := "pending"
+			if final {
+				state = "failed"
+			}
+			backoff := time.Duration(1<<min(c.attempts, 10)) * time.Second
+			_, err = d.pool.Exec(record, `
+				UPDATE mail_outbox SET state = $2, last_error = $3, lease_until = NULL, next_attempt_at = now() + $4::interval
+				WHERE id = $1`, c.id, state, err.Error(), backoff.String())
+		}
+		if err != nil {
+			return sent, err
+		}
+	}
+	return sent, nil
+}

@@ -1,0 +1,45 @@
+package projection
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rollcall/rollcall/application/eventstore"
+	"github.com/rollcall/rollcall/domain/account"
+)
+
+// Accounts keeps the account list by organization, group, tag, import and
+// email.
+type Accounts struct{}
+
+func (Accounts) Name() string     { return "accounts" }
+func (Accounts) Version() int     { return 1 }
+func (Accounts) Tables() []string { return []string{"accounts_view"} }
+
+func (Accounts) Handle(ctx context.Context, tx pgx.Tx, ev eventstore.Recorded) error {
+	switch e := ev.Data.(type) {
+	case account.AccountCreated:
+		tags := e.TagIDs
+		if tags == nil {
+			tags = []uuid.UUID{}
+		}
+		_, err := tx.Exec(ctx, `
+			INSERT INTO accounts_view (id, org_id, email, email_key, first_name, last_name, role, group_id, tag_ids, import_id, created_at, version)
+			VALUES ($1, $2, $3, lower($3), $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (id) DO NOTHING`,
+			e.AccountID, e.OrgID, e.Email, e.FirstName, e.LastName, e.Role, optionalID(e.GroupID), tags, optionalID(e.ImportID), e.CreatedAt, ev.Version)
+		return err
+	case account.AccountUpdated:
+		_, err := tx.Exec(ctx, `
+			UPDATE accounts_view SET
+				group_id = CASE WHEN $3 THEN $4 ELSE group_id END,
+				tag_ids = ARRAY(SELECT DISTINCT unnest(tag_ids || $5::uuid[])),
+				version = $2
+			WHERE id = $1 AND version < $2`,
+			e.AccountID, ev.Version, e.GroupChanged, optionalID(e.GroupID), nonNilIDs(e.TagIDsAdded))
+		return err
+	}
+	return nil
+}

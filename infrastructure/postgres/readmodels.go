@@ -1,0 +1,143 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rollcall/rollcall/application/query"
+)
+
+// ReadModels answers the queries with plain SQL over the read-model tables.
+// Every query filters by organization.
+type ReadModels struct{ pool *pgxpool.Pool }
+
+var _ query.ReadModel = (*ReadModels)(nil)
+
+// NewReadModels returns the read side.
+func NewReadModels(pool *pgxpool.Pool) *ReadModels { return &ReadModels{pool: pool} }
+
+// ListImports reads the imports read model.
+func (r *ReadModels) ListImports(ctx context.Context, orgID, createdBy uuid.UUID, openOnly bool) ([]query.Import, error) {
+	rows, err := r.pool.Query(ctx, `
+		SELECT doc FROM imports_view
+		WHERE org_id = $1 AND ($2::uuid IS NULL OR created_by = $2)
+		  AND (NOT $3 OR state IN ('uploaded', 'mapped', 'defaults_chosen', 'validating', 'validated'))
+		ORDER BY updated_at DESC LIMIT 200`, orgID, nullUUID(createdBy), openOnly)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (query.Import, error) {
+		var imp query.Import
+		var doc []byte
+		if err := row.Scan(&doc); err != nil {
+			return imp, err
+		}
+		return imp, json.Unmarshal(doc, &imp)
+	})
+	if out == nil {
+		out = []query.Import{}
+	}
+	return out, err
+}
+
+// Rows reads a verification page: a range scan on the page position, so
+// page 10,000 costs what page 1 does.
+func (r *ReadModels) Rows(ctx context.Context, importID uuid.UUID, status string, page int) (query.RowsPage, error) {
+	out := query.RowsPage{Page: page, PageSize: query.PageSize, Rows: []query.Row{}}
+	from, to := (page-1)*query.PageSize+1, page*query.PageSize
+	var rows pgx.Rows
+	var err error
+	const cols = `row_number, status, first_name, last_name, email, group_name, tags, problems`
+	if status == "" {
+		err = r.pool.QueryRow(ctx, `SELECT count(*) FROM import_rows WHERE import_id = $1`, importID).Scan(&out.Total)
+		if err == nil {
+			rows, err = r.pool.Query(ctx, `SELECT `+cols+` FROM import_rows WHERE import_id = $1 AND seq_all BETWEEN $2 AND $3 ORDER BY seq_all`, importID, from, to)
+		}
+	} else {
+		err = r.pool.QueryRow(ctx, `SELECT count(*) FROM import_rows WHERE import_id = $1 AND status = $2`, importID, status).Scan(&out.Total)
+		if err == nil {
+			rows, err = r.pool.Query(ctx, `SELECT `+cols+` FROM import_rows WHERE import_id = $1 AND status = $2 AND seq_status BETWEEN $3 AND $4 ORDER BY seq_status`, importID, status, from, to)
+		}
+	}
+	if err != nil {
+		return out, err
+	}
+	out.Rows, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (query.Row, error) {
+		var v query.Row
+		var problems []byte
+		if err := row.Scan(&v.Row, &v.Status, &v.FirstName, &v.LastName, &v.Email, &v.Group, &v.Tags, &problems); err != nil {
+			return v, err
+		}
+		return v, json.Unmarshal(problems, &v.Problems)
+	})
+	if out.Rows == nil {
+		out.Rows = []query.Row{}
+	}
+	return out, err
+}
+
+// Accounts reads the accounts read model.
+func (r *ReadModels) Accounts(ctx context.Context, orgID uuid.UUID, f query.AccountFilter) (query.AccountsPage, error) {
+	const pageSize = 100
+	out := query.AccountsPage{Page: f.Page, PageSize: pageSize, Accounts: []query.Account{}}
+	where := `org_id = $1 AND ($2 = '' OR email_key = lower($2)) AND ($3::uuid IS NULL OR import_id = $3)
+		AND ($4::uuid IS NULL OR group_id = $4) AND ($5::uuid IS NULL OR tag_ids @> ARRAY[$5::uuid])`
+	args := []any{orgID, strings.TrimSpace(f.Email), nullUUID(f.ImportID), nullUUID(f.GroupID), nullUUID(f.TagID)}
+	if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM accounts_view WHERE `+where, args...).Scan(&out.Total); err != nil {
+		return out, err
+	}
+	rows, err := r.pool.Query(ctx, `
+		SELECT id, email, first_name, last_name, role, group_id, tag_ids, import_id, created_at FROM accounts_view
+		WHERE `+where+` ORDER BY email_key LIMIT $6 OFFSET $7`, append(args, pageSize, (f.Page-1)*pageSize)...)
+	if err != nil {
+		return out, err
+	}
+	out.Accounts, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (query.Account, error) {
+		var a query.Account
+		err := row.Scan(&a.ID, &a.Email, &a.FirstName, &a.LastName, &a.Role, &a.GroupID, &a.TagIDs, &a.ImportID, &a.CreatedAt)
+		return a, err
+	})
+	if out.Accounts == nil {
+		out.Accounts = []query.Account{}
+	}
+	return out, err
+}
+
+// StreamAudit reads a stream's audit trail; orgID uuid.Nil reads any
+// organization (the operator's command line).
+func (r *ReadModels) StreamAudit(ctx context.Context, orgID uuid.UUID, streamID string) ([]query.AuditEvent, error) {
+	rows, err := r.pool.Query(ctx, `
+		SELECT a.position, a.event_type, a.recorded_at, a.actor_id, coalesce(l.email, ''), a.stream_id, a.data
+		FROM audit_trail a LEFT JOIN account_logins l ON l.account_id = a.actor_id
+		WHERE a.stream_id = $1 AND ($2::uuid IS NULL OR a.org_id = $2)
+		ORDER BY a.position`, streamID, nullUUID(orgID))
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (query.AuditEvent, error) {
+		var e query.AuditEvent
+		err := row.Scan(&e.Position, &e.Type, &e.At, &e.Actor.ID, &e.Actor.Email, &e.Stream, &e.Data)
+		return e, err
+	})
+	if out == nil {
+		out = []query.AuditEvent{}
+	}
+	return out, err
+}
+
+// AccountIDByEmail finds an account of the organization (any when uuid.Nil).
+func (r *ReadModels) AccountIDByEmail(ctx context.Context, orgID uuid.UUID, email string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := r.pool.QueryRow(ctx, `SELECT account_id FROM account_logins WHERE email_key = $1 AND ($2::uuid IS NULL OR org_id = $2)`,
+		EmailKey(email), nullUUID(orgID)).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return id, query.ErrNotFound
+	}
+	return id, err
+}

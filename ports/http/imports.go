@@ -1,0 +1,349 @@
+package http
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/application/query"
+	"github.com/rollcall/rollcall/domain/importsession"
+	"github.com/rollcall/rollcall/domain/secret"
+)
+
+func (a *API) registerImports(r *mux.Router) {
+	r.HandleFunc("/imports", a.upload).Methods(http.MethodPost)
+	r.HandleFunc("/imports", a.listImports).Methods(http.MethodGet)
+	r.HandleFunc("/imports/{id}", a.getImport).Methods(http.MethodGet)
+	r.HandleFunc("/imports/{id}", a.cancelImport).Methods(http.MethodDelete)
+	r.HandleFunc("/imports/{id}/mapping", a.mapColumns).Methods(http.MethodPut)
+	r.HandleFunc("/imports/{id}/defaults", a.chooseDefaults).Methods(http.MethodPut)
+	r.HandleFunc("/imports/{id}/validation", a.startValidation).Methods(http.MethodPost)
+	r.HandleFunc("/imports/{id}/existing-accounts", a.existingAccounts).Methods(http.MethodPut)
+	r.HandleFunc("/imports/{id}/rows", a.rows).Methods(http.MethodGet)
+	r.HandleFunc("/imports/{id}/verification", a.verify).Methods(http.MethodPost)
+	r.HandleFunc("/imports/{id}/rejected.csv", a.rejected).Methods(http.MethodGet)
+	r.HandleFunc("/imports/{id}/commit", a.commit).Methods(http.MethodPost)
+	r.HandleFunc("/imports/{id}/events", a.importEvents).Methods(http.MethodGet)
+	r.HandleFunc("/accounts", a.accounts).Methods(http.MethodGet)
+}
+
+// importID reads {id}; a malformed id is simply not found.
+func importID(r *http.Request) (uuid.UUID, error) {
+	id, err := uuid.Parse(mux.Vars(r)["id"])
+	if err != nil {
+		return uuid.Nil, &importsession.NotFoundError{}
+	}
+	return id, nil
+}
+
+func (a *API) sample(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="rollcall-sample.csv"`)
+	_, _ = w.Write(a.sampleFile)
+}
+
+// upload reads the multipart form as it streams: the file goes straight
+// into the encrypted store, never whole into memory or in clear to disk.
+func (a *API) upload(w http.ResponseWriter, r *http.Request) {
+	actor := actorFrom(r.Context())
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "multipart/form-data" {
+		a.fail(w, r, apperror.New(apperror.Unsupported, "unsupported-media-type", "Send the file as multipart/form-data with a part named \"file\"."))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, a.maxUpload+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		a.fail(w, r, apperror.New(apperror.Invalid, "malformed-request", "The upload is not a valid multipart form: %v", err))
+		return
+	}
+	cmd := command.UploadFile{Actor: actor, CorrelationID: correlationID(r)}
+	var stored *command.StoredUpload
+	discard := func() {
+		if stored != nil {
+			a.wizard.Discard(r.Context(), *stored)
+		}
+	}
+	fields := map[string]string{}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			discard()
+			var maxErr *http.MaxBytesError
+			if errors.As(err, &maxErr) {
+				a.fail(w, r, apperror.New(apperror.TooLarge, "file-too-large", "The file is larger than %d MiB.", a.maxUpload>>20))
+				return
+			}
+			a.fail(w, r, apperror.New(apperror.Invalid, "malformed-request", "The upload could not be read: %v", err))
+			return
+		}
+		if part.FormName() == "file" && stored == nil {
+			cmd.FileName = part.FileName()
+			s, err := a.wizard.StoreUpload(r.Context(), part)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			stored = &s
+			continue
+		}
+		value, _ := io.ReadAll(io.LimitReader(part, 1<<10))
+		fields[part.FormName()] = strings.TrimSpace(string(value))
+	}
+	if stored == nil {
+		a.fail(w, r, apperror.New(apperror.Invalid, "file-missing", "Choose a file to upload (a form part named \"file\")."))
+		return
+	}
+	cmd.File = *stored
+	cmd.AccountType = fields["account_type"]
+	switch v := fields["send_welcome_email"]; v {
+	case "", "false":
+	case "true":
+		cmd.SendWelcomeEmail = true
+	default:
+		discard()
+		a.fail(w, r, apperror.New(apperror.Unprocessable, "invalid-value", "send_welcome_email must be true or false, not %q.", v))
+		return
+	}
+	if v := fields["preset_id"]; v != "" {
+		if cmd.PresetID, err = uuid.Parse(v); err != nil {
+			discard()
+			a.fail(w, r, apperror.New(apperror.Unprocessable, "invalid-value", "preset_id %q is not an id.", v))
+			return
+		}
+	}
+	imp, err := a.wizard.Upload(r.Context(), cmd)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, query.ImportFrom(imp))
+}
+
+func (a *API) listImports(w http.ResponseWriter, r *http.Request) {
+	state := r.URL.Query().Get("state")
+	if state != "" && state != "open" {
+		a.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "state can only be \"open\" (or left out for every import)."))
+		return
+	}
+	list, err := a.queries.ListImports(r.Context(), actorFrom(r.Context()), state == "open")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"imports": list})
+}
+
+func (a *API) getImport(w http.ResponseWriter, r *http.Request) {
+	id, err := importID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	imp, err := a.queries.Import(r.Context(), actorFrom(r.Context()), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, imp)
+}
+
+// answer writes the import a command produced.
+func (a *API) answer(w http.ResponseWriter, r *http.Request, status int, imp *importsession.Import, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, query.ImportFrom(imp))
+}
+
+func (a *API) simple(w http.ResponseWriter, r *http.Request) (command.ImportCommand, bool) {
+	id, err := importID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return command.ImportCommand{}, false
+	}
+	return command.ImportCommand{Actor: actorFrom(r.Context()), CorrelationID: correlationID(r), ImportID: id}, true
+}
+
+func (a *API) cancelImport(w http.ResponseWriter, r *http.Request) {
+	if cmd, ok := a.simple(w, r); ok {
+		imp, err := a.wizard.Cancel(r.Context(), cmd)
+		a.answer(w, r, http.StatusOK, imp, err)
+	}
+}
+
+func (a *API) mapColumns(w http.ResponseWriter, r *http.Request) {
+	base, ok := a.simple(w, r)
+	var req struct {
+		Columns map[string]string `json:"columns"`
+	}
+	if !ok || !a.decode(w, r, &req) {
+		return
+	}
+	imp, err := a.wizard.MapColumns(r.Context(), command.MapColumns{Actor: base.Actor, CorrelationID: base.CorrelationID, ImportID: base.ImportID, Columns: req.Columns})
+	a.answer(w, r, http.StatusOK, imp, err)
+}
+
+func (a *API) chooseDefaults(w http.ResponseWriter, r *http.Request) {
+	base, ok := a.simple(w, r)
+	var req struct {
+		Password            *string     `json:"password"`
+		ForcePasswordChange bool        `json:"force_password_change"`
+		GroupID             *uuid.UUID  `json:"group_id"`
+		TagIDs              []uuid.UUID `json:"tag_ids"`
+	}
+	if !ok || !a.decode(w, r, &req) {
+		return
+	}
+	cmd := command.ChooseDefaults{Actor: base.Actor, CorrelationID: base.CorrelationID, ImportID: base.ImportID,
+		ForcePasswordChange: req.ForcePasswordChange, TagIDs: req.TagIDs}
+	if req.Password != nil {
+		cmd.Password = secret.New(*req.Password)
+	}
+	if req.GroupID != nil {
+		cmd.GroupID = *req.GroupID
+	}
+	imp, err := a.wizard.ChooseDefaults(r.Context(), cmd)
+	a.answer(w, r, http.StatusOK, imp, err)
+}
+
+func (a *API) startValidation(w http.ResponseWriter, r *http.Request) {
+	if cmd, ok := a.simple(w, r); ok {
+		imp, err := a.wizard.StartValidation(r.Context(), cmd)
+		a.answer(w, r, http.StatusAccepted, imp, err)
+	}
+}
+
+func (a *API) existingAccounts(w http.ResponseWriter, r *http.Request) {
+	base, ok := a.simple(w, r)
+	var req struct {
+		UpdatePassword bool `json:"update_password"`
+		UpdateGroup    bool `json:"update_group"`
+		UpdateTags     bool `json:"update_tags"`
+	}
+	if !ok || !a.decode(w, r, &req) {
+		return
+	}
+	imp, err := a.wizard.ChooseExistingPolicy(r.Context(), command.ChooseExistingPolicy{Actor: base.Actor, CorrelationID: base.CorrelationID,
+		ImportID: base.ImportID, Policy: importsession.ExistingPolicy(req)})
+	a.answer(w, r, http.StatusOK, imp, err)
+}
+
+func (a *API) rows(w http.ResponseWriter, r *http.Request) {
+	id, err := importID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	page := 1
+	if v := r.URL.Query().Get("page"); v != "" {
+		if page, err = strconv.Atoi(v); err != nil || page < 1 {
+			a.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "page must be a whole number from 1."))
+			return
+		}
+	}
+	out, err := a.queries.Rows(r.Context(), actorFrom(r.Context()), id, r.URL.Query().Get("status"), page)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) verify(w http.ResponseWriter, r *http.Request) {
+	base, ok := a.simple(w, r)
+	var req struct {
+		Skip bool `json:"skip"`
+		Page int  `json:"page"`
+	}
+	if !ok || !a.decode(w, r, &req) {
+		return
+	}
+	if !req.Skip && req.Page < 1 {
+		a.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "Send {\"skip\":true} or {\"page\":N} with the page you verified."))
+		return
+	}
+	imp, err := a.wizard.Verify(r.Context(), command.Verify{Actor: base.Actor, CorrelationID: base.CorrelationID, ImportID: base.ImportID, Skip: req.Skip, Page: req.Page})
+	a.answer(w, r, http.StatusOK, imp, err)
+}
+
+func (a *API) rejected(w http.ResponseWriter, r *http.Request) {
+	id, err := importID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	started := false
+	err = a.queries.Rejected(r.Context(), actorFrom(r.Context()), id, func() io.Writer {
+		started = true
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="rejected-rows.csv"`)
+		// A BOM makes Excel read the UTF-8 accents right.
+		_, _ = w.Write([]byte("\uFEFF"))
+		return w
+	})
+	if err != nil && !started {
+		a.fail(w, r, err)
+	} else if err != nil {
+		a.logger.Error("rejected rows cut short", "import_id", id, "err", err)
+	}
+}
+
+func (a *API) commit(w http.ResponseWriter, r *http.Request) {
+	if cmd, ok := a.simple(w, r); ok {
+		imp, err := a.wizard.Commit(r.Context(), cmd)
+		a.answer(w, r, http.StatusAccepted, imp, err)
+	}
+}
+
+func (a *API) importEvents(w http.ResponseWriter, r *http.Request) {
+	id, err := importID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	events, err := a.queries.ImportAudit(r.Context(), actorFrom(r.Context()), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": events})
+}
+
+func (a *API) accounts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := query.AccountFilter{Email: q.Get("email")}
+	var err error
+	for name, dst := range map[string]*uuid.UUID{"import_id": &f.ImportID, "group_id": &f.GroupID, "tag_id": &f.TagID} {
+		if v := q.Get(name); v != "" {
+			if *dst, err = uuid.Parse(v); err != nil {
+				a.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "%s %q is not an id.", name, v))
+				return
+			}
+		}
+	}
+	if v := q.Get("page"); v != "" {
+		if f.Page, err = strconv.Atoi(v); err != nil || f.Page < 1 {
+			a.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "page must be a whole number from 1."))
+			return
+		}
+	}
+	out, err := a.queries.Accounts(r.Context(), actorFrom(r.Context()), f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
