@@ -88,6 +88,7 @@ func (c *client) waitForState(id, state string) map[string]any {
 }
 
 type world struct {
+	env        []string
 	srv        *server
 	db         string
 	smtp       *mailtest.Server
@@ -98,9 +99,10 @@ type world struct {
 
 // newWorld starts a server with two organizations: A (Lincoln High, with an
 // existing user, a group 7B and a tag Robotics) and B (another district).
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, extraEnv ...string) *world {
 	w := &world{db: pgtest.NewDatabase(t), smtp: mailtest.Start(t)}
-	env := []string{"DATABASE_URL=" + w.db, "SMTP_URL=" + w.smtp.URL(), "MAIL_FROM=rollcall@lincoln.edu", "IMPORT_BATCH_ROWS=3"}
+	w.env = append([]string{"DATABASE_URL=" + w.db, "SMTP_URL=" + w.smtp.URL(), "MAIL_FROM=rollcall@lincoln.edu", "IMPORT_BATCH_ROWS=3"}, extraEnv...)
+	env := w.env
 	rollcall(t, env, "migrate")
 	out, _ := rollcall(t, env, "org", "create", "--name", "Lincoln High")
 	w.orgA = strings.TrimSpace(out)

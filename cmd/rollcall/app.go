@@ -92,7 +92,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dispatcher, err := mail.NewDispatcher(pool, sender, m.Logger, m.Config.PollInterval)
+	dispatcher, err := mail.NewDispatcher(pool, sender, m.Logger, mail.DispatcherOptions{Poll: m.Config.PollInterval, Lease: m.Config.MailLease})
 	if err != nil {
 		return err
 	}

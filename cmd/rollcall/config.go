@@ -35,6 +35,7 @@ type Config struct {
 	SMTPURL   string
 	MailFrom  string
 	PublicURL string
+	MailLease time.Duration
 }
 
 func configFromEnv() (Config, error) {
@@ -79,6 +80,9 @@ func configFromEnv() (Config, error) {
 	}
 	c.MaxUploadSize = int64(maxMiB) << 20
 	if c.CommitBatch, err = envInt("IMPORT_BATCH_ROWS", 1000); err != nil {
+		return c, err
+	}
+	if c.MailLease, err = envDuration("MAIL_LEASE", time.Minute); err != nil {
 		return c, err
 	}
 	c.SMTPURL = os.Getenv("SMTP_URL")

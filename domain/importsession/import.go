@@ -338,7 +338,7 @@ func (imp *Import) ChooseDefaults(actor tenancy.Actor, d Defaults, now time.Time
 		return err
 	}
 	if !actor.Role.IsSystemAdmin() {
-		if d.GroupID != uuid.Nil && d.GroupID != actor.GroupID {
+		if d.GroupID != uuid.Nil {
 			return &ForbiddenError{"Only a system administrator can choose the group; your imports go to your own group."}
 		}
 		d.GroupID = actor.GroupID

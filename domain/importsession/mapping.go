@@ -67,7 +67,7 @@ func NewMapping(headers []string, columns map[string]string, actor tenancy.Actor
 		}
 	}
 	if len(used[FieldGroup]) > 0 && !actor.Role.IsSystemAdmin() {
-		add(used[FieldGroup][0], "group_column_not_allowed", "Only a system administrator can import a group column; your accounts go to your own group. Set column %q to ignore.", used[FieldGroup][0])
+		return Mapping{}, &ForbiddenError{fmt.Sprintf("Only a system administrator can import a group column; your accounts go to your own group. Set column %q to ignore.", used[FieldGroup][0])}
 	}
 	if len(used[FieldEmail]) == 0 {
 		add("", "email_required", "Choose the column that holds the email addresses: email is required.")

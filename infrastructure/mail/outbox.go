@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -89,21 +90,49 @@ type Dispatcher struct {
 	lease       time.Duration
 	poll        time.Duration
 	maxAttempts int
+	workers     int
+}
+
+// DispatcherOptions tune a dispatcher; zero values take the defaults.
+type DispatcherOptions struct {
+	Poll    time.Duration // idle wait (default 500ms)
+	Lease   time.Duration // how long a claimed row is held before another process may send it (default 1m)
+	Workers int           // messages sent at once (default 4)
 }
 
 // NewDispatcher returns a dispatcher.
-func NewDispatcher(pool *pgxpool.Pool, sender Sender, logger *slog.Logger, poll time.Duration) (*Dispatcher, error) {
+func NewDispatcher(pool *pgxpool.Pool, sender Sender, logger *slog.Logger, opts DispatcherOptions) (*Dispatcher, error) {
 	if pool == nil || sender == nil || logger == nil {
 		return nil, errors.New("mail: NewDispatcher needs a pool, a sender and a logger")
 	}
-	if poll <= 0 {
-		poll = 500 * time.Millisecond
+	if opts.Poll <= 0 {
+		opts.Poll = 500 * time.Millisecond
 	}
-	return &Dispatcher{pool: pool, sender: sender, logger: logger, batch: 50, lease: time.Minute, poll: poll, maxAttempts: 8}, nil
+	if opts.Lease <= 0 {
+		opts.Lease = time.Minute
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	return &Dispatcher{pool: pool, sender: sender, logger: logger, batch: 20, lease: opts.Lease, poll: opts.Poll, maxAttempts: 8, workers: opts.Workers}, nil
 }
 
-// Run sends until ctx is cancelled.
+// Run sends with several workers until ctx is cancelled; SKIP LOCKED keeps
+// them off each other's rows.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range d.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.work(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (d *Dispatcher) work(ctx context.Context) {
 	for ctx.Err() == nil {
 		sent, err := d.DispatchOnce(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -116,13 +145,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
 }
 
-// DispatchOnce claims a batch, sends it, and records each outcome at once.
-// A row claimed by a process that died is sent again when its lease expires:
-// at-least-once, with the same Message-ID; the window is the moment between
-// the SMTP server's acceptance and the UPDATE that follows it.
+// DispatchOnce claims a batch, sends it, and marks each row sent as soon as
+// the server accepted it. A row whose process died while sending it is sent
+// again when its lease expires: an email is never lost. It can arrive twice
+// only if the process died between the server's acceptance and the mark,
+// and then both copies carry the same Message-ID, which mail clients show as
+// one message. Exactly-once delivery across a crash is not possible over
+// SMTP; docs/email.md explains the choice.
 func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	rows, err := d.pool.Query(ctx, `
 		UPDATE mail_outbox SET state = 'sending', attempts = attempts + 1, lease_until = now() + $2::interval
@@ -149,8 +180,8 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	}
 	sent := 0
 	for _, c := range batch {
-		err := d.sender.Send(ctx, c.msg)
 		record := context.WithoutCancel(ctx)
+		err := d.sender.Send(ctx, c.msg)
 		switch {
 		case err == nil:
 			sent++

@@ -107,7 +107,8 @@ func (s *SMTPSender) Send(ctx context.Context, m Outgoing) error {
 	if err := w.Close(); err != nil {
 		return classify(err)
 	}
-	return classify(c.Quit())
+	_ = c.Quit()
+	return nil
 }
 
 // classify marks SMTP 5xx replies as permanent.
