@@ -6,10 +6,15 @@ export PATH := $(GOBIN):$(PATH)
 
 .PHONY: run test check build bench fuzz lint clean clean-data
 
-## run: build, migrate and serve on :8080 against the PostgreSQL the script picks
-run: build
+## run: build, migrate and serve on :8080 in development mode (demo school, emails caught at /dev/mail)
+run: build .data/secret-key
 	@DATABASE_URL="$${DATABASE_URL:-$$(scripts/postgres.sh)}" && export DATABASE_URL && \
+		export ROLLCALL_SECRET_KEY="$${ROLLCALL_SECRET_KEY:-$$(cat .data/secret-key)}" DEV_MODE=true && \
 		bin/rollcall migrate && exec bin/rollcall serve
+
+# The development key that encrypts uploads; production sets ROLLCALL_SECRET_KEY itself.
+.data/secret-key:
+	@mkdir -p .data && head -c 32 /dev/urandom | base64 > $@ && chmod 600 $@
 
 ## test: every check, then every test (race detector on) against a real PostgreSQL
 test: check

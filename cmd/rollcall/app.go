@@ -88,6 +88,16 @@ func (m *Main) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	catcher, err := m.devMailCatcher()
+	if err != nil {
+		return err
+	}
+	if catcher != nil {
+		defer catcher.Close()
+	}
+	if err := m.seedDemo(ctx, a); err != nil {
+		return err
+	}
 	sender, err := m.mailSender()
 	if err != nil {
 		return err
@@ -125,12 +135,16 @@ func (m *Main) Serve(ctx context.Context) error {
 		},
 	})
 	api.Register(server.Router())
+	registerDevMail(server.Router(), catcher)
 	listener, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
 	}
 	httpServer := &http.Server{Handler: server, ReadHeaderTimeout: 10 * time.Second}
 	m.Logger.Info("serving", "addr", listener.Addr().String())
+	if m.Config.DevMode {
+		m.devBanner(listener.Addr().String(), catcher)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {

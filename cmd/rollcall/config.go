@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rollcall/rollcall/infrastructure/password"
@@ -36,6 +37,9 @@ type Config struct {
 	MailFrom  string
 	PublicURL string
 	MailLease time.Duration
+
+	// DevMode seeds a demo organization and catches emails in-process.
+	DevMode bool
 }
 
 func configFromEnv() (Config, error) {
@@ -85,9 +89,14 @@ func configFromEnv() (Config, error) {
 	if c.MailLease, err = envDuration("MAIL_LEASE", time.Minute); err != nil {
 		return c, err
 	}
+	c.DevMode = os.Getenv("DEV_MODE") == "true"
 	c.SMTPURL = os.Getenv("SMTP_URL")
 	c.MailFrom = envOr("MAIL_FROM", "Rollcall <rollcall@localhost>")
-	c.PublicURL = envOr("PUBLIC_URL", "http://localhost:8080")
+	c.PublicURL = os.Getenv("PUBLIC_URL")
+	if c.PublicURL == "" {
+		_, port, _ := strings.Cut(c.Addr, ":")
+		c.PublicURL = "http://localhost:" + port
+	}
 	return c, nil
 }
 
