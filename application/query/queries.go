@@ -95,7 +95,7 @@ type AuditActor struct {
 // ReadModel is what the queries read.
 type ReadModel interface {
 	ListImports(ctx context.Context, orgID uuid.UUID, createdBy uuid.UUID, openOnly bool) ([]Import, error)
-	Rows(ctx context.Context, importID uuid.UUID, status string, page int) (RowsPage, error)
+	Rows(ctx context.Context, importID uuid.UUID, status string, page int) ([]Row, error)
 	Accounts(ctx context.Context, orgID uuid.UUID, f AccountFilter) (AccountsPage, error)
 	StreamAudit(ctx context.Context, orgID uuid.UUID, streamID string) ([]AuditEvent, error)
 	AccountIDByEmail(ctx context.Context, orgID uuid.UUID, email string) (uuid.UUID, error)
@@ -175,18 +175,31 @@ func (q *Queries) ListImports(ctx context.Context, actor tenancy.Actor, openOnly
 
 // Rows returns a verification page; status "" means every listed row.
 func (q *Queries) Rows(ctx context.Context, actor tenancy.Actor, id uuid.UUID, status string, page int) (RowsPage, error) {
-	if _, err := q.visible(ctx, actor, id); err != nil {
+	imp, err := q.visible(ctx, actor, id)
+	if err != nil {
 		return RowsPage{}, err
 	}
+	// The totals come from the validation's outcome: counting a million
+	// rows on every page view would cost more than the page itself.
+	c := imp.Counts()
+	var total int
 	switch status {
-	case "", importsession.RowNew, importsession.RowExisting, importsession.RowInvalid:
+	case "":
+		total = c.New + c.Existing + c.Invalid
+	case importsession.RowNew:
+		total = c.New
+	case importsession.RowExisting:
+		total = c.Existing
+	case importsession.RowInvalid:
+		total = c.Invalid
 	default:
 		return RowsPage{}, &importsession.InvalidValueError{Message: "status must be new, existing or invalid (or left out for all rows)."}
 	}
 	if page < 1 {
 		page = 1
 	}
-	return q.rm.Rows(ctx, id, status, page)
+	rows, err := q.rm.Rows(ctx, id, status, page)
+	return RowsPage{Page: page, PageSize: PageSize, Total: total, Rows: rows}, err
 }
 
 // Accounts lists the actor's organization's accounts.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -136,7 +137,10 @@ func (c *committer) prepareDefaultPassword(ctx context.Context) error {
 	}
 	c.defaultPassword = pw
 	if d.ForcePasswordChange {
-		if c.sharedHash, err = c.Hasher.Hash(pw); err != nil {
+		start := time.Now()
+		c.sharedHash, err = c.Hasher.Hash(pw)
+		c.hashing.Add(int64(time.Since(start)))
+		if err != nil {
 			return err
 		}
 	}
@@ -215,7 +219,9 @@ func (c *committer) hashes(ctx context.Context, rows []commitRow, own map[int]se
 			toHash, rowOf = append(toHash, c.defaultPassword), append(rowOf, cr.number)
 		}
 	}
+	start := time.Now()
 	hashed, err := c.Hasher.HashMany(ctx, toHash, 0)
+	c.hashing.Add(int64(time.Since(start)))
 	if err != nil {
 		return nil, err
 	}

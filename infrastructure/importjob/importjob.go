@@ -12,6 +12,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"strings"
 	"time"
 
@@ -65,7 +66,13 @@ type Runner struct {
 	Logger    *slog.Logger
 	BatchSize int // rows per transaction (default 1000)
 	Now       func() time.Time
+
+	// hashing adds up the time spent hashing passwords, for the benchmarks.
+	hashing atomic.Int64
 }
+
+// HashingTime is the wall time spent hashing passwords so far.
+func (r *Runner) HashingTime() time.Duration { return time.Duration(r.hashing.Load()) }
 
 // Mailer writes emails into the outbox inside a transaction.
 type Mailer interface {
