@@ -12,8 +12,8 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"strconv"
-	"sync/atomic"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
