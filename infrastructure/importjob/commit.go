@@ -64,6 +64,23 @@ func (r *Runner) Commit(ctx context.Context, job *postgres.Job) error {
 		return err
 	}
 	c := &committer{Runner: r, imp: imp, job: job, progress: progress, welcome: imp.SendWelcomeEmail() && org.WelcomeEmailEnabled, orgName: org.Name}
+	err = c.run(ctx)
+	if err != nil && ctx.Err() == nil && job.LastAttempt() {
+		// Out of retries: say so on the import rather than leave it committing.
+		r.Logger.ErrorContext(ctx, "commit failed for good", "import_id", imp.ID(), "err", err)
+		_, uerr := r.Imports.Update(ctx, imp.ID(), command.Metadata{OrgID: imp.OrgID()}, func(imp *importsession.Import) error {
+			if imp.State() != importsession.StateCommitting {
+				return nil
+			}
+			return imp.Fail(fmt.Sprintf("The commit stopped after %d attempts: %v. The accounts created so far are kept; contact support.", job.Attempt, err), r.Now())
+		})
+		return errors.Join(err, uerr)
+	}
+	return err
+}
+
+func (c *committer) run(ctx context.Context) error {
+	r, imp := c.Runner, c.imp
 	if err := c.prepareDefaultPassword(ctx); err != nil {
 		return err
 	}

@@ -60,13 +60,19 @@ func (r *Runner) Validate(ctx context.Context, job *postgres.Job) error {
 	}
 	err = r.validate(ctx, job, imp)
 	var fe *spreadsheet.FormatError
-	if errors.As(err, &fe) || errors.Is(err, errGone) {
-		// The file itself is the problem: tell the importer and let them fix it.
+	if errors.As(err, &fe) || errors.Is(err, errGone) || (err != nil && ctx.Err() == nil && job.LastAttempt()) {
+		// The file is the problem, or retries ran out: tell the importer
+		// and let them fix it or try again.
+		reason := err.Error()
+		if fe == nil && !errors.Is(err, errGone) {
+			r.Logger.ErrorContext(ctx, "validation failed for good", "import_id", p.ImportID, "err", err)
+			reason = fmt.Sprintf("Validation stopped after %d attempts because of an error on our side. Start the validation again; if it happens again, contact support.", job.Attempt)
+		}
 		_, uerr := r.Imports.Update(ctx, p.ImportID, command.Metadata{OrgID: imp.OrgID()}, func(imp *importsession.Import) error {
 			if imp.State() != importsession.StateValidating {
 				return nil
 			}
-			return imp.FailValidation(err.Error(), r.Now())
+			return imp.FailValidation(reason, r.Now())
 		})
 		return uerr
 	}

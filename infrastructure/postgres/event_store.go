@@ -40,10 +40,23 @@ func NewEventStore(pool *pgxpool.Pool, codec Codec) (*EventStore, error) {
 
 // Append writes the appends in one short transaction.
 func (s *EventStore) Append(ctx context.Context, appends ...eventstore.Append) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		return s.AppendTx(ctx, tx, appends...)
 	})
+	if errors.Is(err, errReplay) {
+		return nil
+	}
+	return err
 }
+
+// errReplay: every event of the append was stored already, under the same
+// versions. The caller's transaction is rolled back (the versions must not be
+// bumped twice) and the append counts as done.
+var errReplay = errors.New("postgres: append already stored")
+
+// IsReplay reports whether AppendTx found the whole append stored already;
+// the caller rolls back and treats it as success.
+func IsReplay(err error) bool { return errors.Is(err, errReplay) }
 
 // AppendTx appends inside the caller's transaction, so other writes (an email
 // claim, a credential, a job checkpoint) commit or fail with the events.
@@ -103,11 +116,6 @@ func (s *EventStore) AppendTx(ctx context.Context, tx pgx.Tx, appends ...eventst
 		return fmt.Errorf("lock streams: %w", err)
 	}
 
-	replay, err := s.alreadyStored(ctx, tx, appends)
-	if err != nil || replay {
-		return err
-	}
-
 	var (
 		ids, streams, types, payloads, metadata []string
 		versions                                []int64
@@ -118,6 +126,12 @@ func (s *EventStore) AppendTx(ctx context.Context, tx pgx.Tx, appends ...eventst
 	for _, a := range appends {
 		version := current[a.StreamID]
 		if a.ExpectedVersion != eventstore.AnyVersion && a.ExpectedVersion != version {
+			// A retried request whose events are all stored already is a
+			// success, not a conflict.
+			replay, err := s.alreadyStored(ctx, tx, appends)
+			if err != nil || replay {
+				return err
+			}
 			return &eventstore.ConcurrencyError{StreamID: a.StreamID, Expected: a.ExpectedVersion, Actual: version}
 		}
 		for _, ev := range a.Events {
@@ -145,12 +159,22 @@ func (s *EventStore) AppendTx(ctx context.Context, tx pgx.Tx, appends ...eventst
 		newVersions = append(newVersions, version)
 	}
 
-	// unnest keeps the array order, so offsets follow version order.
-	if _, err := tx.Exec(ctx, `
+	// unnest keeps the array order, so offsets follow version order. An id
+	// already stored is skipped by the unique index rather than looked up
+	// first; then every id must have been stored (a replay), or none.
+	tag, err := tx.Exec(ctx, `
 		INSERT INTO events (uuid, stream_id, stream_version, event_type, schema_version, payload, metadata)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])`,
-		ids, streams, versions, types, schemaVersions, payloads, metadata); err != nil {
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
+		ON CONFLICT (uuid) DO NOTHING`,
+		ids, streams, versions, types, schemaVersions, payloads, metadata)
+	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
+	}
+	switch inserted := int(tag.RowsAffected()); {
+	case inserted == 0:
+		return errReplay
+	case inserted < len(ids):
+		return fmt.Errorf("postgres: %d of %d events of this append are already stored", len(ids)-inserted, len(ids))
 	}
 	if _, err := tx.Exec(ctx, `
 		UPDATE streams s SET version = v.version, updated_at = now()

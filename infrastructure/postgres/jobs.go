@@ -63,6 +63,9 @@ type Job struct {
 	Payload  json.RawMessage
 	Progress json.RawMessage // the last checkpoint, "{}" at first
 	Attempt  int
+	// MaxAttempts is when the runner gives up; a handler on its last
+	// attempt can record the failure where people will see it.
+	MaxAttempts int
 
 	leaseToken uuid.UUID
 }
@@ -189,9 +192,9 @@ func (r *JobRunner) Claim(ctx context.Context) (*Job, error) {
 			ORDER BY run_after, created_at
 			LIMIT 1
 			FOR UPDATE SKIP LOCKED)
-		RETURNING id, kind, org_id, payload, progress, attempts`,
+		RETURNING id, kind, org_id, payload, progress, attempts, max_attempts`,
 		job.leaseToken, r.opts.Owner, r.opts.Lease.String(), kinds,
-	).Scan(&job.ID, &job.Kind, &org, &job.Payload, &job.Progress, &job.Attempt)
+	).Scan(&job.ID, &job.Kind, &org, &job.Payload, &job.Progress, &job.Attempt, &job.MaxAttempts)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -299,3 +302,6 @@ func LoadJob(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID) (JobState, e
 	}
 	return s, err
 }
+
+// LastAttempt reports whether a failure now is final.
+func (j *Job) LastAttempt() bool { return j.Attempt >= j.MaxAttempts }
