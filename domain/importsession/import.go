@@ -362,10 +362,19 @@ func (imp *Import) StartValidation(actor tenancy.Actor, now time.Time) error {
 	return nil
 }
 
+// requireOwnState guards the steps the background jobs record; they act for
+// the import itself, so there is no actor to check.
+func (imp *Import) requireOwnState(s State) error {
+	if imp.state != s {
+		return &WrongStepError{Current: imp.state, Wanted: []State{s}}
+	}
+	return nil
+}
+
 // RecordValidation stores the background validation's outcome.
 func (imp *Import) RecordValidation(result RowsValidated) error {
-	if imp.state != StateValidating {
-		return &WrongStepError{Current: imp.state, Wanted: []State{StateValidating}}
+	if err := imp.requireOwnState(StateValidating); err != nil {
+		return err
 	}
 	imp.record(result)
 	return nil
@@ -374,8 +383,8 @@ func (imp *Import) RecordValidation(result RowsValidated) error {
 // FailValidation returns the import to the defaults step so the importer
 // can fix the cause and validate again.
 func (imp *Import) FailValidation(reason string, now time.Time) error {
-	if imp.state != StateValidating {
-		return &WrongStepError{Current: imp.state, Wanted: []State{StateValidating}}
+	if err := imp.requireOwnState(StateValidating); err != nil {
+		return err
 	}
 	imp.record(ValidationFailed{Reason: reason, FailedAt: now.UTC()})
 	return nil
@@ -441,8 +450,8 @@ func (imp *Import) Commit(actor tenancy.Actor, now time.Time) error {
 
 // RecordProgress is called by the commit after each batch.
 func (imp *Import) RecordProgress(p CommitProgressed) error {
-	if imp.state != StateCommitting {
-		return &WrongStepError{Current: imp.state, Wanted: []State{StateCommitting}}
+	if err := imp.requireOwnState(StateCommitting); err != nil {
+		return err
 	}
 	imp.record(p)
 	return nil
@@ -450,8 +459,8 @@ func (imp *Import) RecordProgress(p CommitProgressed) error {
 
 // Complete ends the commit.
 func (imp *Import) Complete(c ImportCompleted) error {
-	if imp.state != StateCommitting {
-		return &WrongStepError{Current: imp.state, Wanted: []State{StateCommitting}}
+	if err := imp.requireOwnState(StateCommitting); err != nil {
+		return err
 	}
 	if len(c.FailedRows) > MaxFailedRows {
 		c.FailedRows = c.FailedRows[:MaxFailedRows]
@@ -462,8 +471,8 @@ func (imp *Import) Complete(c ImportCompleted) error {
 
 // Fail ends the commit for good.
 func (imp *Import) Fail(reason string, now time.Time) error {
-	if imp.state != StateCommitting {
-		return &WrongStepError{Current: imp.state, Wanted: []State{StateCommitting}}
+	if err := imp.requireOwnState(StateCommitting); err != nil {
+		return err
 	}
 	imp.record(ImportFailed{Reason: reason, FailedAt: now.UTC()})
 	return nil

@@ -44,16 +44,9 @@ type commitRow struct {
 
 // Commit creates and updates the accounts of a committed import.
 func (r *Runner) Commit(ctx context.Context, job *postgres.Job) error {
-	var p Payload
-	if err := json.Unmarshal(job.Payload, &p); err != nil {
+	imp, ok, err := r.loadImport(ctx, job, importsession.StateCommitting)
+	if !ok {
 		return err
-	}
-	imp, err := r.Imports.Load(ctx, p.ImportID)
-	if err != nil {
-		return err
-	}
-	if imp.State() != importsession.StateCommitting {
-		return nil
 	}
 	var progress commitProgress
 	if err := json.Unmarshal(job.Progress, &progress); err != nil {

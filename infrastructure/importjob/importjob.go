@@ -8,6 +8,7 @@ package importjob
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"hash/maphash"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/infrastructure/password"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
 	"github.com/rollcall/rollcall/infrastructure/spreadsheet"
@@ -137,6 +139,24 @@ func (s *emailSet) firstRowWith(key string, row int) int {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// loadImport reads the job's import; ok is false when the import has moved
+// past the step the job is for (cancelled, revalidated), and the job ends
+// without doing anything.
+func (r *Runner) loadImport(ctx context.Context, job *postgres.Job, step importsession.State) (imp *importsession.Import, ok bool, err error) {
+	var p Payload
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return nil, false, err
+	}
+	if imp, err = r.Imports.Load(ctx, p.ImportID); err != nil {
+		return nil, false, err
+	}
+	if imp.State() != step {
+		r.Logger.InfoContext(ctx, "job for an import no longer at its step", "kind", job.Kind, "import_id", p.ImportID, "state", imp.State())
+		return imp, false, nil
+	}
+	return imp, true, nil
+}
 
 // errStale marks a job whose import moved on (cancelled, revalidated): it
 // ends without doing anything.

@@ -46,17 +46,9 @@ type verificationRow struct {
 
 // Validate checks every row of the file and writes the verification rows.
 func (r *Runner) Validate(ctx context.Context, job *postgres.Job) error {
-	var p Payload
-	if err := json.Unmarshal(job.Payload, &p); err != nil {
+	imp, ok, err := r.loadImport(ctx, job, importsession.StateValidating)
+	if !ok {
 		return err
-	}
-	imp, err := r.Imports.Load(ctx, p.ImportID)
-	if err != nil {
-		return err
-	}
-	if imp.State() != importsession.StateValidating {
-		r.Logger.InfoContext(ctx, "validation job for an import no longer validating", "import_id", p.ImportID, "state", imp.State())
-		return nil
 	}
 	err = r.validate(ctx, job, imp)
 	var fe *spreadsheet.FormatError
@@ -65,10 +57,10 @@ func (r *Runner) Validate(ctx context.Context, job *postgres.Job) error {
 		// and let them fix it or try again.
 		reason := err.Error()
 		if fe == nil && !errors.Is(err, errGone) {
-			r.Logger.ErrorContext(ctx, "validation failed for good", "import_id", p.ImportID, "err", err)
+			r.Logger.ErrorContext(ctx, "validation failed for good", "import_id", imp.ID(), "err", err)
 			reason = fmt.Sprintf("Validation stopped after %d attempts because of an error on our side. Start the validation again; if it happens again, contact support.", job.Attempt)
 		}
-		_, uerr := r.Imports.Update(ctx, p.ImportID, command.Metadata{OrgID: imp.OrgID()}, func(imp *importsession.Import) error {
+		_, uerr := r.Imports.Update(ctx, imp.ID(), command.Metadata{OrgID: imp.OrgID()}, func(imp *importsession.Import) error {
 			if imp.State() != importsession.StateValidating {
 				return nil
 			}
