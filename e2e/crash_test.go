@@ -46,7 +46,7 @@ func TestCommitSurvivesSIGKILL(t *testing.T) {
 	root.must(202, "POST", "/api/v1/imports/"+id+"/commit", nil)
 
 	// Kill it once a good part of the accounts exist and emails are going out.
-	waitUntil(t, "the commit to be well under way", 2*time.Minute, func() bool {
+	waitUntil(t, "the commit to be well under way", 5*time.Minute, func() bool {
 		p := root.must(200, "GET", "/api/v1/imports/"+id, nil)["progress"].(map[string]any)
 		return p["done"].(float64) >= people/4
 	})
@@ -61,10 +61,10 @@ func TestCommitSurvivesSIGKILL(t *testing.T) {
 
 	restarted := startServer(t, w.env)
 	root.base = restarted.URL
-	waitUntil(t, "the import to complete after the restart", 3*time.Minute, func() bool {
+	waitUntil(t, "the import to complete after the restart", 6*time.Minute, func() bool {
 		return root.must(200, "GET", "/api/v1/imports/"+id, nil)["state"] == "completed"
 	})
-	w.smtp.WaitFor(t, people+1, 3*time.Minute)
+	w.smtp.WaitFor(t, people+1, 6*time.Minute)
 	time.Sleep(3 * time.Second) // past a mail lease: nothing more may come
 	msgs := w.smtp.Messages()
 
