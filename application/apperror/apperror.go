@@ -21,6 +21,7 @@ const (
 	Conflict                  // wrong wizard step, duplicate, concurrent change
 	TooLarge                  // over a size limit
 	Unsupported               // unsupported media type
+	Unavailable               // a service we depend on is down or limiting us; try later
 )
 
 // Error is an error meant for the person at the screen.

@@ -80,6 +80,13 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 	pool := m.pool
 	codec := m.codec()
+	fakeGoogle, err := m.devGoogle()
+	if err != nil {
+		return err
+	}
+	if fakeGoogle != nil {
+		defer fakeGoogle.Close()
+	}
 	a, err := m.importing(ctx)
 	if err != nil {
 		return err

@@ -40,6 +40,16 @@ type Config struct {
 
 	// DevMode seeds a demo organization and catches emails in-process.
 	DevMode bool
+
+	// Google OAuth and Classroom; unset client id: no Google (a fake one in
+	// development mode).
+	Google GoogleConfig
+}
+
+// GoogleConfig points at Google (or a fake).
+type GoogleConfig struct {
+	ClientID, ClientSecret    string
+	AuthURL, TokenURL, APIURL string
 }
 
 func configFromEnv() (Config, error) {
@@ -90,6 +100,8 @@ func configFromEnv() (Config, error) {
 		return c, err
 	}
 	c.DevMode = os.Getenv("DEV_MODE") == "true"
+	c.Google = GoogleConfig{ClientID: os.Getenv("GOOGLE_CLIENT_ID"), ClientSecret: os.Getenv("GOOGLE_CLIENT_SECRET"),
+		AuthURL: os.Getenv("GOOGLE_AUTH_URL"), TokenURL: os.Getenv("GOOGLE_TOKEN_URL"), APIURL: os.Getenv("GOOGLE_API_URL")}
 	c.SMTPURL = os.Getenv("SMTP_URL")
 	c.MailFrom = envOr("MAIL_FROM", "Rollcall <rollcall@localhost>")
 	c.PublicURL = os.Getenv("PUBLIC_URL")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/domain/secret"
+	"github.com/rollcall/rollcall/infrastructure/google/googletest"
 	"github.com/rollcall/rollcall/infrastructure/mail/mailtest"
 )
 
@@ -35,6 +36,21 @@ func (m *Main) devMailCatcher() (*mailtest.Server, error) {
 	}
 	m.Config.SMTPURL = catcher.URL()
 	return catcher, nil
+}
+
+// devGoogle starts the fake Google, clearly labelled, when development mode
+// has no real Google client: the Classroom import can be tried with no
+// Google account.
+func (m *Main) devGoogle() (*googletest.Server, error) {
+	if !m.Config.DevMode || m.Config.Google.ClientID != "" {
+		return nil, nil
+	}
+	opts := googletest.DevFixture(demoEmail)
+	fake := googletest.New(opts)
+	m.Config.Google = GoogleConfig{ClientID: opts.ClientID, ClientSecret: opts.ClientSecret,
+		AuthURL: fake.AuthURL(), TokenURL: fake.TokenURL(), APIURL: fake.APIURL()}
+	m.Logger.Warn("FAKE GOOGLE (development): GOOGLE_CLIENT_ID is unset, so Google Classroom is a fake at " + fake.URL)
+	return fake, nil
 }
 
 // seedDemo creates the demo organization when there is none.

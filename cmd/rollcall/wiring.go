@@ -12,6 +12,7 @@ import (
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
+	"github.com/rollcall/rollcall/infrastructure/google"
 	"github.com/rollcall/rollcall/infrastructure/importjob"
 	"github.com/rollcall/rollcall/infrastructure/mail"
 	"github.com/rollcall/rollcall/infrastructure/password"
@@ -35,6 +36,7 @@ type app struct {
 	wizard    *command.ImportWizard
 	queries   *query.Queries
 	jobs      *importjob.Runner
+	classroom *command.Classroom
 }
 
 // newCodec knows every event type of the domain.
@@ -135,6 +137,15 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool), a.imports, a.jobs); err != nil {
 		return nil, err
 	}
+	if g := m.Config.Google; g.ClientID != "" {
+		client := google.New(google.Config{ClientID: g.ClientID, ClientSecret: g.ClientSecret, AuthURL: g.AuthURL, TokenURL: g.TokenURL,
+			APIURL: g.APIURL, RedirectURL: m.Config.PublicURL + "/api/v1/google/callback"})
+		if a.classroom, err = command.NewClassroom(google.Adapter{Client: client}, postgres.NewGoogleConnections(m.pool, key), a.wizard, a.tenancy, m.Logger); err != nil {
+			return nil, err
+		}
+	} else {
+		m.Logger.Warn("GOOGLE_CLIENT_ID is unset: the Google Classroom import is off")
+	}
 	return a, nil
 }
 
@@ -142,6 +153,7 @@ func (a *app) api(m *Main) (*rhttp.API, error) {
 	return rhttp.NewAPI(rhttp.APIDeps{
 		Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, ChangePassword: a.changePwd, Reference: a.reference,
 		Wizard: a.wizard, Queries: a.queries, SampleFile: spreadsheet.Sample(), MaxUpload: m.Config.MaxUploadSize,
+		Classroom: a.classroom, AfterGoogle: m.Config.PublicURL + "/imports/new/classroom",
 	})
 }
 

@@ -150,7 +150,11 @@ type ClassroomRosterFetched struct {
 	IncludeTeachers bool
 	People          int
 	GroupID         uuid.UUID
-	FetchedAt       time.Time
+	// SendWelcomeEmail and RosterSHA256 (of the stored roster CSV) tell an
+	// auditor what was imported and how.
+	SendWelcomeEmail bool
+	RosterSHA256     string
+	FetchedAt        time.Time
 }
 
 // ImportSummaryEmailed: the importer was sent the summary.

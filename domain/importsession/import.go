@@ -192,6 +192,7 @@ type ClassroomImport struct {
 	GroupID             uuid.UUID
 	SendWelcomeEmail    bool
 	WelcomeEmailEnabled bool
+	RosterSHA256        string
 }
 
 // NewClassroomImport starts an import of Google Classroom rosters. Its
@@ -206,13 +207,28 @@ func NewClassroomImport(actor tenancy.Actor, c ClassroomImport, now time.Time) (
 	if c.GroupID != uuid.Nil && !actor.Role.IsSystemAdmin() {
 		return nil, &ForbiddenError{"Only a system administrator can choose the group; your imports go to your own group."}
 	}
+	if c.SendWelcomeEmail && !c.WelcomeEmailEnabled {
+		return nil, &InvalidValueError{"Welcome emails are turned off for your organization. A system administrator can turn them on in the organization settings."}
+	}
 	imp := &Import{}
 	imp.record(ClassroomRosterFetched{
 		ImportID: c.ID, OrgID: actor.OrgID, ActorID: actor.ID, ActorEmail: actor.Email, ActorGroupID: actor.GroupID,
 		GoogleEmail: c.GoogleEmail, Courses: c.Courses, IncludeTeachers: c.IncludeTeachers, People: c.People,
-		GroupID: c.GroupID, FetchedAt: now.UTC(),
+		GroupID: c.GroupID, SendWelcomeEmail: c.SendWelcomeEmail, RosterSHA256: c.RosterSHA256, FetchedAt: now.UTC(),
 	})
 	return imp, nil
+}
+
+// The roster of a Google Classroom import, as the CSV it is stored as.
+const ClassroomRosterFile = "google-classroom-roster.csv"
+
+// ClassroomHeaders are the roster CSV's columns.
+var ClassroomHeaders = []string{"First Name", "Last Name", "Email", "Google ID", "Role", "Classes"}
+
+// ClassroomMapping is the fixed mapping of the roster CSV.
+func ClassroomMapping() map[string]string {
+	return map[string]string{"First Name": FieldFirstName, "Last Name": FieldLastName, "Email": FieldEmail,
+		"Google ID": FieldIgnore, "Role": FieldIgnore, "Classes": FieldIgnore}
 }
 
 // Rehydrate rebuilds an import from its stored events.
@@ -249,8 +265,12 @@ func (imp *Import) apply(e any) {
 	case ClassroomRosterFetched:
 		imp.id, imp.orgID, imp.createdBy, imp.actorGroup = e.ImportID, e.OrgID, e.ActorID, e.ActorGroupID
 		imp.createdByEmail, imp.source, imp.state = e.ActorEmail, SourceClassroom, StateMapped
-		imp.accountType, imp.classroom = AccountTypeUsers, e
+		imp.accountType, imp.classroom, imp.sendWelcomeEmail = AccountTypeUsers, e, e.SendWelcomeEmail
 		imp.defaults.GroupID = e.GroupID
+		// The roster is stored as a CSV under the import's id, so validation
+		// and commit read it as they read an upload.
+		imp.mapping = ClassroomMapping()
+		imp.file = FileUploaded{FileName: ClassroomRosterFile, Headers: ClassroomHeaders, Rows: e.People, Source: SourceClassroom}
 		imp.createdAt, imp.updatedAt = e.FetchedAt, e.FetchedAt
 		imp.resetValidation()
 	case ColumnsMapped:

@@ -144,7 +144,13 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Message }
-func (e *Error) Unwrap() error { return e.Err }
+
+// GoogleCode is the stable code, for the application.
+func (e *Error) GoogleCode() string { return e.Code }
+
+// CanRetry says whether trying later may succeed.
+func (e *Error) CanRetry() bool { return e.Retryable }
+func (e *Error) Unwrap() error  { return e.Err }
 
 func tokenError(err error) error {
 	var re *oauth2.RetrieveError

@@ -158,6 +158,9 @@ func (r *Runner) validate(ctx context.Context, job *postgres.Job, imp *importses
 			for _, p := range out.Problems {
 				next.Problems[p.Code]++
 			}
+			if imp.Source() == importsession.SourceClassroom {
+				explainMissingGoogleEmail(out.Problems)
+			}
 			v := toVerificationRow(in, out)
 			v.seqAll = next.New + next.Existing + next.Invalid
 			v.seqStatus = map[string]int{importsession.RowNew: next.New, importsession.RowExisting: next.Existing, importsession.RowInvalid: next.Invalid}[out.Status]
@@ -364,4 +367,16 @@ func copyCounts(m map[string]int) map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// explainMissingGoogleEmail says why a Classroom student has no email: the
+// row is kept and shown, never dropped in silence.
+func explainMissingGoogleEmail(problems []importsession.Problem) {
+	for i, p := range problems {
+		if p.Code == "email_missing" {
+			problems[i].Code = "google_email_hidden"
+			problems[i].Message = "Google does not show this student's email address: usually a personal Google account rather than one of your school's, " +
+				"or the permission to see emails was not given. Add the student by CSV with their school email, or reconnect Google and allow access to email addresses."
+		}
+	}
 }

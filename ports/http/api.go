@@ -27,6 +27,8 @@ type API struct {
 	queries               *query.Queries
 	sampleFile            []byte
 	maxUpload             int64
+	classroom             *command.Classroom
+	afterGoogle           string
 }
 
 // APIDeps are the application handlers the API calls.
@@ -40,6 +42,10 @@ type APIDeps struct {
 	Queries        *query.Queries
 	SampleFile     []byte
 	MaxUpload      int64
+	// Classroom is optional: without it the Google routes are absent.
+	Classroom *command.Classroom
+	// AfterGoogle is where the browser goes once Google is connected.
+	AfterGoogle string
 }
 
 // NewAPI refuses missing dependencies.
@@ -49,7 +55,8 @@ func NewAPI(d APIDeps) (*API, error) {
 		return nil, errors.New("http: NewAPI needs every dependency")
 	}
 	return &API{logger: d.Logger, logins: d.Logins, signInHandler: d.SignIn, changePasswordHandler: d.ChangePassword,
-		reference: d.Reference, wizard: d.Wizard, queries: d.Queries, sampleFile: d.SampleFile, maxUpload: d.MaxUpload}, nil
+		reference: d.Reference, wizard: d.Wizard, queries: d.Queries, sampleFile: d.SampleFile, maxUpload: d.MaxUpload,
+		classroom: d.Classroom, afterGoogle: d.AfterGoogle}, nil
 }
 
 // Register adds the API's routes to r.
@@ -67,6 +74,7 @@ func (a *API) Register(r *mux.Router) {
 	}
 	authed.HandleFunc("/organization", a.organization).Methods(http.MethodGet)
 	authed.HandleFunc("/organization", a.patchOrganization).Methods(http.MethodPatch)
+	a.registerGoogle(authed)
 	a.registerImports(authed)
 
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -19,6 +19,7 @@ var statusOfKind = map[apperror.Kind]int{
 	apperror.Conflict:      http.StatusConflict,
 	apperror.TooLarge:      http.StatusRequestEntityTooLarge,
 	apperror.Unsupported:   http.StatusUnsupportedMediaType,
+	apperror.Unavailable:   http.StatusServiceUnavailable,
 	apperror.Internal:      http.StatusInternalServerError,
 }
 
@@ -50,7 +51,7 @@ type errorDetail struct {
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	if appErr, ok := apperror.As(err); ok {
 		status := statusOfKind[appErr.Kind]
-		if status >= 500 {
+		if status >= 500 && appErr.Kind != apperror.Unavailable {
 			logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 			writeJSON(w, status, errorBody{errorDetail{Code: "internal", Message: "Something went wrong on our side. Please try again; if it keeps happening, contact support."}})
 			return
