@@ -142,6 +142,13 @@ func TestClassroomImportEndToEnd(t *testing.T) {
 		t.Fatalf("revoked: %d %v", status, body)
 	}
 
+	// Unticking a permission on the consent screen asks to connect again.
+	fake.GrantScopes([]string{googletest.ScopeCourses, googletest.ScopeRosters})
+	if status, body := googleConnect(t, root); status != 409 || errorCode(body) != "google_scope_missing" {
+		t.Fatalf("missing scope: %d %v", status, body)
+	}
+	fake.GrantScopes(nil)
+
 	// Connecting a Google account that is not the administrator's.
 	fake.SetUser(googletest.Person{ID: "x", Email: "someone.else@gmail.com", Given: "Some", Family: "One"})
 	status, body := googleConnect(t, root)
