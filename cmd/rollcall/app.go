@@ -142,6 +142,11 @@ func (m *Main) Serve(ctx context.Context) error {
 		},
 	})
 	api.Register(server.Router())
+	pages, err := a.pages(m)
+	if err != nil {
+		return err
+	}
+	pages.Register(server.Router())
 	registerDevMail(server.Router(), catcher)
 	listener, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/rollcall/rollcall/application/command"
@@ -20,6 +21,7 @@ import (
 	"github.com/rollcall/rollcall/infrastructure/spreadsheet"
 	"github.com/rollcall/rollcall/infrastructure/vault"
 	rhttp "github.com/rollcall/rollcall/ports/http"
+	"github.com/rollcall/rollcall/ports/web"
 )
 
 // app is the application layer wired to its adapters.
@@ -37,6 +39,7 @@ type app struct {
 	queries   *query.Queries
 	jobs      *importjob.Runner
 	classroom *command.Classroom
+	csrfKey   []byte
 }
 
 // newCodec knows every event type of the domain.
@@ -111,6 +114,7 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.csrfKey = key.Derive("csrf")
 	files, err := vault.NewFileStore(m.Config.UploadDir, key)
 	if err != nil {
 		return nil, err
@@ -165,4 +169,9 @@ func (m *Main) mailSender() (mail.Sender, error) {
 		return mail.LogSender{Logger: m.Logger}, nil
 	}
 	return mail.NewSMTPSender(m.Config.SMTPURL, m.Config.MailFrom)
+}
+
+func (a *app) pages(m *Main) (*web.Pages, error) {
+	return web.New(web.Deps{Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, ChangePassword: a.changePwd,
+		Queries: a.queries, Wizard: a.wizard, CSRFKey: a.csrfKey, SecureCookies: strings.HasPrefix(m.Config.PublicURL, "https://")})
 }

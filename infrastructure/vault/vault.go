@@ -61,6 +61,13 @@ func (Key) GoString() string           { return "[redacted]" }
 func (Key) LogValue() slog.Value       { return slog.StringValue("[redacted]") }
 func (Key) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]")) }
 
+// Derive returns a 32-byte subkey for another purpose (signing CSRF
+// tokens), so one configured secret serves without reusing key material.
+func (k Key) Derive(purpose string) []byte {
+	sub, _ := hkdf.Key(sha256.New, k.b[:], nil, "rollcall "+purpose, 32)
+	return sub
+}
+
 func (k Key) derive(salt []byte, purpose string) (cipher.AEAD, error) {
 	sub, err := hkdf.Key(sha256.New, k.b[:], salt, purpose, 32)
 	if err != nil {

@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// screenshotDir is where the browser tests leave a picture of each page
+// (named in the README).
+const screenshotDir = "../screenshots"
+
+// browser starts a headless Chromium, or skips the test with the reason when
+// the machine has none.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := os.Getenv("ROLLCALL_TEST_CHROMIUM")
+	if path == "" {
+		var err error
+		if path, err = exec.LookPath("chromium"); err != nil {
+			t.Skip("no Chromium on this machine: `scripts/tools.sh chromium` installs Debian's; the browser tests need it")
+		}
+	}
+	// Not t.TempDir: Chromium's helper processes can still be writing its
+	// profile when the test ends, and TempDir fails the test on a leftover.
+	profile, err := os.MkdirTemp("", "rollcall-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+		_ = os.RemoveAll(profile)
+	})
+	return ctx
+}
+
+// shot saves a full-page screenshot under screenshots/.
+func shot(t *testing.T, name string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var png []byte
+		if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644)
+	})
+}
+
+func TestBrowserSignInForcedPasswordChangeAndStartPage(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	w := newWorld(t)
+	rollcall(t, w.env, "account", "create", "--org", w.orgA, "--email", "sam@lincoln.edu", "--first", "Sam", "--last", "Staff",
+		"--role", "system_admin", "--password", "temporary-pass-1", "--must-change-password")
+	base := w.srv.URL
+
+	var heading, errorText string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`#email`, chromedp.ByID),
+		shot(t, "01-sign-in"),
+		// A wrong password is answered on the page.
+		chromedp.SendKeys(`#email`, "sam@lincoln.edu", chromedp.ByID),
+		chromedp.SendKeys(`#password`, "wrong-password", chromedp.ByID),
+		chromedp.Submit(`#password`, chromedp.ByID),
+		chromedp.WaitVisible(`.error`, chromedp.ByQuery),
+		chromedp.Text(`.error`, &errorText, chromedp.ByQuery),
+		shot(t, "02-sign-in-error"),
+		chromedp.SendKeys(`#password`, "temporary-pass-1", chromedp.ByID),
+		chromedp.Submit(`#password`, chromedp.ByID),
+		// The forced change comes first.
+		chromedp.WaitVisible(`#new_password`, chromedp.ByID),
+		shot(t, "03-choose-password"),
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`#new_password`, chromedp.ByID),
+		chromedp.SendKeys(`#current_password`, "temporary-pass-1", chromedp.ByID),
+		chromedp.SendKeys(`#new_password`, "a new and long password", chromedp.ByID),
+		chromedp.SendKeys(`#repeat_password`, "a new and long password", chromedp.ByID),
+		chromedp.Submit(`#repeat_password`, chromedp.ByID),
+		// Wait for the start page itself: the old page's heading is visible too.
+		chromedp.WaitVisible(`.choices`, chromedp.ByQuery),
+		chromedp.Text(`h1`, &heading, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errorText, "email or the password is wrong") {
+		t.Fatalf("sign-in error shown: %q", errorText)
+	}
+	if !strings.Contains(heading, "Welcome") {
+		t.Fatalf("after the password change the page says %q", heading)
+	}
+
+	// An import left half-way shows on the start page, with its step.
+	sam := &client{t: t, base: base}
+	sam.signIn("sam@lincoln.edu", "a new and long password")
+	if status, body := sam.upload("messy.csv", nil); status != 201 {
+		t.Fatalf("upload: %d %v", status, body)
+	}
+	var table string
+	waitUntil(t, "the start page to list the open import", 30*time.Second, func() bool {
+		err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(`main`, chromedp.ByQuery), chromedp.Text(`main`, &table, chromedp.ByQuery))
+		return err == nil && strings.Contains(table, "messy.csv")
+	})
+	if !strings.Contains(table, "Mapping") {
+		t.Fatalf("the open import's step is missing: %q", table)
+	}
+	if err := chromedp.Run(ctx, shot(t, "04-start"), chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(`main`, chromedp.ByQuery), shot(t, "05-start-phone")); err != nil {
+		t.Fatal(err)
+	}
+}

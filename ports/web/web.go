@@ -1,0 +1,246 @@
+// Package web serves the wizard's pages: server-rendered HTML
+// (html/template) with embedded assets, a cookie session, and CSRF tokens on
+// every form. It calls the same application handlers as the JSON API.
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/application/query"
+	"github.com/rollcall/rollcall/domain/secret"
+	"github.com/rollcall/rollcall/domain/tenancy"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+const sessionCookie = "rollcall_session"
+
+// Pages serves the web pages.
+type Pages struct {
+	logger         *slog.Logger
+	logins         command.Logins
+	signIn         *command.SignInHandler
+	changePassword *command.ChangePasswordHandler
+	queries        *query.Queries
+	wizard         *command.ImportWizard
+	csrfKey        []byte
+	secureCookies  bool
+	templates      map[string]*template.Template
+}
+
+// Deps are what the pages call.
+type Deps struct {
+	Logger         *slog.Logger
+	Logins         command.Logins
+	SignIn         *command.SignInHandler
+	ChangePassword *command.ChangePasswordHandler
+	Queries        *query.Queries
+	Wizard         *command.ImportWizard
+	// CSRFKey signs the per-session CSRF tokens.
+	CSRFKey []byte
+	// SecureCookies marks cookies Secure (PUBLIC_URL is https).
+	SecureCookies bool
+}
+
+// New parses the templates once.
+func New(d Deps) (*Pages, error) {
+	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.ChangePassword == nil || d.Queries == nil || d.Wizard == nil || len(d.CSRFKey) == 0 {
+		return nil, errors.New("web: New needs every dependency")
+	}
+	p := &Pages{logger: d.Logger, logins: d.Logins, signIn: d.SignIn, changePassword: d.ChangePassword, queries: d.Queries,
+		wizard: d.Wizard, csrfKey: d.CSRFKey, secureCookies: d.SecureCookies, templates: map[string]*template.Template{}}
+	for _, page := range []string{"sign-in", "password", "start"} {
+		t, err := template.New("layout.html").Funcs(template.FuncMap{"title": capitalise}).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		if err != nil {
+			return nil, err
+		}
+		p.templates[page] = t
+	}
+	return p, nil
+}
+
+// Register adds the pages to r.
+func (p *Pages) Register(r *mux.Router) {
+	static, _ := fs.Sub(staticFS, "static")
+	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", http.FileServer(http.FS(static))))
+	r.HandleFunc("/sign-in", p.signInPage).Methods(http.MethodGet)
+	r.HandleFunc("/sign-in", p.signInSubmit).Methods(http.MethodPost)
+	r.HandleFunc("/sign-out", p.withSession(p.signOut, true)).Methods(http.MethodPost)
+	r.HandleFunc("/password", p.withSession(p.passwordPage, true)).Methods(http.MethodGet)
+	r.HandleFunc("/password", p.withSession(p.passwordSubmit, true)).Methods(http.MethodPost)
+	r.HandleFunc("/", p.withSession(p.start, false)).Methods(http.MethodGet)
+}
+
+type sessionKey struct{}
+
+type session struct {
+	actor              tenancy.Actor
+	mustChangePassword bool
+	token              string
+}
+
+// withSession requires a signed-in browser; a pending password change
+// sends every page but the password page there. allowPending marks the
+// pages reachable while the change is pending.
+func (p *Pages) withSession(h http.HandlerFunc, allowPending bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil {
+			http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
+			return
+		}
+		login, err := p.logins.SessionLogin(r.Context(), c.Value)
+		if err != nil {
+			http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
+			return
+		}
+		role, err := tenancy.ParseRole(login.Role)
+		if err != nil {
+			http.Error(w, "unknown role", http.StatusInternalServerError)
+			return
+		}
+		s := session{actor: tenancy.Actor{ID: login.AccountID, OrgID: login.OrgID, Email: login.Email, Role: role, GroupID: login.GroupID},
+			mustChangePassword: login.MustChangePassword, token: c.Value}
+		if s.mustChangePassword && !allowPending {
+			http.Redirect(w, r, "/password", http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost && !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(p.csrf(s.token))) {
+			http.Error(w, "This form has expired. Go back, reload the page and try again.", http.StatusForbidden)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
+	}
+}
+
+func sessionFrom(r *http.Request) session {
+	s, _ := r.Context().Value(sessionKey{}).(session)
+	return s
+}
+
+// csrf derives the form token from the session, so it needs no storage
+// and dies with the session.
+func (p *Pages) csrf(sessionToken string) string {
+	m := hmac.New(sha256.New, p.csrfKey)
+	m.Write([]byte("csrf:" + sessionToken))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// view is what every page template gets.
+type view struct {
+	Title string
+	Actor *tenancy.Actor
+	CSRF  string
+	Error string
+	Data  any
+}
+
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, page string, status int, v view) {
+	if s := sessionFrom(r); s.token != "" {
+		v.Actor, v.CSRF = &s.actor, p.csrf(s.token)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	if err := p.templates[page].Execute(w, v); err != nil {
+		p.logger.Error("render page", "page", page, "err", err)
+	}
+}
+
+// message turns an error into a sentence for the page; internal detail goes
+// to the log.
+func (p *Pages) message(err error) string {
+	if e, ok := apperror.As(err); ok && e.Kind != apperror.Internal {
+		return e.Message
+	}
+	var slugged apperror.Slugged
+	if errors.As(err, &slugged) {
+		return slugged.Error()
+	}
+	p.logger.Error("page failed", "err", err)
+	return "Something went wrong on our side. Please try again."
+}
+
+func (p *Pages) signInPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, "sign-in", http.StatusOK, view{Title: "Sign in"})
+}
+
+func (p *Pages) signInSubmit(w http.ResponseWriter, r *http.Request) {
+	email := r.PostFormValue("email")
+	session, err := p.signIn.Handle(r.Context(), command.SignIn{Email: email, Password: secret.New(r.PostFormValue("password"))})
+	if err != nil {
+		p.render(w, r, "sign-in", http.StatusUnauthorized, view{Title: "Sign in", Error: p.message(err), Data: map[string]string{"Email": email}})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: session.Token.Reveal(), Path: "/", HttpOnly: true,
+		Secure: p.secureCookies, SameSite: http.SameSiteLaxMode})
+	to := "/"
+	if session.Login.MustChangePassword {
+		to = "/password"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+func (p *Pages) signOut(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secureCookies, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
+}
+
+func (p *Pages) passwordPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, "password", http.StatusOK, view{Title: "Choose a new password", Data: sessionFrom(r).mustChangePassword})
+}
+
+func (p *Pages) passwordSubmit(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r)
+	if r.PostFormValue("new_password") != r.PostFormValue("repeat_password") {
+		p.render(w, r, "password", http.StatusUnprocessableEntity, view{Title: "Choose a new password", Error: "The two new passwords are not the same. Type them again.", Data: s.mustChangePassword})
+		return
+	}
+	err := p.changePassword.Handle(r.Context(), command.ChangePassword{AccountID: s.actor.ID,
+		CurrentPassword: secret.New(r.PostFormValue("current_password")), NewPassword: secret.New(r.PostFormValue("new_password"))})
+	if err != nil {
+		p.render(w, r, "password", http.StatusUnprocessableEntity, view{Title: "Choose a new password", Error: p.message(err), Data: s.mustChangePassword})
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (p *Pages) start(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r)
+	var open []query.Import
+	if s.actor.Role.CanImport() {
+		var err error
+		if open, err = p.queries.ListImports(r.Context(), s.actor, true); err != nil {
+			p.render(w, r, "start", http.StatusOK, view{Title: "Rollcall", Error: p.message(err)})
+			return
+		}
+	}
+	p.render(w, r, "start", http.StatusOK, view{Title: "Rollcall", Data: open})
+}
+
+// capitalise writes a step name as a heading word: "verification" → "Verification".
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
