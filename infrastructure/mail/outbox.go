@@ -1,7 +1,3 @@
-// Package mail delivers Rollcall's emails from an outbox table: producers
-// insert rows in the transaction of the event that causes them (one row per
-// idempotency key, so a redelivered event queues nothing new), and a
-// dispatcher sends them over SMTP outside any transaction.
 package mail
 
 import (
@@ -10,19 +6,112 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rollcall/rollcall/infrastructure/importjob"
 )
 
-// Outbox queues emails.
+// DefaultDomain names the Message-IDs when no domain is configured. .invalid
+// is reserved (RFC 2606), so it can never collide with a real host's IDs.
+const DefaultDomain = "rollcall.invalid"
+
+// Enqueue inserts the messages into the outbox inside tx, the producer's own
+// transaction: they exist if and only if tx commits. A message whose
+// idempotency key is queued already (by an earlier call, or earlier in msgs)
+// is skipped; enqueued counts the rows actually inserted.
+//
+// domain is the right-hand side of the Message-IDs (the public host name; ""
+// means DefaultDomain). It is a parameter rather than package state, so one
+// process can hold several configurations (tests do).
+//
+// All messages go in one INSERT … SELECT FROM unnest(…): one round trip for
+// 20,000 welcome emails, where an INSERT per row would cost 20,000.
+func Enqueue(ctx context.Context, tx pgx.Tx, domain string, msgs ...Message) (enqueued int, err error) {
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if domain == "" {
+		domain = DefaultDomain
+	}
+	if !validDomain(domain) {
+		return 0, fmt.Errorf("mail: %q is not a domain name for Message-IDs", domain)
+	}
+	n := len(msgs)
+	ids, orgs := make([]uuid.UUID, n), make([]uuid.UUID, n)
+	keys, tos, subjects, texts, messageIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, m := range msgs {
+		if err := m.validate(); err != nil {
+			return 0, err
+		}
+		// Version 7 ids sort by creation time, so a listing by id shows the
+		// outbox in the order it was filled.
+		if ids[i], err = uuid.NewV7(); err != nil {
+			return 0, err
+		}
+		orgs[i], keys[i], tos[i], subjects[i], texts[i] = m.OrgID, m.IdempotencyKey, m.To, m.Subject, m.Text
+		messageIDs[i] = MessageID(m.IdempotencyKey, domain)
+	}
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO mail_outbox (id, org_id, idempotency_key, to_address, subject, text_body, message_id)
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+		ON CONFLICT (idempotency_key) DO NOTHING`,
+		ids, orgs, keys, tos, subjects, texts, messageIDs)
+	if err != nil {
+		return 0, fmt.Errorf("mail: enqueue %d message(s): %w", n, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func (m Message) validate() error {
+	switch {
+	case m.IdempotencyKey == "":
+		return errors.New("mail: a message without an idempotency key")
+	case m.OrgID == uuid.Nil:
+		return fmt.Errorf("mail: message %s has no organization", m.IdempotencyKey)
+	case m.To == "":
+		return fmt.Errorf("mail: message %s has no recipient", m.IdempotencyKey)
+	}
+	// Only what could inject headers is refused here: refusing an odd but
+	// harmless address would fail the producer's whole transaction (a commit
+	// batch of accounts) for one email. The sender parses the address fully
+	// and fails that one row instead.
+	if err := checkHeaderValue("recipient", m.To); err != nil {
+		return fmt.Errorf("%w (message %s)", err, m.IdempotencyKey)
+	}
+	if err := checkHeaderValue("subject", m.Subject); err != nil {
+		return fmt.Errorf("%w (message %s)", err, m.IdempotencyKey)
+	}
+	return nil
+}
+
+// MessageID is the RFC 5322 Message-ID of the message queued under key: a
+// digest of the key (so it reveals nothing of it) at domain. The same key
+// always gives the same Message-ID, so a message sent again after a crash is
+// recognisable as the same message where it arrives.
+func MessageID(key, domain string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "<" + hex.EncodeToString(sum[:16]) + "@" + domain + ">"
+}
+
+// validDomain accepts host names (letters, digits, '-', '.'): a Message-ID's
+// right-hand side is a dot-atom, and these characters need no quoting in it.
+func validDomain(d string) bool {
+	if len(d) > 253 || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") || strings.Contains(d, "..") {
+		return false
+	}
+	for _, r := range d {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return d != ""
+}
+
+// Outbox queues emails for importjob, which declares its Mailer port in its
+// own terms (importjob.Mail); it adds the configured domain.
 type Outbox struct {
 	// Domain names the Message-IDs, e.g. the public host name.
 	Domain string
@@ -30,178 +119,13 @@ type Outbox struct {
 
 var _ importjob.Mailer = Outbox{}
 
-// Enqueue inserts the messages in tx; a key already queued is skipped.
-func (o Outbox) Enqueue(ctx context.Context, tx pgx.Tx, msgs ...importjob.Mail) error {
-	if len(msgs) == 0 {
-		return nil
+// Enqueue is importjob.Mailer: it queues the mails in tx, skipping the keys
+// queued already.
+func (o Outbox) Enqueue(ctx context.Context, tx pgx.Tx, mails ...importjob.Mail) error {
+	msgs := make([]Message, len(mails))
+	for i, m := range mails {
+		msgs[i] = Message{OrgID: m.OrgID, IdempotencyKey: m.IdempotencyKey, To: m.To, Subject: m.Subject, Text: m.Text}
 	}
-	ids, orgs := make([]uuid.UUID, len(msgs)), make([]uuid.UUID, len(msgs))
-	keys, tos, subjects, bodies, messageIDs := make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
-	for i, m := range msgs {
-		if strings.ContainsAny(m.To+m.Subject, "\r\n") {
-			return fmt.Errorf("mail: line break in the recipient or subject of %s", m.IdempotencyKey)
-		}
-		sum := sha256.Sum256([]byte(m.IdempotencyKey))
-		ids[i], orgs[i] = uuid.New(), m.OrgID
-		keys[i], tos[i], subjects[i], bodies[i] = m.IdempotencyKey, m.To, m.Subject, m.Text
-		// The same key gives the same Message-ID, so a resend after a crash
-		// is recognisable as the same message.
-		messageIDs[i] = "<" + hex.EncodeToString(sum[:16]) + "@" + o.domain() + ">"
-	}
-	_, err := tx.Exec(ctx, `
-		INSERT INTO mail_outbox (id, org_id, idempotency_key, to_address, subject, text_body, message_id)
-		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-		ON CONFLICT (idempotency_key) DO NOTHING`, ids, orgs, keys, tos, subjects, bodies, messageIDs)
+	_, err := Enqueue(ctx, tx, o.Domain, msgs...)
 	return err
-}
-
-func (o Outbox) domain() string {
-	if o.Domain == "" {
-		return "rollcall.invalid"
-	}
-	return o.Domain
-}
-
-// Outgoing is a message ready to send.
-type Outgoing struct {
-	MessageID string
-	To        string
-	Subject   string
-	Text      string
-}
-
-// Sender delivers one message.
-type Sender interface {
-	Send(ctx context.Context, m Outgoing) error
-}
-
-// PermanentError is a refusal that retrying cannot fix (an SMTP 5xx).
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
-// Dispatcher sends queued emails.
-type Dispatcher struct {
-	pool        *pgxpool.Pool
-	sender      Sender
-	logger      *slog.Logger
-	batch       int
-	lease       time.Duration
-	poll        time.Duration
-	maxAttempts int
-	workers     int
-}
-
-// DispatcherOptions tune a dispatcher; zero values take the defaults.
-type DispatcherOptions struct {
-	Poll    time.Duration // idle wait (default 500ms)
-	Lease   time.Duration // how long a claimed row is held before another process may send it (default 1m)
-	Workers int           // messages sent at once (default 4)
-}
-
-// NewDispatcher returns a dispatcher.
-func NewDispatcher(pool *pgxpool.Pool, sender Sender, logger *slog.Logger, opts DispatcherOptions) (*Dispatcher, error) {
-	if pool == nil || sender == nil || logger == nil {
-		return nil, errors.New("mail: NewDispatcher needs a pool, a sender and a logger")
-	}
-	if opts.Poll <= 0 {
-		opts.Poll = 500 * time.Millisecond
-	}
-	if opts.Lease <= 0 {
-		opts.Lease = time.Minute
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = 4
-	}
-	return &Dispatcher{pool: pool, sender: sender, logger: logger, batch: 20, lease: opts.Lease, poll: opts.Poll, maxAttempts: 8, workers: opts.Workers}, nil
-}
-
-// Run sends with several workers until ctx is cancelled; SKIP LOCKED keeps
-// them off each other's rows.
-func (d *Dispatcher) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for range d.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.work(ctx)
-		}()
-	}
-	wg.Wait()
-	return nil
-}
-
-func (d *Dispatcher) work(ctx context.Context) {
-	for ctx.Err() == nil {
-		sent, err := d.DispatchOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			d.logger.Error("mail dispatch", "err", err)
-		}
-		if sent == 0 || err != nil {
-			select {
-			case <-ctx.Done():
-			case <-time.After(d.poll):
-			}
-		}
-	}
-}
-
-// DispatchOnce claims a batch, sends it, and marks each row sent as soon as
-// the server accepted it. A row whose process died while sending it is sent
-// again when its lease expires: an email is never lost. It can arrive twice
-// only if the process died between the server's acceptance and the mark,
-// and then both copies carry the same Message-ID, which mail clients show as
-// one message. Exactly-once delivery across a crash is not possible over
-// SMTP; docs/email.md explains the choice.
-func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
-	rows, err := d.pool.Query(ctx, `
-		UPDATE mail_outbox SET state = 'sending', attempts = attempts + 1, lease_until = now() + $2::interval
-		WHERE id IN (
-			SELECT id FROM mail_outbox
-			WHERE (state = 'pending' AND next_attempt_at <= now()) OR (state = 'sending' AND lease_until < now())
-			ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, message_id, to_address, subject, text_body, attempts`, d.batch, d.lease.String())
-	if err != nil {
-		return 0, err
-	}
-	type claimed struct {
-		id       uuid.UUID
-		msg      Outgoing
-		attempts int
-	}
-	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
-		var c claimed
-		err := r.Scan(&c.id, &c.msg.MessageID, &c.msg.To, &c.msg.Subject, &c.msg.Text, &c.attempts)
-		return c, err
-	})
-	if err != nil {
-		return 0, err
-	}
-	sent := 0
-	for _, c := range batch {
-		record := context.WithoutCancel(ctx)
-		err := d.sender.Send(ctx, c.msg)
-		switch {
-		case err == nil:
-			sent++
-			_, err = d.pool.Exec(record, `UPDATE mail_outbox SET state = 'sent', sent_at = now(), lease_until = NULL WHERE id = $1`, c.id)
-		default:
-			var perm *PermanentError
-			final := errors.As(err, &perm) || c.attempts >= d.maxAttempts
-			d.logger.Warn("mail not sent", "message_id", c.msg.MessageID, "attempt", c.attempts, "final", final, "err", err)
-			state := "pending"
-			if final {
-				state = "failed"
-			}
-			backoff := time.Duration(1<<min(c.attempts, 10)) * time.Second
-			_, err = d.pool.Exec(record, `
-				UPDATE mail_outbox SET state = $2, last_error = $3, lease_until = NULL, next_attempt_at = now() + $4::interval
-				WHERE id = $1`, c.id, state, err.Error(), backoff.String())
-		}
-		if err != nil {
-			return sent, err
-		}
-	}
-	return sent, nil
 }
