@@ -57,6 +57,14 @@ func (m *Main) consumerOptions() postgres.ConsumerOptions {
 	return postgres.ConsumerOptions{PollInterval: m.Config.PollInterval}
 }
 
+func (m *Main) requireSchema(ctx context.Context) error {
+	pool, err := m.db(ctx)
+	if err != nil {
+		return err
+	}
+	return postgres.CheckSchema(ctx, pool)
+}
+
 // Migrate applies the schema migrations.
 func (m *Main) Migrate(ctx context.Context) error {
 	pool, err := m.db(ctx)

@@ -57,6 +57,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer m.Close()
 
 	switch args[0] {
+	case "projections", "audit", "org", "account":
+		// migrate and serve bring the schema up themselves; the others
+		// would otherwise fail on the first missing table.
+		if err := m.requireSchema(ctx); err != nil {
+			return err
+		}
+	}
+	switch args[0] {
 	case "migrate":
 		return m.Migrate(ctx)
 	case "serve":

@@ -37,6 +37,24 @@ func NewDatabase(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	url := NewEmptyDatabase(t)
+	pool, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	defer pool.Close()
+	if err := postgres.Migrate(ctx, pool, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return url
+}
+
+// NewEmptyDatabase creates a database with no schema at all and returns its
+// URL; it is dropped when the test ends.
+func NewEmptyDatabase(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 
 	admin, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
@@ -64,16 +82,7 @@ func NewDatabase(t testing.TB) string {
 		}
 	})
 
-	url := withDatabase(t, AdminURL(), name)
-	pool, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
-	defer pool.Close()
-	if err := postgres.Migrate(ctx, pool, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
-	return url
+	return withDatabase(t, AdminURL(), name)
 }
 
 // MustOpenDB returns a pool on a fresh migrated database, closed at cleanup.
