@@ -283,7 +283,7 @@ func TestFullWizardOverHTTP(t *testing.T) {
 		t.Fatalf("rollcall audit import: %s", audit)
 	}
 	accountAudit, _ := rollcall(t, []string{"DATABASE_URL=" + w.db}, "audit", "account", "ANA.LIMA@lincoln.edu")
-	if !strings.Contains(accountAudit, "AccountCreated") || !strings.Contains(accountAudit, id) {
+	if !strings.Contains(accountAudit, "AccountCreated") || !strings.Contains(accountAudit, "WelcomeEmailQueued") || !strings.Contains(accountAudit, id) {
 		t.Fatalf("rollcall audit account: %s", accountAudit)
 	}
 

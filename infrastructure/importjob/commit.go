@@ -360,11 +360,17 @@ func (c *committer) applyTx(ctx context.Context, tx pgx.Tx, rows []commitRow, ha
 				continue
 			}
 			created, newRows = append(created, ev), append(newRows, cr)
-			appends = append(appends, eventstore.Append{StreamID: account.StreamID(ev.AccountID), ExpectedVersion: eventstore.NoStream,
-				Events: []eventstore.Event{{ID: uuid.NewSHA1(jobNamespace, []byte(c.imp.ID().String()+":row:"+itoa(int64(cr.number)))), Data: ev, Metadata: meta}}})
+			rowKey := c.imp.ID().String() + ":row:" + itoa(int64(cr.number))
+			events := []eventstore.Event{{ID: uuid.NewSHA1(jobNamespace, []byte(rowKey)), Data: ev, Metadata: meta}}
 			if c.welcome {
 				welcomes = append(welcomes, welcomeMail(c.imp.OrgID(), c.orgName, ev))
+				// The outbox row and this event commit together, so the
+				// account's audit trail says the email was queued exactly
+				// when it was.
+				events = append(events, eventstore.Event{ID: uuid.NewSHA1(jobNamespace, []byte(rowKey+":welcome")),
+					Data: account.WelcomeEmailQueued{AccountID: ev.AccountID, ImportID: c.imp.ID()}, Metadata: meta})
 			}
+			appends = append(appends, eventstore.Append{StreamID: account.StreamID(ev.AccountID), ExpectedVersion: eventstore.NoStream, Events: events})
 		default:
 			upd := account.AccountUpdated{AccountID: l.accountID, ImportID: c.imp.ID(), ImportRow: cr.number, UpdatedAt: now.UTC()}
 			if policy.UpdatePassword && hashes[cr.number] != "" {
