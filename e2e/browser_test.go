@@ -50,6 +50,19 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// signInBrowser signs in through the sign-in page and waits for a signed-in
+// page; signing in as someone else replaces the session cookie.
+func signInBrowser(base, email, password string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.Navigate(base + "/sign-in"),
+		chromedp.WaitVisible(`#email`, chromedp.ByID),
+		chromedp.SendKeys(`#email`, email, chromedp.ByID),
+		chromedp.SendKeys(`#password`, password, chromedp.ByID),
+		chromedp.Submit(`#password`, chromedp.ByID),
+		chromedp.WaitVisible(`.signout`, chromedp.ByQuery),
+	}
+}
+
 // shot saves a full-page screenshot under screenshots/.
 func shot(t *testing.T, name string) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {

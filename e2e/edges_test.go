@@ -117,6 +117,28 @@ func TestPermissionsAndBadInput(t *testing.T) {
 	if d["group_id"] != group || d["password_set"] != true {
 		t.Fatalf("admin's defaults: %v", d)
 	}
+	// A group-scoped administrator lists the accounts of their group only.
+	rollcall(t, env, "account", "create", "--org", w.orgA, "--email", "sam@lincoln.edu", "--first", "Sam", "--last", "Staff",
+		"--role", "user", "--password", "sams-password-1", "--group", group)
+	var listed string
+	waitUntil(t, "the administrator's group in the account list", 30*time.Second, func() bool {
+		var emails []string
+		for _, a := range admin.must(200, "GET", "/api/v1/accounts", nil)["accounts"].([]any) {
+			emails = append(emails, a.(map[string]any)["email"].(string))
+		}
+		listed = strings.Join(emails, ",")
+		return strings.Contains(listed, "sam@lincoln.edu")
+	})
+	if listed != "ada@lincoln.edu,sam@lincoln.edu" {
+		t.Fatalf("a group-scoped administrator lists %s", listed)
+	}
+	if n := root.must(200, "GET", "/api/v1/accounts", nil)["total"]; n != 4.0 {
+		t.Fatalf("the system administrator lists %v accounts, want every one (4)", n)
+	}
+	if n := admin.must(200, "GET", "/api/v1/accounts?email=kim.existing@lincoln.edu", nil)["total"]; n != 0.0 {
+		t.Fatalf("a group-scoped administrator finds an account of no group: %v", n)
+	}
+
 	// Welcome email while the organization has it off.
 	if status, body := root.uploadBytes("a.csv", csvFile, map[string]string{"send_welcome_email": "true"}); status != 422 {
 		t.Fatalf("welcome email while disabled: %d %v", status, body)

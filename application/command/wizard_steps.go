@@ -37,10 +37,13 @@ func (w *ImportWizard) MapColumns(ctx context.Context, cmd MapColumns) (*imports
 // ChooseDefaults sets the defaults. The default password is checked against
 // the policy, then kept encrypted outside the events.
 type ChooseDefaults struct {
-	Actor               tenancy.Actor
-	CorrelationID       string
-	ImportID            uuid.UUID
-	Password            secret.Secret
+	Actor         tenancy.Actor
+	CorrelationID string
+	ImportID      uuid.UUID
+	Password      secret.Secret
+	// KeepPassword keeps the default password saved earlier when Password
+	// is empty: a form shown again on resume cannot show the password back.
+	KeepPassword        bool
 	ForcePasswordChange bool
 	GroupID             uuid.UUID
 	TagIDs              []uuid.UUID
@@ -88,8 +91,9 @@ func (w *ImportWizard) ChooseDefaults(ctx context.Context, cmd ChooseDefaults) (
 		}
 	}
 	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
+		passwordSet := !cmd.Password.IsZero() || (cmd.KeepPassword && imp.Defaults().PasswordSet)
 		return imp.ChooseDefaults(cmd.Actor, importsession.Defaults{
-			PasswordSet: !cmd.Password.IsZero(), ForcePasswordChange: cmd.ForcePasswordChange,
+			PasswordSet: passwordSet, ForcePasswordChange: cmd.ForcePasswordChange,
 			GroupID: cmd.GroupID, TagIDs: cmd.TagIDs,
 		}, w.now())
 	})

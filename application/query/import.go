@@ -4,6 +4,7 @@
 package query
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,6 +28,7 @@ type Import struct {
 	Defaults         *Defaults         `json:"defaults"`
 	ExistingPolicy   ExistingPolicy    `json:"existing_policy"`
 	Counts           Counts            `json:"counts"`
+	Verification     Verification      `json:"verification"`
 	Progress         Progress          `json:"progress"`
 	Summary          *Summary          `json:"summary,omitempty"`
 	CreatedBy        uuid.UUID         `json:"created_by"`
@@ -49,9 +51,10 @@ type File struct {
 
 // Classroom describes where a Google Classroom import came from.
 type Classroom struct {
-	GoogleEmail     string   `json:"google_email"`
-	Courses         []Course `json:"courses"`
-	IncludeTeachers bool     `json:"include_teachers"`
+	GoogleEmail     string     `json:"google_email"`
+	GroupID         *uuid.UUID `json:"group_id,omitempty"`
+	Courses         []Course   `json:"courses"`
+	IncludeTeachers bool       `json:"include_teachers"`
 }
 
 // Course is one Google Classroom class.
@@ -84,6 +87,19 @@ type Counts struct {
 	Existing int `json:"existing"`
 	Invalid  int `json:"invalid"`
 }
+
+// Verification is how far the review of the validated rows went.
+type Verification struct {
+	Pages         int   `json:"pages"`
+	ReviewedPages []int `json:"reviewed_pages"`
+	Skipped       bool  `json:"skipped"`
+}
+
+// Done reports whether the import may be committed as far as the review goes.
+func (v Verification) Done() bool { return v.Skipped || len(v.ReviewedPages) >= v.Pages }
+
+// Reviewed reports whether the page was marked as looked at.
+func (v Verification) Reviewed(page int) bool { return slices.Contains(v.ReviewedPages, page) }
 
 // Progress is the commit's progress.
 type Progress struct {
@@ -128,7 +144,7 @@ func ImportFrom(imp *importsession.Import) Import {
 	if imp.Source() == importsession.SourceClassroom {
 		c := imp.Classroom()
 		out.File = File{Name: "Google Classroom", Rows: c.People, Headers: []string{}}
-		out.Classroom = &Classroom{GoogleEmail: c.GoogleEmail, IncludeTeachers: c.IncludeTeachers, Courses: []Course{}}
+		out.Classroom = &Classroom{GoogleEmail: c.GoogleEmail, GroupID: optional(c.GroupID), IncludeTeachers: c.IncludeTeachers, Courses: []Course{}}
 		for _, course := range c.Courses {
 			out.Classroom.Courses = append(out.Classroom.Courses, Course{ID: course.ID, Name: course.Name, Section: course.Section, Students: course.Students})
 		}
@@ -145,6 +161,7 @@ func ImportFrom(imp *importsession.Import) Import {
 	out.ExistingPolicy = ExistingPolicy{UpdatePassword: ep.UpdatePassword, UpdateGroup: ep.UpdateGroup, UpdateTags: ep.UpdateTags}
 	c := imp.Counts()
 	out.Counts = Counts{Total: c.Total, New: c.New, Existing: c.Existing, Invalid: c.Invalid}
+	out.Verification = Verification{Pages: imp.Pages(), ReviewedPages: imp.ReviewedPages(), Skipped: imp.VerificationSkipped()}
 	p := imp.Progress()
 	out.Progress = Progress{Done: p.Done, Total: c.New + c.Existing, Created: p.Created, Updated: p.Updated, Failed: p.Failed}
 	if imp.State() == importsession.StateCompleted {

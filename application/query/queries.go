@@ -66,6 +66,9 @@ type AccountFilter struct {
 	GroupID  uuid.UUID
 	TagID    uuid.UUID
 	Page     int
+	// GroupOnly keeps the accounts of GroupID alone, uuid.Nil meaning those
+	// in no group: a group-scoped administrator's view.
+	GroupOnly bool
 }
 
 // AccountsPage is one page of accounts.
@@ -101,10 +104,22 @@ type ReadModel interface {
 	AccountIDByEmail(ctx context.Context, orgID uuid.UUID, email string) (uuid.UUID, error)
 }
 
-// RejectedRows writes an import's invalid rows as a CSV.
-type RejectedRows interface {
+// UploadedFiles reads an open import's upload.
+type UploadedFiles interface {
+	// WriteRejected writes the invalid rows as a CSV.
 	WriteRejected(ctx context.Context, imp *importsession.Import, w io.Writer) error
+	// Preview returns the first rows, password cells masked.
+	Preview(ctx context.Context, imp *importsession.Import, rows int) ([]PreviewRow, error)
 }
+
+// PreviewRow is a data row of the upload as the mapping page shows it.
+type PreviewRow struct {
+	Row   int
+	Cells []string
+}
+
+// HiddenCell stands in for a password in a preview.
+const HiddenCell = "••••••"
 
 // ImportLoader loads the aggregate, the freshest view of one import.
 type ImportLoader interface {
@@ -113,17 +128,17 @@ type ImportLoader interface {
 
 // Queries answers the read side of the API.
 type Queries struct {
-	rm       ReadModel
-	imports  ImportLoader
-	rejected RejectedRows
+	rm      ReadModel
+	imports ImportLoader
+	files   UploadedFiles
 }
 
 // NewQueries refuses nil dependencies.
-func NewQueries(rm ReadModel, imports ImportLoader, rejected RejectedRows) (*Queries, error) {
-	if rm == nil || imports == nil || rejected == nil {
-		return nil, errors.New("query: NewQueries needs a read model, an import loader and a rejected-rows writer")
+func NewQueries(rm ReadModel, imports ImportLoader, files UploadedFiles) (*Queries, error) {
+	if rm == nil || imports == nil || files == nil {
+		return nil, errors.New("query: NewQueries needs a read model, an import loader and the uploaded files")
 	}
-	return &Queries{rm: rm, imports: imports, rejected: rejected}, nil
+	return &Queries{rm: rm, imports: imports, files: files}, nil
 }
 
 // Rejected writes the import's invalid rows as CSV; it needs the upload, so
@@ -136,7 +151,21 @@ func (q *Queries) Rejected(ctx context.Context, actor tenancy.Actor, id uuid.UUI
 	if imp.State() != importsession.StateValidated {
 		return &importsession.WrongStepError{Current: imp.State(), Wanted: []importsession.State{importsession.StateValidated}}
 	}
-	return q.rejected.WriteRejected(ctx, imp, w())
+	return q.files.WriteRejected(ctx, imp, w())
+}
+
+// Preview returns the first rows of an open file import, for matching the
+// columns. Once the import is over its upload is gone, so there is nothing
+// to show.
+func (q *Queries) Preview(ctx context.Context, actor tenancy.Actor, id uuid.UUID, rows int) ([]PreviewRow, error) {
+	imp, err := q.visible(ctx, actor, id)
+	if err != nil {
+		return nil, err
+	}
+	if !imp.State().Open() || imp.Source() == importsession.SourceClassroom {
+		return nil, nil
+	}
+	return q.files.Preview(ctx, imp, rows)
 }
 
 // Import returns one import. It reads the event stream rather than the read
@@ -202,13 +231,21 @@ func (q *Queries) Rows(ctx context.Context, actor tenancy.Actor, id uuid.UUID, s
 	return RowsPage{Page: page, PageSize: PageSize, Total: total, Rows: rows}, err
 }
 
-// Accounts lists the actor's organization's accounts.
+// Accounts lists the actor's organization's accounts; a group-scoped
+// administrator sees the accounts of their own group only, as they import
+// into it only.
 func (q *Queries) Accounts(ctx context.Context, actor tenancy.Actor, f AccountFilter) (AccountsPage, error) {
 	if !actor.Role.CanImport() {
 		return AccountsPage{}, ErrNotFound
 	}
 	if f.Page < 1 {
 		f.Page = 1
+	}
+	if !actor.Role.IsSystemAdmin() {
+		if f.GroupID != uuid.Nil && f.GroupID != actor.GroupID {
+			return AccountsPage{Page: f.Page, PageSize: PageSize, Accounts: []Account{}}, nil
+		}
+		f.GroupID, f.GroupOnly = actor.GroupID, true
 	}
 	return q.rm.Accounts(ctx, actor.OrgID, f)
 }

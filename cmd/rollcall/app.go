@@ -99,7 +99,11 @@ func (m *Main) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	api, err := a.api(m)
+	pages, err := a.pages(m)
+	if err != nil {
+		return err
+	}
+	api, err := a.api(m, pages)
 	if err != nil {
 		return err
 	}
@@ -150,10 +154,6 @@ func (m *Main) Serve(ctx context.Context) error {
 		},
 	})
 	api.Register(server.Router())
-	pages, err := a.pages(m)
-	if err != nil {
-		return err
-	}
 	pages.Register(server.Router())
 	registerDevMail(server.Router(), catcher)
 	listener, err := net.Listen("tcp", m.Config.Addr)

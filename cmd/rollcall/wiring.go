@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -153,11 +154,14 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	return a, nil
 }
 
-func (a *app) api(m *Main) (*rhttp.API, error) {
+// api takes the pages because Google's redirect URI is an API route that
+// browsers reach too.
+func (a *app) api(m *Main, pages *web.Pages) (*rhttp.API, error) {
 	return rhttp.NewAPI(rhttp.APIDeps{
 		Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, ChangePassword: a.changePwd, Reference: a.reference,
 		Wizard: a.wizard, Queries: a.queries, SampleFile: spreadsheet.Sample(), MaxUpload: m.Config.MaxUploadSize,
 		Classroom: a.classroom, AfterGoogle: m.Config.PublicURL + "/imports/new/classroom",
+		BrowserCallback: http.HandlerFunc(pages.GoogleCallback),
 	})
 }
 
@@ -173,5 +177,6 @@ func (m *Main) mailSender() (mail.Sender, error) {
 
 func (a *app) pages(m *Main) (*web.Pages, error) {
 	return web.New(web.Deps{Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, ChangePassword: a.changePwd,
-		Queries: a.queries, Wizard: a.wizard, CSRFKey: a.csrfKey, SecureCookies: strings.HasPrefix(m.Config.PublicURL, "https://")})
+		Queries: a.queries, Wizard: a.wizard, Reference: a.reference, Classroom: a.classroom, SampleFile: spreadsheet.Sample(),
+		MaxUpload: m.Config.MaxUploadSize, CSRFKey: a.csrfKey, SecureCookies: strings.HasPrefix(m.Config.PublicURL, "https://")})
 }

@@ -442,6 +442,19 @@ func (imp *Import) VerifyPage(actor tenancy.Actor, page int) error {
 	return nil
 }
 
+// ReviewedPages are the pages the importer marked as looked at, in order.
+func (imp *Import) ReviewedPages() []int {
+	pages := make([]int, 0, len(imp.pagesViewed))
+	for p := range imp.pagesViewed {
+		pages = append(pages, p)
+	}
+	slices.Sort(pages)
+	return pages
+}
+
+// VerificationSkipped reports whether the importer chose not to review.
+func (imp *Import) VerificationSkipped() bool { return imp.verificationSkipped }
+
 // SkipVerification records that the importer chose not to look at the rows.
 func (imp *Import) SkipVerification(actor tenancy.Actor) error {
 	if err := imp.requireState(actor, StateValidated); err != nil {

@@ -80,14 +80,15 @@ func (r *ReadModels) Accounts(ctx context.Context, orgID uuid.UUID, f query.Acco
 	const pageSize = 100
 	out := query.AccountsPage{Page: f.Page, PageSize: pageSize, Accounts: []query.Account{}}
 	where := `org_id = $1 AND ($2 = '' OR email_key = lower($2)) AND ($3::uuid IS NULL OR import_id = $3)
-		AND ($4::uuid IS NULL OR group_id = $4) AND ($5::uuid IS NULL OR tag_ids @> ARRAY[$5::uuid])`
-	args := []any{orgID, strings.TrimSpace(f.Email), nullUUID(f.ImportID), nullUUID(f.GroupID), nullUUID(f.TagID)}
+		AND ($4::uuid IS NULL OR group_id = $4) AND ($5::uuid IS NULL OR tag_ids @> ARRAY[$5::uuid])
+		AND (NOT $6::bool OR group_id IS NOT DISTINCT FROM $4::uuid)`
+	args := []any{orgID, strings.TrimSpace(f.Email), nullUUID(f.ImportID), nullUUID(f.GroupID), nullUUID(f.TagID), f.GroupOnly}
 	if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM accounts_view WHERE `+where, args...).Scan(&out.Total); err != nil {
 		return out, err
 	}
 	rows, err := r.pool.Query(ctx, `
 		SELECT id, email, first_name, last_name, role, group_id, tag_ids, import_id, created_at FROM accounts_view
-		WHERE `+where+` ORDER BY email_key LIMIT $6 OFFSET $7`, append(args, pageSize, (f.Page-1)*pageSize)...)
+		WHERE `+where+` ORDER BY email_key LIMIT $7 OFFSET $8`, append(args, pageSize, (f.Page-1)*pageSize)...)
 	if err != nil {
 		return out, err
 	}

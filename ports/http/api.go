@@ -29,6 +29,7 @@ type API struct {
 	maxUpload             int64
 	classroom             *command.Classroom
 	afterGoogle           string
+	browserCallback       http.Handler
 }
 
 // APIDeps are the application handlers the API calls.
@@ -46,6 +47,9 @@ type APIDeps struct {
 	Classroom *command.Classroom
 	// AfterGoogle is where the browser goes once Google is connected.
 	AfterGoogle string
+	// BrowserCallback is optional: it finishes the Google callback for a
+	// browser, which arrives with a session cookie instead of a bearer token.
+	BrowserCallback http.Handler
 }
 
 // NewAPI refuses missing dependencies.
@@ -56,7 +60,7 @@ func NewAPI(d APIDeps) (*API, error) {
 	}
 	return &API{logger: d.Logger, logins: d.Logins, signInHandler: d.SignIn, changePasswordHandler: d.ChangePassword,
 		reference: d.Reference, wizard: d.Wizard, queries: d.Queries, sampleFile: d.SampleFile, maxUpload: d.MaxUpload,
-		classroom: d.Classroom, afterGoogle: d.AfterGoogle}, nil
+		classroom: d.Classroom, afterGoogle: d.AfterGoogle, browserCallback: d.BrowserCallback}, nil
 }
 
 // Register adds the API's routes to r.
@@ -64,6 +68,7 @@ func (a *API) Register(r *mux.Router) {
 	api := r.PathPrefix("/api/v1").Subrouter()
 	api.HandleFunc("/sessions", a.signIn).Methods(http.MethodPost)
 	api.HandleFunc("/imports/sample.csv", a.sample).Methods(http.MethodGet)
+	a.registerGoogleCallback(api)
 
 	authed := api.NewRoute().Subrouter()
 	authed.Use(a.authenticate)

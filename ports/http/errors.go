@@ -36,6 +36,21 @@ var statusOfSlug = map[string]int{
 	"not-found":               http.StatusNotFound,
 }
 
+// StatusOf is the HTTP status of err, for the web pages, which answer with
+// HTML but must agree with the API on what each error means.
+func StatusOf(err error) int {
+	if appErr, ok := apperror.As(err); ok {
+		return statusOfKind[appErr.Kind]
+	}
+	var slugged apperror.Slugged
+	if errors.As(err, &slugged) {
+		if status, ok := statusOfSlug[slugged.Slug()]; ok {
+			return status
+		}
+	}
+	return http.StatusInternalServerError
+}
+
 type errorBody struct {
 	Error errorDetail `json:"error"`
 }

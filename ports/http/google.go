@@ -15,7 +15,6 @@ func (a *API) registerGoogle(r *mux.Router) {
 		return
 	}
 	r.HandleFunc("/google/connect", a.googleConnect).Methods(http.MethodGet)
-	r.HandleFunc("/google/callback", a.googleCallback).Methods(http.MethodGet)
 	r.HandleFunc("/google/connection", a.googleDisconnect).Methods(http.MethodDelete)
 	r.HandleFunc("/google/courses", a.googleCourses).Methods(http.MethodGet)
 	r.HandleFunc("/imports/classroom", a.classroomImport).Methods(http.MethodPost)
@@ -28,6 +27,24 @@ func (a *API) googleConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// registerGoogleCallback adds the callback outside the bearer-only routes:
+// it is the redirect URI registered at Google, where a browser arrives with
+// only its cookie. Requests with an Authorization header, and every request
+// when no browser handler is set, are authenticated as on any API route.
+func (a *API) registerGoogleCallback(r *mux.Router) {
+	if a.classroom == nil {
+		return
+	}
+	bearer := a.authenticate(http.HandlerFunc(a.googleCallback))
+	r.HandleFunc("/google/callback", func(w http.ResponseWriter, r *http.Request) {
+		if a.browserCallback != nil && r.Header.Get("Authorization") == "" {
+			a.browserCallback.ServeHTTP(w, r)
+			return
+		}
+		bearer.ServeHTTP(w, r)
+	}).Methods(http.MethodGet)
 }
 
 // googleCallback is where Google sends the browser back; success goes on to

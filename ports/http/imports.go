@@ -3,6 +3,7 @@ package http
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/rollcall/rollcall/application/query"
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/secret"
+	"github.com/rollcall/rollcall/domain/tenancy"
 )
 
 func (a *API) registerImports(r *mux.Router) {
@@ -53,75 +55,16 @@ func (a *API) sample(w http.ResponseWriter, _ *http.Request) {
 // upload reads the multipart form as it streams: the file goes straight
 // into the encrypted store, never whole into memory or in clear to disk.
 func (a *API) upload(w http.ResponseWriter, r *http.Request) {
-	actor := actorFrom(r.Context())
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct != "multipart/form-data" {
-		a.fail(w, r, apperror.New(apperror.Unsupported, "unsupported-media-type", "Send the file as multipart/form-data with a part named \"file\"."))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, a.maxUpload+1<<20)
-	mr, err := r.MultipartReader()
+	form, err := ReadUploadForm(w, r, a.wizard, a.maxUpload)
 	if err != nil {
-		a.fail(w, r, apperror.New(apperror.Invalid, "malformed-request", "The upload is not a valid multipart form: %v", err))
+		a.fail(w, r, err)
 		return
 	}
-	cmd := command.UploadFile{Actor: actor, CorrelationID: correlationID(r)}
-	var stored *command.StoredUpload
-	discard := func() {
-		if stored != nil {
-			a.wizard.Discard(r.Context(), *stored)
-		}
-	}
-	fields := map[string]string{}
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			discard()
-			var maxErr *http.MaxBytesError
-			if errors.As(err, &maxErr) {
-				a.fail(w, r, apperror.New(apperror.TooLarge, "file-too-large", "The file is larger than %d MiB.", a.maxUpload>>20))
-				return
-			}
-			a.fail(w, r, apperror.New(apperror.Invalid, "malformed-request", "The upload could not be read: %v", err))
-			return
-		}
-		if part.FormName() == "file" && stored == nil {
-			cmd.FileName = part.FileName()
-			s, err := a.wizard.StoreUpload(r.Context(), part)
-			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			stored = &s
-			continue
-		}
-		value, _ := io.ReadAll(io.LimitReader(part, 1<<10))
-		fields[part.FormName()] = strings.TrimSpace(string(value))
-	}
-	if stored == nil {
-		a.fail(w, r, apperror.New(apperror.Invalid, "file-missing", "Choose a file to upload (a form part named \"file\")."))
+	cmd, err := form.Command(actorFrom(r.Context()), correlationID(r))
+	if err != nil {
+		a.wizard.Discard(r.Context(), form.File)
+		a.fail(w, r, err)
 		return
-	}
-	cmd.File = *stored
-	cmd.AccountType = fields["account_type"]
-	switch v := fields["send_welcome_email"]; v {
-	case "", "false":
-	case "true":
-		cmd.SendWelcomeEmail = true
-	default:
-		discard()
-		a.fail(w, r, apperror.New(apperror.Unprocessable, "invalid-value", "send_welcome_email must be true or false, not %q.", v))
-		return
-	}
-	if v := fields["preset_id"]; v != "" {
-		if cmd.PresetID, err = uuid.Parse(v); err != nil {
-			discard()
-			a.fail(w, r, apperror.New(apperror.Unprocessable, "invalid-value", "preset_id %q is not an id.", v))
-			return
-		}
 	}
 	imp, err := a.wizard.Upload(r.Context(), cmd)
 	if err != nil {
@@ -129,6 +72,80 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, query.ImportFrom(imp))
+}
+
+// UploadForm is a multipart upload read as it streamed: the file already in
+// the encrypted store, the other parts as short texts.
+type UploadForm struct {
+	File     command.StoredUpload
+	FileName string
+	Fields   map[string]string
+}
+
+// ReadUploadForm reads a multipart upload with a part named "file" (the web
+// pages use it too). The stored file is the caller's to use or Discard once
+// ReadUploadForm returned without error.
+func ReadUploadForm(w http.ResponseWriter, r *http.Request, wizard *command.ImportWizard, maxUpload int64) (UploadForm, error) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "multipart/form-data" {
+		return UploadForm{}, apperror.New(apperror.Unsupported, "unsupported-media-type", "Send the file as multipart/form-data with a part named \"file\".")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxUpload+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return UploadForm{}, apperror.New(apperror.Invalid, "malformed-request", "The upload is not a valid multipart form: %v", err)
+	}
+	form := UploadForm{Fields: map[string]string{}}
+	stored := false
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if stored {
+				wizard.Discard(r.Context(), form.File)
+			}
+			var maxErr *http.MaxBytesError
+			if errors.As(err, &maxErr) {
+				return UploadForm{}, apperror.New(apperror.TooLarge, "file-too-large", "The file is larger than %d MiB.", maxUpload>>20)
+			}
+			return UploadForm{}, apperror.New(apperror.Invalid, "malformed-request", "The upload could not be read: %v", err)
+		}
+		if part.FormName() == "file" && !stored {
+			form.FileName = part.FileName()
+			if form.File, err = wizard.StoreUpload(r.Context(), part); err != nil {
+				return UploadForm{}, err
+			}
+			stored = true
+			continue
+		}
+		value, _ := io.ReadAll(io.LimitReader(part, 1<<10))
+		form.Fields[part.FormName()] = strings.TrimSpace(string(value))
+	}
+	if !stored {
+		return UploadForm{}, apperror.New(apperror.Invalid, "file-missing", "Choose a file to upload (a form part named \"file\").")
+	}
+	return form, nil
+}
+
+// Command reads the upload's options.
+func (f UploadForm) Command(actor tenancy.Actor, correlationID string) (command.UploadFile, error) {
+	cmd := command.UploadFile{Actor: actor, CorrelationID: correlationID, File: f.File, FileName: f.FileName, AccountType: f.Fields["account_type"]}
+	switch v := f.Fields["send_welcome_email"]; v {
+	case "", "false":
+	case "true":
+		cmd.SendWelcomeEmail = true
+	default:
+		return cmd, apperror.New(apperror.Unprocessable, "invalid-value", "send_welcome_email must be true or false, not %q.", v)
+	}
+	if v := f.Fields["preset_id"]; v != "" {
+		var err error
+		if cmd.PresetID, err = uuid.Parse(v); err != nil {
+			return cmd, apperror.New(apperror.Unprocessable, "invalid-value", "preset_id %q is not an id.", v)
+		}
+	}
+	return cmd, nil
 }
 
 func (a *API) listImports(w http.ResponseWriter, r *http.Request) {
@@ -285,8 +302,15 @@ func (a *API) rejected(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	ServeRejected(w, r, a.queries, a.logger, actorFrom(r.Context()), id, func(err error) { a.fail(w, r, err) })
+}
+
+// ServeRejected sends an import's rejected rows as a CSV download (the web
+// pages use it too). fail answers an error met before the first byte; one
+// met later can only cut the download short, and goes to the log.
+func ServeRejected(w http.ResponseWriter, r *http.Request, queries *query.Queries, logger *slog.Logger, actor tenancy.Actor, id uuid.UUID, fail func(error)) {
 	started := false
-	err = a.queries.Rejected(r.Context(), actorFrom(r.Context()), id, func() io.Writer {
+	err := queries.Rejected(r.Context(), actor, id, func() io.Writer {
 		started = true
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="rejected-rows.csv"`)
@@ -295,9 +319,9 @@ func (a *API) rejected(w http.ResponseWriter, r *http.Request) {
 		return w
 	})
 	if err != nil && !started {
-		a.fail(w, r, err)
+		fail(err)
 	} else if err != nil {
-		a.logger.Error("rejected rows cut short", "import_id", id, "err", err)
+		logger.Error("rejected rows cut short", "import_id", id, "err", err)
 	}
 }
 

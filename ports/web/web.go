@@ -23,6 +23,7 @@ import (
 	"github.com/rollcall/rollcall/application/query"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/domain/tenancy"
+	rhttp "github.com/rollcall/rollcall/ports/http"
 )
 
 //go:embed templates/*.html
@@ -41,6 +42,10 @@ type Pages struct {
 	changePassword *command.ChangePasswordHandler
 	queries        *query.Queries
 	wizard         *command.ImportWizard
+	reference      *command.ReferenceHandler
+	classroom      *command.Classroom
+	sampleFile     []byte
+	maxUpload      int64
 	csrfKey        []byte
 	secureCookies  bool
 	templates      map[string]*template.Template
@@ -54,21 +59,37 @@ type Deps struct {
 	ChangePassword *command.ChangePasswordHandler
 	Queries        *query.Queries
 	Wizard         *command.ImportWizard
+	Reference      *command.ReferenceHandler
+	// Classroom is nil when Google is not configured: the pages then say so.
+	Classroom  *command.Classroom
+	SampleFile []byte
+	MaxUpload  int64
 	// CSRFKey signs the per-session CSRF tokens.
 	CSRFKey []byte
 	// SecureCookies marks cookies Secure (PUBLIC_URL is https).
 	SecureCookies bool
 }
 
-// New parses the templates once.
+// New parses the templates once: each page is templates/<page>.html inside
+// templates/layout.html, with the partials templates/_*.html.
 func New(d Deps) (*Pages, error) {
-	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.ChangePassword == nil || d.Queries == nil || d.Wizard == nil || len(d.CSRFKey) == 0 {
+	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.ChangePassword == nil || d.Queries == nil || d.Wizard == nil ||
+		d.Reference == nil || len(d.SampleFile) == 0 || d.MaxUpload <= 0 || len(d.CSRFKey) == 0 {
 		return nil, errors.New("web: New needs every dependency")
 	}
 	p := &Pages{logger: d.Logger, logins: d.Logins, signIn: d.SignIn, changePassword: d.ChangePassword, queries: d.Queries,
-		wizard: d.Wizard, csrfKey: d.CSRFKey, secureCookies: d.SecureCookies, templates: map[string]*template.Template{}}
-	for _, page := range []string{"sign-in", "password", "start"} {
-		t, err := template.New("layout.html").Funcs(template.FuncMap{"title": capitalise}).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		wizard: d.Wizard, reference: d.Reference, classroom: d.Classroom, sampleFile: d.SampleFile, maxUpload: d.MaxUpload,
+		csrfKey: d.CSRFKey, secureCookies: d.SecureCookies, templates: map[string]*template.Template{}}
+	pages, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, file := range pages {
+		page := strings.TrimSuffix(strings.TrimPrefix(file, "templates/"), ".html")
+		if page == "layout" || strings.HasPrefix(page, "_") {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html", file)
 		if err != nil {
 			return nil, err
 		}
@@ -87,6 +108,10 @@ func (p *Pages) Register(r *mux.Router) {
 	r.HandleFunc("/password", p.withSession(p.passwordPage, true)).Methods(http.MethodGet)
 	r.HandleFunc("/password", p.withSession(p.passwordSubmit, true)).Methods(http.MethodPost)
 	r.HandleFunc("/", p.withSession(p.start, false)).Methods(http.MethodGet)
+	p.registerWizard(r)
+	p.registerClassroom(r)
+	p.registerAccounts(r)
+	p.registerSettings(r)
 }
 
 type sessionKey struct{}
@@ -101,6 +126,18 @@ type session struct {
 // sends every page but the password page there. allowPending marks the
 // pages reachable while the change is pending.
 func (p *Pages) withSession(h http.HandlerFunc, allowPending bool) http.HandlerFunc {
+	return p.sessionHandler(h, allowPending, true)
+}
+
+// withUploadSession is withSession for the multipart upload, whose CSRF
+// field the handler checks itself (validCSRF) once the form has streamed:
+// reading it here would spool the file, passwords and all, to a temporary
+// file in clear.
+func (p *Pages) withUploadSession(h http.HandlerFunc) http.HandlerFunc {
+	return p.sessionHandler(h, false, false)
+}
+
+func (p *Pages) sessionHandler(h http.HandlerFunc, allowPending, checkForm bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
 		if err != nil {
@@ -123,12 +160,20 @@ func (p *Pages) withSession(h http.HandlerFunc, allowPending bool) http.HandlerF
 			http.Redirect(w, r, "/password", http.StatusSeeOther)
 			return
 		}
-		if r.Method == http.MethodPost && !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(p.csrf(s.token))) {
-			http.Error(w, "This form has expired. Go back, reload the page and try again.", http.StatusForbidden)
+		if r.Method == http.MethodPost && checkForm && !p.validCSRF(s, r.PostFormValue("csrf")) {
+			p.expired(w)
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
 	}
+}
+
+func (p *Pages) validCSRF(s session, token string) bool {
+	return hmac.Equal([]byte(token), []byte(p.csrf(s.token)))
+}
+
+func (p *Pages) expired(w http.ResponseWriter) {
+	http.Error(w, "This form has expired. Go back, reload the page and try again.", http.StatusForbidden)
 }
 
 func sessionFrom(r *http.Request) session {
@@ -180,6 +225,22 @@ func (p *Pages) message(err error) string {
 	return "Something went wrong on our side. Please try again."
 }
 
+// fail answers a page request that cannot go on with a page that says why,
+// with the status the API would give for the same error.
+func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := rhttp.StatusOf(err)
+	title := "Something went wrong"
+	switch status {
+	case http.StatusNotFound:
+		title = "Not found"
+	case http.StatusForbidden:
+		title = "Not allowed"
+	case http.StatusConflict:
+		title = "This step is not open"
+	}
+	p.render(w, r, "problem", status, view{Title: title, Error: p.message(err)})
+}
+
 func (p *Pages) signInPage(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, "sign-in", http.StatusOK, view{Title: "Sign in"})
 }
@@ -226,21 +287,18 @@ func (p *Pages) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) start(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r)
-	var open []query.Import
+	data := startView{Notice: r.URL.Query().Get("notice")}
 	if s.actor.Role.CanImport() {
 		var err error
-		if open, err = p.queries.ListImports(r.Context(), s.actor, true); err != nil {
-			p.render(w, r, "start", http.StatusOK, view{Title: "Rollcall", Error: p.message(err)})
+		if data.Open, err = p.queries.ListImports(r.Context(), s.actor, true); err != nil {
+			p.render(w, r, "start", http.StatusOK, view{Title: "Rollcall", Error: p.message(err), Data: data})
 			return
 		}
 	}
-	p.render(w, r, "start", http.StatusOK, view{Title: "Rollcall", Data: open})
+	p.render(w, r, "start", http.StatusOK, view{Title: "Rollcall", Data: data})
 }
 
-// capitalise writes a step name as a heading word: "verification" → "Verification".
-func capitalise(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
+type startView struct {
+	Open   []query.Import
+	Notice string
 }

@@ -1,0 +1,340 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// importIDFrom reads the import id out of a wizard page's address.
+func importIDFrom(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	var loc string
+	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(loc, "/imports/")
+	if !ok {
+		t.Fatalf("not on an import's page: %s", loc)
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	return id
+}
+
+// TestBrowserWizard is the CSV wizard as an administrator uses it: upload a
+// messy file of 118 people, fix a wrong column choice, choose the defaults,
+// page through the review with its filters, commit, watch the progress bar
+// reach 100 % and find the accounts.
+func TestBrowserWizard(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	w := newWorld(t)
+	w.root.must(201, "POST", "/api/v1/groups", map[string]string{"name": "7B"})
+	w.root.must(201, "POST", "/api/v1/tags", map[string]string{"name": "Robotics"})
+	w.root.must(200, "PATCH", "/api/v1/organization", map[string]bool{"welcome_email_enabled": true})
+	base := w.srv.URL
+	file, err := filepath.Abs("testdata/class-list.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Upload, with the options a system administrator has.
+	var uploadText string
+	err = chromedp.Run(ctx,
+		signInBrowser(base, "root@lincoln.edu", "root-password-1"),
+		chromedp.Click(`#start-csv`, chromedp.ByID),
+		chromedp.WaitVisible(`#dropzone`, chromedp.ByID),
+		chromedp.Text(`main`, &uploadText, chromedp.ByQuery),
+		shot(t, "10-upload"),
+		chromedp.SetUploadFiles(`#file`, []string{file}, chromedp.ByID),
+		chromedp.Click(`input[name=send_welcome_email]`, chromedp.ByQuery),
+		chromedp.Click(`#upload-submit`, chromedp.ByID),
+		chromedp.WaitVisible(`#mapping`, chromedp.ByID),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Users", "Administrators", "welcome email", "sample file"} {
+		if !strings.Contains(uploadText, want) {
+			t.Fatalf("the upload page lacks %q:\n%s", want, uploadText)
+		}
+	}
+	id := importIDFrom(ctx, t)
+
+	// The mapping is suggested from the template's headers; the first rows
+	// are shown beside the columns, the passwords hidden.
+	var chosen [6]string
+	var mappingText string
+	actions := []chromedp.Action{chromedp.Text(`#mapping`, &mappingText, chromedp.ByID), shot(t, "11-mapping")}
+	for i := range chosen {
+		actions = append(actions, chromedp.Value(fmt.Sprintf("#column-%d", i), &chosen[i], chromedp.ByID))
+	}
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(chosen[:], ","); got != "first_name,last_name,email,password,group,tag" {
+		t.Fatalf("suggested mapping: %s", got)
+	}
+	if !strings.Contains(mappingText, "student001@lincoln.edu") || strings.Contains(mappingText, "Sunflower-005-Meadow") {
+		t.Fatalf("the preview should show the first rows and hide passwords:\n%s", mappingText)
+	}
+
+	// Without an email column the page says what is missing and keeps the choices.
+	var mappingError, missingLive string
+	err = chromedp.Run(ctx,
+		chromedp.SetValue(`#column-2`, "ignore", chromedp.ByID),
+		chromedp.Evaluate(`document.getElementById("column-2").dispatchEvent(new Event("change"))`, nil),
+		chromedp.Text(`#mapping-missing`, &missingLive, chromedp.ByID),
+		chromedp.Click(`#mapping-submit`, chromedp.ByID),
+		chromedp.WaitVisible(`.error`, chromedp.ByQuery),
+		chromedp.Text(`.error`, &mappingError, chromedp.ByQuery),
+		shot(t, "12-mapping-error"),
+		chromedp.Value(`#column-0`, &chosen[0], chromedp.ByID),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(missingLive, "Email") || !strings.Contains(strings.ToLower(mappingError), "email") || chosen[0] != "first_name" {
+		t.Fatalf("missing email: live %q, on submit %q, first column kept as %q", missingLive, mappingError, chosen[0])
+	}
+
+	// Defaults, then the check runs and the review opens by itself.
+	var countsText string
+	err = chromedp.Run(ctx,
+		chromedp.SetValue(`#column-2`, "email", chromedp.ByID),
+		chromedp.Click(`#mapping-submit`, chromedp.ByID),
+		chromedp.WaitVisible(`#defaults`, chromedp.ByID),
+		chromedp.SendKeys(`#password`, "Welcome-2026!", chromedp.ByID),
+		chromedp.Click(`input[name=tag_id]`, chromedp.ByQuery),
+		shot(t, "13-defaults"),
+		chromedp.Click(`#check-rows`, chromedp.ByID),
+		chromedp.WaitVisible(`#counts`, chromedp.ByID),
+		chromedp.Text(`#counts`, &countsText, chromedp.ByID),
+		shot(t, "14-verification"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(strings.Fields(countsText), " "); got != "111 new 1 existing 6 invalid, will be skipped" {
+		t.Fatalf("counts: %q", got)
+	}
+
+	// Problems sit on the cell they concern; the filter shows the invalid rows.
+	var emailProblem, invalidRows string
+	var invalidCount int
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(base+"/imports/"+id+"/verification?status=invalid"),
+		chromedp.WaitVisible(`#rows`, chromedp.ByID),
+		chromedp.Text(`td.has-problem [data-code=email_invalid]`, &emailProblem, chromedp.ByQuery),
+		chromedp.Text(`#rows tbody`, &invalidRows, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll("#rows tbody tr").length`, &invalidCount),
+		shot(t, "15-verification-invalid"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if invalidCount != 6 || !strings.Contains(emailProblem, "not-an-email") {
+		t.Fatalf("invalid filter: %d rows, email problem %q\n%s", invalidCount, emailProblem, invalidRows)
+	}
+	for _, code := range []string{"password_policy", "email_duplicate_in_file", "email_taken_by_another_organization", "group_unknown", "email_missing"} {
+		var n int
+		if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll("[data-code=`+code+`]").length`, &n)); err != nil || n != 1 {
+			t.Fatalf("problem %s shown %d times (%v)", code, n, err)
+		}
+	}
+	if strings.Contains(invalidRows, "Zq7") || strings.Contains(invalidRows, "Dee-Own-Pass-42") {
+		t.Fatal("a password is shown in the review")
+	}
+
+	// The rejected rows download as a spreadsheet with the reasons.
+	var rejected string
+	err = chromedp.Run(ctx, chromedp.Evaluate(`fetch(document.getElementById("download-rejected").href).then(r => r.text())`, &rejected,
+		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(rejected, "\n") != 7 || !strings.Contains(rejected, "problems") || !strings.Contains(rejected, `'=HYPERLINK`) {
+		t.Fatalf("rejected rows:\n%s", rejected)
+	}
+
+	// Page by page: 118 rows are two pages; the commit waits for both.
+	var disabled bool
+	var pageTwo, notice string
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(base+"/imports/"+id+"/verification"),
+		chromedp.WaitVisible(`#page-reviewed`, chromedp.ByID),
+		chromedp.Evaluate(`document.getElementById("commit").disabled`, &disabled),
+		chromedp.Click(`#page-reviewed`, chromedp.ByID),
+		chromedp.WaitVisible(`a[rel=prev]`, chromedp.ByQuery),
+		chromedp.Text(`.pager span`, &pageTwo, chromedp.ByQuery),
+		shot(t, "16-verification-page-2"),
+		chromedp.Click(`#page-reviewed`, chromedp.ByID),
+		chromedp.WaitVisible(`.notice`, chromedp.ByQuery),
+		chromedp.Text(`.notice`, &notice, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !disabled || pageTwo != "Page 2 of 2" || !strings.Contains(notice, "Every page is reviewed") {
+		t.Fatalf("review: commit disabled before %v, second page %q, notice %q", disabled, pageTwo, notice)
+	}
+
+	// Commit: the progress bar moves to 100 % and the summary follows.
+	var seen []string
+	var created, percentText string
+	err = chromedp.Run(ctx,
+		chromedp.Click(`#commit`, chromedp.ByID),
+		// The page reloads itself into the summary when the commit ends, so
+		// it is watched with Evaluate alone, which outlives a reload.
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			deadline := time.Now().Add(90 * time.Second)
+			for time.Now().Before(deadline) {
+				var state string
+				if err := chromedp.Evaluate(`(document.getElementById("summary") ? "done " : "") +
+					(document.getElementById("commit-progress") ? document.getElementById("commit-progress").value + "/" + document.getElementById("commit-progress").max : "")`, &state).Do(ctx); err == nil {
+					if state != "" && (len(seen) == 0 || seen[len(seen)-1] != state) {
+						seen = append(seen, state)
+						if len(seen) == 1 && !strings.HasPrefix(state, "done") {
+							_ = shot(t, "17-progress").Do(ctx)
+						}
+					}
+					if strings.HasPrefix(state, "done") {
+						return nil
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			return fmt.Errorf("no summary after 90 s; the bar went %v", seen)
+		}),
+		chromedp.Text(`#summary-created`, &created, chromedp.ByID),
+		chromedp.Evaluate(`Math.round(100 * document.getElementById("commit-progress").value / document.getElementById("commit-progress").max) + ""`, &percentText),
+		shot(t, "18-summary"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the progress bar went %v", seen)
+	if created != "111" || percentText != "100" {
+		t.Fatalf("summary: %s created, bar at %s %%", created, percentText)
+	}
+
+	// The accounts are there, in the accounts list.
+	var accounts string
+	waitUntil(t, "the accounts list to show the import's accounts", 30*time.Second, func() bool {
+		err := chromedp.Run(ctx, chromedp.Navigate(base+"/accounts?import_id="+id), chromedp.WaitVisible(`main`, chromedp.ByQuery),
+			chromedp.Text(`main`, &accounts, chromedp.ByQuery))
+		return err == nil && strings.Contains(accounts, "student001@lincoln.edu")
+	})
+	if err := chromedp.Run(ctx, shot(t, "19-accounts")); err != nil {
+		t.Fatal(err)
+	}
+	status, body := w.root.raw("/api/v1/accounts?import_id=" + id)
+	if status != 200 || !strings.Contains(body, `"total":111`) {
+		t.Fatalf("accounts of the import: %d %s", status, body)
+	}
+}
+
+// TestBrowserResumeWizard leaves an import half-way, signs out and in again,
+// and finds it at the same step with the same choices.
+func TestBrowserResumeWizard(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	w := newWorld(t)
+	w.root.must(201, "POST", "/api/v1/groups", map[string]string{"name": "7B"})
+	w.root.must(201, "POST", "/api/v1/tags", map[string]string{"name": "Robotics"})
+	base := w.srv.URL
+	file, err := filepath.Abs("testdata/messy.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Upload, ignore the Tag column, choose defaults that differ from the
+	// page's own (no forced change, a tag), and let the rows be checked.
+	err = chromedp.Run(ctx,
+		signInBrowser(base, "root@lincoln.edu", "root-password-1"),
+		chromedp.Navigate(base+"/imports/new"),
+		chromedp.WaitVisible(`#file`, chromedp.ByID),
+		chromedp.SetUploadFiles(`#file`, []string{file}, chromedp.ByID),
+		chromedp.Click(`#upload-submit`, chromedp.ByID),
+		chromedp.WaitVisible(`#mapping`, chromedp.ByID),
+		chromedp.SetValue(`#column-5`, "ignore", chromedp.ByID),
+		chromedp.Click(`#mapping-submit`, chromedp.ByID),
+		chromedp.WaitVisible(`#defaults`, chromedp.ByID),
+		chromedp.SendKeys(`#password`, "Welcome-2026!", chromedp.ByID),
+		chromedp.Click(`#force_password_change`, chromedp.ByID),
+		chromedp.Click(`input[name=tag_id]`, chromedp.ByQuery),
+		chromedp.Click(`#check-rows`, chromedp.ByID),
+		chromedp.WaitVisible(`#counts`, chromedp.ByID),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := importIDFrom(ctx, t)
+
+	// Leave: sign out. Sign in again: the start page offers the import at
+	// its step.
+	var openImports string
+	err = chromedp.Run(ctx,
+		chromedp.Click(`.signout button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#email`, chromedp.ByID),
+		signInBrowser(base, "root@lincoln.edu", "root-password-1"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the start page to list the import at the review step", 30*time.Second, func() bool {
+		err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(`.choices`, chromedp.ByQuery),
+			chromedp.Text(`main`, &openImports, chromedp.ByQuery))
+		return err == nil && strings.Contains(openImports, "messy.csv") && strings.Contains(openImports, "Verification")
+	})
+
+	// Continue lands on the review, with the counts of before.
+	var countsText string
+	var force, tag, keep bool
+	var tagColumn string
+	err = chromedp.Run(ctx,
+		shot(t, "20-start-resume"),
+		chromedp.Click(`a[href="/imports/`+id+`"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#counts`, chromedp.ByID),
+		chromedp.Text(`#counts`, &countsText, chromedp.ByID),
+		shot(t, "21-resumed-verification"),
+		chromedp.Navigate(base+"/imports/"+id+"/defaults"),
+		chromedp.WaitVisible(`#defaults`, chromedp.ByID),
+		chromedp.Evaluate(`document.getElementById("force_password_change").checked`, &force),
+		chromedp.Evaluate(`document.querySelector("input[name=tag_id]").checked`, &tag),
+		chromedp.Evaluate(`document.querySelector("input[name=keep_password]").checked`, &keep),
+		chromedp.Navigate(base+"/imports/"+id+"/mapping"),
+		chromedp.WaitVisible(`#mapping`, chromedp.ByID),
+		chromedp.Value(`#column-5`, &tagColumn, chromedp.ByID),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(strings.Fields(countsText), " "); got != "2 new 1 existing 6 invalid, will be skipped" {
+		t.Fatalf("resumed counts: %q", got)
+	}
+	if force || !tag || !keep || tagColumn != "ignore" {
+		t.Fatalf("choices after resuming: force change %v, tag %v, keep password %v, Tag column %q", force, tag, keep, tagColumn)
+	}
+
+	// Cancel from the start page: the import leaves the list.
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`#open-imports`, chromedp.ByID),
+		chromedp.Evaluate(`window.confirm = () => true`, nil),
+		chromedp.Click(`#open-imports button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.notice`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp := w.root.must(200, "GET", "/api/v1/imports/"+id, nil); imp["state"] != "cancelled" {
+		t.Fatalf("after cancel: %v", imp["state"])
+	}
+}

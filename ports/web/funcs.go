@@ -1,0 +1,147 @@
+package web
+
+import (
+	"html/template"
+	"strings"
+	"time"
+
+	"github.com/rollcall/rollcall/application/query"
+)
+
+// funcs are the helpers every template may call.
+var funcs = template.FuncMap{
+	"title":   capitalise,
+	"percent": percent,
+	"add":     func(a, b int) int { return a + b },
+	"sub":     func(a, b int) int { return a - b },
+	"when":    when,
+	"field":   fieldLabel,
+	"step":    stepLabel,
+	"state":   stateLabel,
+	"steps":   func() []wizardStep { return wizardSteps },
+	"mul":     func(a, b int) int { return a * b },
+	"join":    func(s []string) string { return strings.Join(s, ", ") },
+	"cell":    func(value string, problems []query.Problem) cellView { return cellView{value, problems} },
+	"failure": failureLabel,
+}
+
+// failureLabel explains why the commit could not apply a row that passed
+// the check: something changed between the check and the commit.
+func failureLabel(code string) string {
+	switch code {
+	case "email_taken":
+		return "Another import or person created an account with this email in the meantime."
+	case "email_taken_by_another_organization":
+		return "The email now belongs to an account of another organization."
+	case "account_gone":
+		return "The existing account was removed in the meantime."
+	case "password_missing":
+		return "The row has no password and the import has no default password."
+	case "invalid":
+		return "The row is not valid any more."
+	}
+	return code
+}
+
+// cellView is a table cell with the problems found in it.
+type cellView struct {
+	Value    string
+	Problems []query.Problem
+}
+
+// wizardStep is one stage in the wizard's progress list.
+type wizardStep struct{ Key, Label string }
+
+var wizardSteps = []wizardStep{{"upload", "Upload"}, {"mapping", "Columns"}, {"defaults", "Defaults"},
+	{"verification", "Review"}, {"commit", "Create accounts"}}
+
+// capitalise writes a step name as a heading word: "verification" → "Verification".
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// percent is done of total as a whole percentage; an empty job is complete.
+func percent(done, total int) int {
+	if total <= 0 {
+		return 100
+	}
+	return min(100, done*100/total)
+}
+
+// when is how the pages write a moment: the server's zone, to the minute.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("2 Jan 2006 15:04")
+}
+
+// fieldLabel names a mapping target the way the pages write it.
+func fieldLabel(field string) string {
+	switch field {
+	case "first_name":
+		return "First name"
+	case "last_name":
+		return "Last name"
+	case "full_name":
+		return "Full name"
+	case "email":
+		return "Email"
+	case "password":
+		return "Password"
+	case "group":
+		return "Group"
+	case "tag":
+		return "Tag"
+	case "ignore", "":
+		return "Ignore this column"
+	}
+	return capitalise(strings.ReplaceAll(field, "_", " "))
+}
+
+// stepLabel names a wizard step for a person.
+func stepLabel(step string) string {
+	switch step {
+	case "mapping":
+		return "Match the columns"
+	case "defaults":
+		return "Choose the defaults"
+	case "validation":
+		return "Check the rows"
+	case "verification":
+		return "Review the rows"
+	case "commit":
+		return "Creating the accounts"
+	case "done":
+		return "Done"
+	}
+	return capitalise(step)
+}
+
+// stateLabel names an import's state for a person.
+func stateLabel(state string) string {
+	switch state {
+	case "uploaded":
+		return "Uploaded"
+	case "mapped":
+		return "Columns matched"
+	case "defaults_chosen":
+		return "Defaults chosen"
+	case "validating":
+		return "Checking the rows"
+	case "validated":
+		return "Checked, waiting for review"
+	case "committing":
+		return "Creating the accounts"
+	case "completed":
+		return "Completed"
+	case "failed":
+		return "Failed"
+	case "cancelled":
+		return "Cancelled"
+	}
+	return capitalise(state)
+}
