@@ -27,6 +27,10 @@ type Consumer struct {
 	// "proj.accounts.v1" or "saga.import_commit".
 	Group  string
 	Handle func(ctx context.Context, tx pgx.Tx, event eventstore.Recorded) error
+	// Deferred queues the handler's writes and sends them once a batch
+	// (deferred.go). Right for read models, whose handlers only upsert; not
+	// for sagas, which must see at once what they wrote.
+	Deferred bool
 }
 
 // ConsumerOptions tune the consumers; zero values take the defaults.
@@ -99,7 +103,11 @@ func NewConsumers(pool *pgxpool.Pool, codec Codec, logger *slog.Logger, opts Con
 			return nil, fmt.Errorf("postgres: consumer group %q registered twice", c.Group)
 		}
 		seen[c.Group] = true
-		sub, err := newEventsSubscriber(pool, c.Group, opts, wlogger)
+		var beginner wsql.Beginner = wsql.BeginnerFromPgx(pool)
+		if c.Deferred {
+			beginner = newDeferredBeginner(pool, c.Group, logger)
+		}
+		sub, err := newEventsSubscriber(beginner, c.Group, opts, wlogger)
 		if err != nil {
 			return nil, err
 		}
@@ -108,8 +116,8 @@ func NewConsumers(pool *pgxpool.Pool, codec Codec, logger *slog.Logger, opts Con
 	return &Consumers{router: router}, nil
 }
 
-func newEventsSubscriber(pool *pgxpool.Pool, group string, opts ConsumerOptions, logger watermill.LoggerAdapter) (*wsql.Subscriber, error) {
-	return wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
+func newEventsSubscriber(beginner wsql.Beginner, group string, opts ConsumerOptions, logger watermill.LoggerAdapter) (*wsql.Subscriber, error) {
+	return wsql.NewSubscriber(beginner, wsql.SubscriberConfig{
 		ConsumerGroup:  group,
 		PollInterval:   opts.PollInterval,
 		ResendInterval: opts.RetryDelay,
@@ -133,10 +141,6 @@ func (c *Consumers) Close() error { return c.router.Close() }
 func handlerFunc(codec Codec, logger *slog.Logger, c Consumer) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		ctx := msg.Context()
-		tx, err := subscriberTx(ctx)
-		if err != nil {
-			return err
-		}
 		event, err := recordedFromMessage(codec, msg)
 		var unknown *eventcodec.UnknownTypeError
 		if errors.As(err, &unknown) {
@@ -148,12 +152,20 @@ func handlerFunc(codec Codec, logger *slog.Logger, c Consumer) message.NoPublish
 		if err != nil {
 			return err
 		}
+		apply := func(tx pgx.Tx) error { return c.Handle(ctx, tx, event) }
+		if wtx, ok := wsql.TxFromContext(ctx); ok {
+			if deferred, ok := wtx.(*deferredTx); ok {
+				return deferred.handle(ctx, apply)
+			}
+		}
+		tx, err := subscriberTx(ctx)
+		if err != nil {
+			return err
+		}
 		// A savepoint lets a failed attempt roll back without aborting the
 		// subscriber's transaction, so the retry and the poison queue can
 		// still write in it.
-		return pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
-			return c.Handle(ctx, sp, event)
-		})
+		return pgx.BeginFunc(ctx, tx, apply)
 	}
 }
 
@@ -165,6 +177,8 @@ func subscriberTx(ctx context.Context) (pgx.Tx, error) {
 		return nil, errors.New("postgres: no subscriber transaction in the message context")
 	}
 	switch t := wtx.(type) {
+	case *deferredTx:
+		return t.pgx, nil
 	case *wsql.PgxTx:
 		return t.Tx, nil
 	case wsql.PgxTx:

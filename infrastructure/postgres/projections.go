@@ -34,7 +34,7 @@ func ProjectionGroup(p Projection) string {
 
 // ProjectionConsumer runs a projection as a consumer.
 func ProjectionConsumer(p Projection) Consumer {
-	return Consumer{Group: ProjectionGroup(p), Handle: p.Handle}
+	return Consumer{Group: ProjectionGroup(p), Handle: p.Handle, Deferred: true}
 }
 
 // Lag is how far a consumer group is behind the event store.
