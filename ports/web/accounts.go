@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -345,16 +346,41 @@ func (n *narrator) entry(e query.AuditEvent) auditEntry {
 
 type auditLink struct{ url, text string }
 
+// auditEventTypes are the domain's events by their stored name; the audit
+// trail keeps each event as the current type's JSON (decoded and upcast when
+// it was projected), so it reads back into that type.
+var auditEventTypes = func() map[string]reflect.Type {
+	types := map[string]reflect.Type{}
+	for _, ev := range append(importsession.Events(), account.Events()...) {
+		types[ev.EventType()] = reflect.TypeOf(ev)
+	}
+	return types
+}()
+
+// decodeEvent reads an audit entry's data as its event; an unknown type is
+// nil, not an error, so that it still shows by its name.
+func decodeEvent(eventType string, data json.RawMessage) (any, error) {
+	t, ok := auditEventTypes[eventType]
+	if !ok {
+		return nil, nil
+	}
+	ev := reflect.New(t)
+	if err := json.Unmarshal(data, ev.Interface()); err != nil {
+		return nil, err
+	}
+	return ev.Elem().Interface(), nil
+}
+
 // describe is the sentence for one event. Unknown types still appear, by
 // their name, so that nothing recorded is left out of the trail.
 func (n *narrator) describe(eventType string, data json.RawMessage) (string, auditLink, error) {
 	var none auditLink
-	switch eventType {
-	case "FileUploaded":
-		var ev importsession.FileUploaded
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	decoded, err := decodeEvent(eventType, data)
+	if err != nil {
+		return "", none, err
+	}
+	switch ev := decoded.(type) {
+	case importsession.FileUploaded:
 		n.headers = ev.Headers
 		s := fmt.Sprintf("Uploaded %s (%s, %s, SHA-256 %s) to create %s", ev.FileName, fileSize(ev.FileSize), plural(ev.Rows, "row", "rows"),
 			shortDigest(ev.FileSHA256), accountTypeLabel(ev.AccountType))
@@ -363,11 +389,7 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 			s += ", preset " + name(n.names.presets, ev.PresetID)
 		}
 		return s, none, nil
-	case "ClassroomRosterFetched":
-		var ev importsession.ClassroomRosterFetched
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.ClassroomRosterFetched:
 		courses := make([]string, 0, len(ev.Courses))
 		for _, c := range ev.Courses {
 			if c.Section != "" {
@@ -390,11 +412,7 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 			s += ", SHA-256 " + shortDigest(ev.RosterSHA256)
 		}
 		return s, none, nil
-	case "ColumnsMapped":
-		var ev importsession.ColumnsMapped
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.ColumnsMapped:
 		pairs := make([]string, 0, len(ev.Mapping))
 		for _, header := range orderedHeaders(ev.Mapping, n.headers) {
 			target := ev.Mapping[header]
@@ -405,11 +423,7 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 			pairs = append(pairs, header+" → "+fieldLabel(target))
 		}
 		return "Matched the columns: " + strings.Join(pairs, ", "), none, nil
-	case "DefaultsChosen":
-		var ev importsession.DefaultsChosen
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.DefaultsChosen:
 		parts := []string{"no default password (each row gives its own)"}
 		if ev.PasswordSet {
 			parts[0] = "default password set (not shown)"
@@ -430,13 +444,9 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 			parts = append(parts, "no tags")
 		}
 		return "Chose the defaults: " + strings.Join(parts, ", "), none, nil
-	case "ValidationStarted":
+	case importsession.ValidationStarted:
 		return "Started checking the rows", none, nil
-	case "RowsValidated":
-		var ev importsession.RowsValidated
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.RowsValidated:
 		s := fmt.Sprintf("Checked the rows: %d new, %d existing, %d invalid", ev.New, ev.Existing, ev.Invalid)
 		if ev.Blank > 0 {
 			s += ", " + plural(ev.Blank, "blank row", "blank rows") + " skipped"
@@ -454,17 +464,9 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 			s += ". Problems: " + strings.Join(problems, ", ")
 		}
 		return s, none, nil
-	case "ValidationFailed":
-		var ev importsession.ValidationFailed
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.ValidationFailed:
 		return "Could not read the file through: " + ev.Reason, none, nil
-	case "ExistingAccountsPolicyChosen":
-		var ev importsession.ExistingAccountsPolicyChosen
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.ExistingAccountsPolicyChosen:
 		var changes []string
 		if ev.UpdatePassword {
 			changes = append(changes, "the password")
@@ -479,31 +481,15 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 			return "Chose to leave existing accounts unchanged", none, nil
 		}
 		return "Chose what changes on existing accounts: " + joinAnd(changes), none, nil
-	case "VerificationPageViewed":
-		var ev importsession.VerificationPageViewed
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.VerificationPageViewed:
 		return fmt.Sprintf("Reviewed page %d of the rows", ev.Page), none, nil
-	case "VerificationSkipped":
+	case importsession.VerificationSkipped:
 		return "Skipped the review of the rows", none, nil
-	case "ImportCommitted":
-		var ev importsession.ImportCommitted
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.ImportCommitted:
 		return fmt.Sprintf("Committed: %s to create, %d existing to update", plural(ev.ExpectedNew, "account", "accounts"), ev.ExpectedExisting), none, nil
-	case "CommitProgressed":
-		var ev importsession.CommitProgressed
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.CommitProgressed:
 		return fmt.Sprintf("Progress: %s done (%d created, %d updated, %d failed)", plural(ev.Done, "row", "rows"), ev.Created, ev.Updated, ev.Failed), none, nil
-	case "ImportCompleted":
-		var ev importsession.ImportCompleted
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.ImportCompleted:
 		s := fmt.Sprintf("Completed: %d created, %d updated, %d skipped, %d failed", ev.Created, ev.Updated, ev.Skipped, ev.Failed)
 		if len(ev.FailedRows) > 0 {
 			const shown = 5
@@ -517,25 +503,13 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 			s += ". Failed rows: " + joinAnd(rows)
 		}
 		return s, none, nil
-	case "ImportFailed":
-		var ev importsession.ImportFailed
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.ImportFailed:
 		return "Stopped for good: " + ev.Reason, none, nil
-	case "ImportCancelled":
+	case importsession.ImportCancelled:
 		return "Cancelled before any account was created", none, nil
-	case "ImportSummaryEmailed":
-		var ev importsession.ImportSummaryEmailed
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case importsession.ImportSummaryEmailed:
 		return "Emailed the summary to " + ev.To, none, nil
-	case "AccountCreated":
-		var ev account.AccountCreated
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case account.AccountCreated:
 		who := ev.Email
 		if full := strings.TrimSpace(ev.FirstName + " " + ev.LastName); full != "" {
 			who += " (" + full + ")"
@@ -554,11 +528,7 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 			return strings.Join(parts, ", ") + ", from the command line", none, nil
 		}
 		return strings.Join(parts, ", ") + fmt.Sprintf(", from row %d of %s", ev.ImportRow, n.importName(ev.ImportID)), n.importLink(ev.ImportID), nil
-	case "AccountUpdated":
-		var ev account.AccountUpdated
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case account.AccountUpdated:
 		var changes []string
 		if ev.PasswordChanged {
 			changes = append(changes, "set the password (not shown)")
@@ -573,16 +543,12 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 			changes = append(changes, "changed nothing")
 		}
 		return fmt.Sprintf("Row %d of %s %s", ev.ImportRow, n.importName(ev.ImportID), joinAnd(changes)), n.importLink(ev.ImportID), nil
-	case "PasswordChanged":
-		var ev account.PasswordChanged
-		if err := json.Unmarshal(data, &ev); err != nil {
-			return "", none, err
-		}
+	case account.PasswordChanged:
 		if ev.MustChangePassword {
 			return "Password changed (not shown); it must be changed at the next sign-in", none, nil
 		}
 		return "Password changed (not shown)", none, nil
-	case "WelcomeEmailQueued":
+	case account.WelcomeEmailQueued:
 		return "Welcome email queued for sending", none, nil
 	}
 	return "Recorded " + eventType + " (see the details)", none, nil
