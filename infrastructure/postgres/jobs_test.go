@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/rollcall/rollcall/application/eventstore"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
 	"github.com/rollcall/rollcall/infrastructure/postgres/pgtest"
 )
@@ -230,4 +232,68 @@ func runSecond(t *testing.T, r *postgres.JobRunner) {
 		cancel()
 		<-done
 	})
+}
+
+// A job runs outside any transaction: while one is half-way, no session of
+// the database holds a transaction with an id (Watermill's delivery would
+// wait for it), and a projection applies an event appended meanwhile.
+func TestRunningJobHoldsNoTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, store, codec := newStore(t)
+	if _, err := pool.Exec(ctx, `CREATE TABLE job_items (job_id uuid, item int);
+		CREATE TABLE bench_counts (stream_id text PRIMARY KEY, version bigint NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	runConsumers(t, pool, codec, postgres.ProjectionConsumer(countingProjection{}))
+
+	id := uuid.New()
+	if err := postgres.EnqueueJob(ctx, pool, postgres.JobSpec{ID: id, Kind: "count"}); err != nil {
+		t.Fatal(err)
+	}
+	halfway, resume := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	runner, err := postgres.NewJobRunner(pool, discardLogger(), postgres.JobRunnerOptions{PollInterval: 10 * time.Millisecond},
+		map[string]postgres.JobHandler{"count": countingJob(pool, func(done int) {
+			if done >= itemsPerJob/2 {
+				once.Do(func() {
+					close(halfway)
+					<-resume
+				})
+			}
+		})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSecond(t, runner)
+	// Cleanups run last-in first-out: the paused job is let go before the
+	// runner is stopped, also when the test fails half-way.
+	var release sync.Once
+	letGo := func() { release.Do(func() { close(resume) }) }
+	t.Cleanup(letGo)
+	select {
+	case <-halfway:
+	case <-time.After(time.Minute):
+		t.Fatal("the job did not get half-way")
+	}
+
+	waitFor(t, "no session holding a transaction id while the job runs", 10*time.Second, func() (bool, error) {
+		var holding int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()`).Scan(&holding)
+		return holding == 0, err
+	})
+	if err := store.Append(ctx, eventstore.Append{StreamID: "while-the-job-runs", ExpectedVersion: eventstore.NoStream,
+		Events: []eventstore.Event{event(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the projection to apply an event appended while the job runs", 10*time.Second, func() (bool, error) {
+		var n int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM bench_counts WHERE stream_id = 'while-the-job-runs'`).Scan(&n)
+		return n == 1, err
+	})
+
+	letGo()
+	waitForJob(t, pool, id, "done")
+	assertEveryItemOnce(t, pool, id)
 }
