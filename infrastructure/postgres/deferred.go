@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,10 @@ import (
 // and the batch is delivered again in safe mode, one event at a time with
 // savepoints, retries and the poison queue as before. The first safe batch
 // that commits turns fast mode back on.
+
+// flushTimeout bounds one send of the queue, which no longer stops with the
+// consumers' context.
+const flushTimeout = time.Minute
 
 // errRedoSafely makes the subscriber roll a doomed batch back; the batch
 // comes again in safe mode.
@@ -99,7 +104,14 @@ func (t *deferredTx) flush(ctx context.Context) error {
 	}
 	queued := t.queue
 	t.queue = pgx.Batch{}
-	if err := t.pgx.SendBatch(ctx, &queued).Close(); err != nil {
+	// The send is not cut short when the consumers stop: pgx (v5.12) closes
+	// a connection whose batch write was interrupted in a goroutine of its
+	// own, and the subscriber's rollback closing it at the same moment
+	// panics inside pgx ("slow write timer already active"). Stopping waits
+	// for one round trip instead.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	if err := t.pgx.SendBatch(sendCtx, &queued).Close(); err != nil {
 		t.doom(ctx, err)
 		return errRedoSafely
 	}
