@@ -169,9 +169,8 @@ func (t *deferredTx) handle(ctx context.Context, apply func(pgx.Tx) error) (err 
 		return nil
 	}
 	if t.safe {
-		if err := t.flush(ctx); err != nil {
-			return nil
-		}
+		// Nothing is queued in safe mode: the handler writes straight
+		// through its savepoint.
 		return pgx.BeginFunc(ctx, t.pgx, apply)
 	}
 	defer func() {

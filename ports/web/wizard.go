@@ -93,34 +93,6 @@ func (p *Pages) resume(w http.ResponseWriter, r *http.Request) {
 // wizardView is what every wizard page gets: the import and where it is.
 type wizardView struct {
 	Import query.Import
-	Groups []command.Named
-	Tags   []command.Named
-}
-
-// GroupName names a group id, or says it is unknown.
-func (v wizardView) GroupName(id *uuid.UUID) string {
-	if id == nil {
-		return ""
-	}
-	for _, g := range v.Groups {
-		if g.ID == *id {
-			return g.Name
-		}
-	}
-	return "(a group that no longer exists)"
-}
-
-// HasTag reports whether the defaults include the tag.
-func (v wizardView) HasTag(id uuid.UUID) bool {
-	if v.Import.Defaults == nil {
-		return false
-	}
-	for _, t := range v.Import.Defaults.TagIDs {
-		if t == id {
-			return true
-		}
-	}
-	return false
 }
 
 // ---- Upload
@@ -169,16 +141,9 @@ func (p *Pages) uploadSubmit(w http.ResponseWriter, r *http.Request) {
 		p.expired(w)
 		return
 	}
-	var imp query.Import
+	var created *importsession.Import
 	if err == nil {
-		var cmd command.UploadFile
-		if cmd, err = form.Command(s.actor, uuid.NewString()); err != nil {
-			p.wizard.Discard(r.Context(), form.File)
-		} else if created, uploadErr := p.wizard.Upload(r.Context(), cmd); uploadErr != nil {
-			err = uploadErr
-		} else {
-			imp = query.ImportFrom(created)
-		}
+		created, err = p.startUpload(r, form)
 	}
 	if err != nil {
 		v, viewErr := p.uploadView(r)
@@ -190,7 +155,18 @@ func (p *Pages) uploadSubmit(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, "upload", rhttp.StatusOf(err), view{Title: "Import from a spreadsheet", Error: p.message(err), Data: v})
 		return
 	}
-	http.Redirect(w, r, stepPath(imp), http.StatusSeeOther)
+	http.Redirect(w, r, stepPath(query.ImportFrom(created)), http.StatusSeeOther)
+}
+
+// startUpload records the streamed upload. Refused options leave no file
+// behind: Command's are discarded here, Upload discards on its own refusals.
+func (p *Pages) startUpload(r *http.Request, form rhttp.UploadForm) (*importsession.Import, error) {
+	cmd, err := form.Command(sessionFrom(r).actor, uuid.NewString())
+	if err != nil {
+		p.wizard.Discard(r.Context(), form.File)
+		return nil, err
+	}
+	return p.wizard.Upload(r.Context(), cmd)
 }
 
 // ---- Mapping
@@ -287,6 +263,8 @@ func (p *Pages) mappingSubmit(w http.ResponseWriter, r *http.Request) {
 
 type defaultsView struct {
 	wizardView
+	Groups         []command.Named
+	Tags           []command.Named
 	IsSystemAdmin  bool
 	HasGroupColumn bool
 	Force          bool
@@ -304,7 +282,7 @@ func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, e
 	if err != nil {
 		return defaultsView{}, err
 	}
-	v := defaultsView{wizardView: wizardView{Import: imp, Groups: groups, Tags: tags}, IsSystemAdmin: actor.Role.IsSystemAdmin(),
+	v := defaultsView{wizardView: wizardView{Import: imp}, Groups: groups, Tags: tags, IsSystemAdmin: actor.Role.IsSystemAdmin(),
 		Force: true, TagIDs: map[uuid.UUID]bool{}}
 	for _, field := range imp.Mapping {
 		if field == importsession.FieldGroup {
