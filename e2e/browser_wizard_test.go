@@ -142,7 +142,7 @@ func TestBrowserWizard(t *testing.T) {
 	if invalidCount != 6 || !strings.Contains(emailProblem, "not-an-email") {
 		t.Fatalf("invalid filter: %d rows, email problem %q\n%s", invalidCount, emailProblem, invalidRows)
 	}
-	for _, code := range []string{"password_policy", "email_duplicate_in_file", "email_taken_by_another_organization", "group_unknown", "email_missing"} {
+	for _, code := range []string{"password_policy", "email_duplicate_in_file", "email_unavailable", "group_unknown", "email_missing"} {
 		var n int
 		if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll("[data-code=`+code+`]").length`, &n)); err != nil || n != 1 {
 			t.Fatalf("problem %s shown %d times (%v)", code, n, err)

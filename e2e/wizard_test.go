@@ -157,7 +157,7 @@ func TestFullWizardOverHTTP(t *testing.T) {
 	root.must(202, "POST", "/api/v1/imports/"+id+"/validation", nil)
 	imp = root.waitForState(id, "validated")
 	counts := imp["counts"].(map[string]any)
-	if counts["new"] != 2.0 || counts["existing"] != 1.0 || counts["invalid"] != 6.0 || counts["total"] != 9.0 {
+	if counts["new"] != 2.0 || counts["existing"] != 1.0 || counts["changed"] != 0.0 || counts["unchanged"] != 1.0 || counts["invalid"] != 6.0 || counts["total"] != 9.0 {
 		t.Fatalf("counts: %v", counts)
 	}
 
@@ -173,7 +173,7 @@ func TestFullWizardOverHTTP(t *testing.T) {
 		got[row["row"].(float64)] = strings.Join(codes, ",")
 	}
 	wantProblems := map[float64]string{
-		2: "password_policy", 4: "email_invalid", 6: "email_duplicate_in_file", 8: "email_taken_by_another_organization",
+		2: "password_policy", 4: "email_invalid", 6: "email_duplicate_in_file", 8: "email_unavailable",
 		9: "group_unknown", 10: "email_missing",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(wantProblems) {
@@ -203,8 +203,17 @@ func TestFullWizardOverHTTP(t *testing.T) {
 		t.Fatalf("formula not neutralised: %q", records[6][0])
 	}
 
-	// Existing accounts get the group; then verify the one page and commit.
-	root.must(200, "PUT", "/api/v1/imports/"+id+"/existing-accounts", map[string]bool{"update_group": true})
+	// Existing accounts get the group: the review shows Kim's row changed,
+	// from no group to 7B; then verify the one page and commit.
+	imp = root.must(200, "PUT", "/api/v1/imports/"+id+"/existing-accounts", map[string]bool{"update_group": true})
+	if c := imp["counts"].(map[string]any); c["changed"] != 1.0 || c["unchanged"] != 0.0 {
+		t.Fatalf("counts once the group is to change: %v", c)
+	}
+	changed := root.must(200, "GET", "/api/v1/imports/"+id+"/rows?status=changed", nil)
+	if rows := changed["rows"].([]any); changed["total"] != 1.0 || len(rows) != 1 ||
+		fmt.Sprint(rows[0].(map[string]any)["changes"]) != "[map[field:group from:no group to:7B]]" {
+		t.Fatalf("changed rows: %v", changed)
+	}
 	if status, body := root.do("POST", "/api/v1/imports/"+id+"/commit", nil); status != 409 || errorCode(body) != "verification_incomplete" {
 		t.Fatalf("commit before verification: %d %v", status, body)
 	}

@@ -67,7 +67,7 @@ func (h *CreateAccountHandler) Handle(ctx context.Context, cmd CreateAccount) (u
 	if err != nil {
 		return uuid.Nil, err
 	}
-	taken, err := h.accounts.CreateAccounts(ctx, []NewAccount{{Event: created, PasswordHash: hash}},
+	taken, err := h.accounts.CreateAccounts(ctx, []NewAccount{{Account: created, PasswordHash: hash}},
 		Metadata{ActorID: cmd.ActorID, OrgID: cmd.OrgID})
 	if err != nil {
 		return uuid.Nil, err
@@ -75,5 +75,5 @@ func (h *CreateAccountHandler) Handle(ctx context.Context, cmd CreateAccount) (u
 	if len(taken) > 0 {
 		return uuid.Nil, apperror.New(apperror.Conflict, "email-taken", "An account with the email %s already exists.", email)
 	}
-	return created.AccountID, nil
+	return created.ID(), nil
 }

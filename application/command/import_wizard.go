@@ -22,6 +22,7 @@ type ImportWizard struct {
 	inspector FileInspector
 	policy    PasswordPolicy
 	maxUpload int64
+	chunkRows int
 	now       func() time.Time
 	logger    *slog.Logger
 }
@@ -35,6 +36,9 @@ type ImportWizardDeps struct {
 	Inspector FileInspector
 	Policy    PasswordPolicy
 	MaxUpload int64
+	// ChunkRows is how many rows one commit job applies (default 5000):
+	// the commit of a large import is shared by every process.
+	ChunkRows int
 	Now       func() time.Time
 	Logger    *slog.Logger
 }
@@ -45,8 +49,11 @@ func NewImportWizard(d ImportWizardDeps) (*ImportWizard, error) {
 		d.Policy == nil || d.MaxUpload <= 0 || d.Now == nil || d.Logger == nil {
 		return nil, errors.New("command: NewImportWizard needs every dependency")
 	}
+	if d.ChunkRows <= 0 {
+		d.ChunkRows = 5000
+	}
 	return &ImportWizard{imports: d.Imports, uploads: d.Uploads, secrets: d.Secrets, orgs: d.Orgs, inspector: d.Inspector,
-		policy: d.Policy, maxUpload: d.MaxUpload, now: d.Now, logger: d.Logger}, nil
+		policy: d.Policy, maxUpload: d.MaxUpload, chunkRows: d.ChunkRows, now: d.Now, logger: d.Logger}, nil
 }
 
 func meta(actor tenancy.Actor, correlationID string) Metadata {

@@ -43,4 +43,6 @@ type ImportSecrets interface {
 type Organizations interface {
 	Organization(ctx context.Context, id uuid.UUID) (Organization, error)
 	NamedExists(ctx context.Context, kind ReferenceKind, orgID uuid.UUID, ids []uuid.UUID) (bool, error)
+	// CountAccounts is the number of accounts of the organization now.
+	CountAccounts(ctx context.Context, orgID uuid.UUID) (int, error)
 }

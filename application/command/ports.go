@@ -55,9 +55,10 @@ type PolicyProblem struct {
 	Message string
 }
 
-// NewAccount is an account to create with its password hash.
+// NewAccount is an account to create, its AccountCreated pending, with its
+// password hash.
 type NewAccount struct {
-	Event        account.AccountCreated
+	Account      *account.Account
 	PasswordHash string
 }
 

@@ -35,6 +35,10 @@ type Organization struct {
 	ID                  uuid.UUID
 	Name                string
 	WelcomeEmailEnabled bool
+	// ChangeThresholdPercent: a commit that would change more than this
+	// share of the organization's accounts (and more than 20) must be
+	// confirmed with the exact number; 0 turns the guard off.
+	ChangeThresholdPercent int
 }
 
 // ReferenceData stores organizations and their groups, tags and presets.
@@ -42,6 +46,7 @@ type ReferenceData interface {
 	CreateOrganization(ctx context.Context, org Organization) error
 	Organization(ctx context.Context, id uuid.UUID) (Organization, error)
 	SetWelcomeEmail(ctx context.Context, id uuid.UUID, enabled bool) error
+	SetChangeThreshold(ctx context.Context, id uuid.UUID, percent int) error
 	CreateNamed(ctx context.Context, kind ReferenceKind, orgID uuid.UUID, n Named) error
 	ListNamed(ctx context.Context, kind ReferenceKind, orgID uuid.UUID) ([]Named, error)
 }
@@ -100,13 +105,30 @@ func (h *ReferenceHandler) Organization(ctx context.Context, actor tenancy.Actor
 	return h.store.Organization(ctx, actor.OrgID)
 }
 
-// SetWelcomeEmail turns the organization's welcome email on or off.
-func (h *ReferenceHandler) SetWelcomeEmail(ctx context.Context, actor tenancy.Actor, enabled bool) (Organization, error) {
+// OrganizationSettings are the settings to change; nil leaves one as it is.
+type OrganizationSettings struct {
+	WelcomeEmailEnabled    *bool
+	ChangeThresholdPercent *int
+}
+
+// UpdateOrganization changes the organization's settings.
+func (h *ReferenceHandler) UpdateOrganization(ctx context.Context, actor tenancy.Actor, s OrganizationSettings) (Organization, error) {
 	if !actor.Role.IsSystemAdmin() {
 		return Organization{}, apperror.New(apperror.Forbidden, "forbidden", "Only a system administrator can change the organization's settings.")
 	}
-	if err := h.store.SetWelcomeEmail(ctx, actor.OrgID, enabled); err != nil {
-		return Organization{}, err
+	if p := s.ChangeThresholdPercent; p != nil && (*p < 0 || *p > 100) {
+		return Organization{}, apperror.New(apperror.Unprocessable, "invalid-value",
+			"change_threshold_percent must be a whole number from 0 (no confirmation ever asked) to 100.")
+	}
+	if s.WelcomeEmailEnabled != nil {
+		if err := h.store.SetWelcomeEmail(ctx, actor.OrgID, *s.WelcomeEmailEnabled); err != nil {
+			return Organization{}, err
+		}
+	}
+	if s.ChangeThresholdPercent != nil {
+		if err := h.store.SetChangeThreshold(ctx, actor.OrgID, *s.ChangeThresholdPercent); err != nil {
+			return Organization{}, err
+		}
 	}
 	return h.store.Organization(ctx, actor.OrgID)
 }

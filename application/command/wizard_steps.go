@@ -147,10 +147,29 @@ func (w *ImportWizard) Verify(ctx context.Context, cmd Verify) (*importsession.I
 	})
 }
 
-// Commit starts creating the accounts; a saga starts the job.
-func (w *ImportWizard) Commit(ctx context.Context, cmd ImportCommand) (*importsession.Import, error) {
+// Commit starts creating the accounts; a saga starts the chunk jobs.
+type Commit struct {
+	Actor         tenancy.Actor
+	CorrelationID string
+	ImportID      uuid.UUID
+	// ConfirmChanged is the number of changed accounts the importer typed,
+	// when the organization's change threshold asks for it (0: none).
+	ConfirmChanged int
+}
+
+// Commit checks the change threshold against the organization as it is now.
+func (w *ImportWizard) Commit(ctx context.Context, cmd Commit) (*importsession.Import, error) {
+	org, err := w.orgs.Organization(ctx, cmd.Actor.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	accounts, err := w.orgs.CountAccounts(ctx, cmd.Actor.OrgID)
+	if err != nil {
+		return nil, err
+	}
 	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
-		return imp.Commit(cmd.Actor, w.now())
+		return imp.Commit(cmd.Actor, importsession.CommitOptions{ChunkRows: w.chunkRows, ConfirmChanged: cmd.ConfirmChanged,
+			ThresholdPercent: org.ChangeThresholdPercent, OrgAccounts: accounts}, w.now())
 	})
 }
 

@@ -78,14 +78,19 @@ type ExistingPolicy struct {
 	UpdatePassword bool `json:"update_password"`
 	UpdateGroup    bool `json:"update_group"`
 	UpdateTags     bool `json:"update_tags"`
+	UpdateNames    bool `json:"update_names"`
 }
 
-// Counts are the validation's outcome.
+// Counts are the validation's outcome under the chosen policy: existing
+// rows are changed or unchanged.
 type Counts struct {
-	Total    int `json:"total"`
-	New      int `json:"new"`
-	Existing int `json:"existing"`
-	Invalid  int `json:"invalid"`
+	Total     int `json:"total"`
+	New       int `json:"new"`
+	Existing  int `json:"existing"`
+	Changed   int `json:"changed"`
+	Unchanged int `json:"unchanged"`
+	Invalid   int `json:"invalid"`
+	Blank     int `json:"blank"`
 }
 
 // Verification is how far the review of the validated rows went.
@@ -103,17 +108,20 @@ func (v Verification) Reviewed(page int) bool { return slices.Contains(v.Reviewe
 
 // Progress is the commit's progress.
 type Progress struct {
-	Done    int `json:"done"`
-	Total   int `json:"total"`
-	Created int `json:"created"`
-	Updated int `json:"updated"`
-	Failed  int `json:"failed"`
+	Done      int `json:"done"`
+	Total     int `json:"total"`
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Failed    int `json:"failed"`
 }
 
-// Summary is the outcome of a completed import.
+// Summary is the outcome of a completed import. Created, updated (changed),
+// unchanged, skipped (invalid) and failed add up to the rows listed.
 type Summary struct {
 	Created    int         `json:"created"`
 	Updated    int         `json:"updated"`
+	Unchanged  int         `json:"unchanged"`
 	Skipped    int         `json:"skipped"`
 	Failed     int         `json:"failed"`
 	FailedRows []FailedRow `json:"failed_rows"`
@@ -158,16 +166,15 @@ func ImportFrom(imp *importsession.Import) Import {
 		out.Defaults = &Defaults{ForcePasswordChange: d.ForcePasswordChange, PasswordSet: d.PasswordSet, GroupID: optional(d.GroupID), TagIDs: tags}
 	}
 	ep := imp.ExistingPolicy()
-	out.ExistingPolicy = ExistingPolicy{UpdatePassword: ep.UpdatePassword, UpdateGroup: ep.UpdateGroup, UpdateTags: ep.UpdateTags}
+	out.ExistingPolicy = ExistingPolicy{UpdatePassword: ep.UpdatePassword, UpdateGroup: ep.UpdateGroup, UpdateTags: ep.UpdateTags, UpdateNames: ep.UpdateNames}
 	c := imp.Counts()
-	out.Counts = Counts{Total: c.Total, New: c.New, Existing: c.Existing, Invalid: c.Invalid}
+	out.Counts = Counts{Total: c.Total, New: c.New, Existing: c.Existing, Changed: c.Changed, Unchanged: c.Unchanged, Invalid: c.Invalid, Blank: c.Blank}
 	out.Verification = Verification{Pages: imp.Pages(), ReviewedPages: imp.ReviewedPages(), Skipped: imp.VerificationSkipped()}
 	p := imp.Progress()
-	out.Progress = Progress{Done: p.Done, Total: c.New + c.Existing, Created: p.Created, Updated: p.Updated, Failed: p.Failed}
+	out.Progress = Progress{Done: p.Done, Total: p.Total, Created: p.Created, Updated: p.Updated, Unchanged: p.Unchanged, Failed: p.Failed}
 	if imp.State() == importsession.StateCompleted {
 		s := imp.Completed()
-		out.Progress.Done = out.Progress.Total
-		out.Summary = &Summary{Created: s.Created, Updated: s.Updated, Skipped: s.Skipped, Failed: s.Failed, FailedRows: []FailedRow{}}
+		out.Summary = &Summary{Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed, FailedRows: []FailedRow{}}
 		for _, fr := range s.FailedRows {
 			out.Summary.FailedRows = append(out.Summary.FailedRows, FailedRow(fr))
 		}

@@ -9,6 +9,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/application/importing"
+	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
@@ -19,7 +22,8 @@ var ErrNotFound = &importsession.NotFoundError{}
 // PageSize is the verification page size.
 const PageSize = importsession.PageSize
 
-// Row is a verification row; it never holds a password.
+// Row is a verification row as the review shows it: new, changed (with
+// what changes), unchanged or invalid. It never holds a password.
 type Row struct {
 	Row       int       `json:"row"`
 	Status    string    `json:"status"`
@@ -28,7 +32,46 @@ type Row struct {
 	Email     string    `json:"email"`
 	Group     string    `json:"group"`
 	Tags      []string  `json:"tags"`
+	Changes   []Change  `json:"changes"`
 	Problems  []Problem `json:"problems"`
+}
+
+// Change is one field a changed row changes. A password change has no
+// values: "will be replaced" is all anyone is told.
+type Change struct {
+	Field string `json:"field"`
+	From  string `json:"from,omitempty"`
+	To    string `json:"to,omitempty"`
+}
+
+// Row statuses of the review beyond the domain's new, existing and invalid.
+const (
+	RowChanged   = "changed"
+	RowUnchanged = "unchanged"
+)
+
+// StoredRow is a verification row as the read model keeps it: the diff is
+// whatever the policy, ChangedUnder says under which policies it changes
+// something.
+type StoredRow struct {
+	Row          int
+	Status       string
+	FirstName    string
+	LastName     string
+	Email        string
+	Group        string
+	Tags         []string
+	Problems     []Problem
+	Diff         account.Diff
+	ChangedUnder uint16
+}
+
+// RowFilter picks the rows of a review page: Status is "" (every row),
+// new, existing, invalid, or changed / unchanged under the policy numbered
+// Policy.
+type RowFilter struct {
+	Status string
+	Policy int
 }
 
 // Problem is what is wrong with one field.
@@ -98,18 +141,18 @@ type AuditActor struct {
 // ReadModel is what the queries read.
 type ReadModel interface {
 	ListImports(ctx context.Context, orgID uuid.UUID, createdBy uuid.UUID, openOnly bool) ([]Import, error)
-	Rows(ctx context.Context, importID uuid.UUID, status string, page int) ([]Row, error)
+	Rows(ctx context.Context, importID uuid.UUID, f RowFilter, page int) ([]StoredRow, error)
+	// InvalidRows calls fn with each invalid row's number and problems, in
+	// row order.
+	InvalidRows(ctx context.Context, importID uuid.UUID, fn func(row int, problems []Problem) error) error
 	Accounts(ctx context.Context, orgID uuid.UUID, f AccountFilter) (AccountsPage, error)
 	StreamAudit(ctx context.Context, orgID uuid.UUID, streamID string) ([]AuditEvent, error)
 	AccountIDByEmail(ctx context.Context, orgID uuid.UUID, email string) (uuid.UUID, error)
 }
 
-// UploadedFiles reads an open import's upload.
-type UploadedFiles interface {
-	// WriteRejected writes the invalid rows as a CSV.
-	WriteRejected(ctx context.Context, imp *importsession.Import, w io.Writer) error
-	// Preview returns the first rows, password cells masked.
-	Preview(ctx context.Context, imp *importsession.Import, rows int) ([]PreviewRow, error)
+// Names lists an organization's groups and tags, to show ids by name.
+type Names interface {
+	ListNamed(ctx context.Context, kind command.ReferenceKind, orgID uuid.UUID) ([]command.Named, error)
 }
 
 // PreviewRow is a data row of the upload as the mapping page shows it.
@@ -130,15 +173,16 @@ type ImportLoader interface {
 type Queries struct {
 	rm      ReadModel
 	imports ImportLoader
-	files   UploadedFiles
+	files   importing.Files
+	names   Names
 }
 
 // NewQueries refuses nil dependencies.
-func NewQueries(rm ReadModel, imports ImportLoader, files UploadedFiles) (*Queries, error) {
-	if rm == nil || imports == nil || files == nil {
-		return nil, errors.New("query: NewQueries needs a read model, an import loader and the uploaded files")
+func NewQueries(rm ReadModel, imports ImportLoader, files importing.Files, names Names) (*Queries, error) {
+	if rm == nil || imports == nil || files == nil || names == nil {
+		return nil, errors.New("query: NewQueries needs a read model, an import loader, the uploaded files and the names")
 	}
-	return &Queries{rm: rm, imports: imports, files: files}, nil
+	return &Queries{rm: rm, imports: imports, files: files, names: names}, nil
 }
 
 // Rejected writes the import's invalid rows as CSV; it needs the upload, so
@@ -151,7 +195,7 @@ func (q *Queries) Rejected(ctx context.Context, actor tenancy.Actor, id uuid.UUI
 	if imp.State() != importsession.StateValidated {
 		return &importsession.WrongStepError{Current: imp.State(), Wanted: []importsession.State{importsession.StateValidated}}
 	}
-	return q.files.WriteRejected(ctx, imp, w())
+	return q.writeRejected(ctx, imp, w)
 }
 
 // Preview returns the first rows of an open file import, for matching the
@@ -165,7 +209,7 @@ func (q *Queries) Preview(ctx context.Context, actor tenancy.Actor, id uuid.UUID
 	if !imp.State().Open() || imp.Source() == importsession.SourceClassroom {
 		return nil, nil
 	}
-	return q.files.Preview(ctx, imp, rows)
+	return q.preview(ctx, imp, rows)
 }
 
 // Import returns one import. It reads the event stream rather than the read
@@ -203,6 +247,8 @@ func (q *Queries) ListImports(ctx context.Context, actor tenancy.Actor, openOnly
 }
 
 // Rows returns a verification page; status "" means every listed row.
+// Existing rows are shown changed or unchanged under the import's policy,
+// changed ones with what changes, as the commit will do it.
 func (q *Queries) Rows(ctx context.Context, actor tenancy.Actor, id uuid.UUID, status string, page int) (RowsPage, error) {
 	imp, err := q.visible(ctx, actor, id)
 	if err != nil {
@@ -219,16 +265,43 @@ func (q *Queries) Rows(ctx context.Context, actor tenancy.Actor, id uuid.UUID, s
 		total = c.New
 	case importsession.RowExisting:
 		total = c.Existing
+	case RowChanged:
+		total = c.Changed
+	case RowUnchanged:
+		total = c.Unchanged
 	case importsession.RowInvalid:
 		total = c.Invalid
 	default:
-		return RowsPage{}, &importsession.InvalidValueError{Message: "status must be new, existing or invalid (or left out for all rows)."}
+		return RowsPage{}, &importsession.InvalidValueError{Message: "status must be new, existing, changed, unchanged or invalid (or left out for all rows)."}
 	}
 	if page < 1 {
 		page = 1
 	}
-	rows, err := q.rm.Rows(ctx, id, status, page)
-	return RowsPage{Page: page, PageSize: PageSize, Total: total, Rows: rows}, err
+	policy := imp.ExistingPolicy()
+	stored, err := q.rm.Rows(ctx, id, RowFilter{Status: status, Policy: policy.Bits()}, page)
+	if err != nil {
+		return RowsPage{}, err
+	}
+	names, err := q.referenceNames(ctx, imp.OrgID())
+	if err != nil {
+		return RowsPage{}, err
+	}
+	rows := make([]Row, len(stored))
+	for i, s := range stored {
+		rows[i] = Row{Row: s.Row, Status: s.Status, FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, Group: s.Group,
+			Tags: orEmpty(s.Tags), Problems: s.Problems, Changes: []Change{}}
+		if rows[i].Problems == nil {
+			rows[i].Problems = []Problem{}
+		}
+		if s.Status == importsession.RowExisting {
+			rows[i].Status = RowUnchanged
+			if s.ChangedUnder&(1<<policy.Bits()) != 0 {
+				rows[i].Status = RowChanged
+				rows[i].Changes = names.changes(s.Diff.Under(policy))
+			}
+		}
+	}
+	return RowsPage{Page: page, PageSize: PageSize, Total: total, Rows: rows}, nil
 }
 
 // Accounts lists the actor's organization's accounts; a group-scoped

@@ -15,12 +15,22 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rollcall/rollcall/application/importing"
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
 	"github.com/rollcall/rollcall/infrastructure/mail"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
 	"github.com/rollcall/rollcall/infrastructure/postgres/projection"
 	rhttp "github.com/rollcall/rollcall/ports/http"
 )
+
+// jobHandlers runs the import jobs on the job queue.
+func jobHandlers(r *importing.Runner) map[string]postgres.JobHandler {
+	return map[string]postgres.JobHandler{
+		importing.KindValidate:    func(ctx context.Context, j *postgres.Job) error { return r.Validate(ctx, j) },
+		importing.KindCommitChunk: func(ctx context.Context, j *postgres.Job) error { return r.CommitChunk(ctx, j) },
+		importing.KindFinish:      func(ctx context.Context, j *postgres.Job) error { return r.Finish(ctx, j) },
+	}
+}
 
 // Main wires Rollcall together; every subcommand starts from it.
 type Main struct {
@@ -130,14 +140,14 @@ func (m *Main) Serve(ctx context.Context) error {
 	for _, p := range projection.All(m.codec()) {
 		consumers = append(consumers, postgres.ProjectionConsumer(p))
 	}
-	consumers = append(consumers, a.jobs.Saga())
+	consumers = append(consumers, postgres.SagaConsumer(importing.SagaGroup, a.jobs.HandleEvent))
 	router, err := postgres.NewConsumers(pool, codec, m.Logger, m.consumerOptions(), consumers...)
 	if err != nil {
 		return err
 	}
 	jobs, err := postgres.NewJobRunner(pool, m.Logger, postgres.JobRunnerOptions{
 		Workers: m.Config.JobWorkers, Lease: m.Config.JobLease,
-	}, a.jobs.Handlers())
+	}, jobHandlers(a.jobs))
 	if err != nil {
 		return err
 	}

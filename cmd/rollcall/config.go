@@ -31,6 +31,9 @@ type Config struct {
 	UploadDir     string
 	MaxUploadSize int64
 	CommitBatch   int
+	// ChunkRows is how many rows one commit job applies; the chunks of a
+	// commit are shared by every process.
+	ChunkRows int
 
 	// Mail.
 	SMTPURL   string
@@ -94,6 +97,9 @@ func configFromEnv() (Config, error) {
 	}
 	c.MaxUploadSize = int64(maxMiB) << 20
 	if c.CommitBatch, err = envInt("IMPORT_BATCH_ROWS", 1000); err != nil {
+		return c, err
+	}
+	if c.ChunkRows, err = envInt("IMPORT_CHUNK_ROWS", 5000); err != nil {
 		return c, err
 	}
 	if c.MailLease, err = envDuration("MAIL_LEASE", time.Minute); err != nil {

@@ -9,16 +9,15 @@ import (
 	"time"
 
 	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/application/importing"
 	"github.com/rollcall/rollcall/application/query"
-	"github.com/rollcall/rollcall/domain/account"
-	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
 	"github.com/rollcall/rollcall/infrastructure/google"
-	"github.com/rollcall/rollcall/infrastructure/importjob"
 	"github.com/rollcall/rollcall/infrastructure/mail"
 	"github.com/rollcall/rollcall/infrastructure/password"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
+	"github.com/rollcall/rollcall/infrastructure/postgres/projection"
 	"github.com/rollcall/rollcall/infrastructure/spreadsheet"
 	"github.com/rollcall/rollcall/infrastructure/vault"
 	rhttp "github.com/rollcall/rollcall/ports/http"
@@ -38,22 +37,13 @@ type app struct {
 	changePwd *command.ChangePasswordHandler
 	wizard    *command.ImportWizard
 	queries   *query.Queries
-	jobs      *importjob.Runner
+	jobs      *importing.Runner
 	classroom *command.Classroom
 	csrfKey   []byte
 }
 
 // newCodec knows every event type of the domain.
-func newCodec() *eventcodec.Registry {
-	reg := eventcodec.NewRegistry()
-	for _, ev := range account.Events() {
-		reg.Register(ev)
-	}
-	for _, ev := range importsession.Events() {
-		reg.Register(ev)
-	}
-	return reg
-}
+func newCodec() *eventcodec.Registry { return eventcodec.Rollcall() }
 
 func passwordPolicy() command.PasswordPolicy {
 	policy := password.DefaultPolicy()
@@ -125,7 +115,7 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	readerOpts := spreadsheet.Options{}
 	a.wizard, err = command.NewImportWizard(command.ImportWizardDeps{
 		Imports: a.imports, Uploads: uploads, Secrets: secrets, Orgs: a.tenancy, Inspector: spreadsheet.Inspector{Options: readerOpts},
-		Policy: passwordPolicy(), MaxUpload: m.Config.MaxUploadSize, Now: time.Now, Logger: m.Logger,
+		Policy: passwordPolicy(), MaxUpload: m.Config.MaxUploadSize, ChunkRows: m.Config.ChunkRows, Now: time.Now, Logger: m.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -134,12 +124,21 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	if u, err := url.Parse(m.Config.PublicURL); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
 	}
-	a.jobs = &importjob.Runner{
-		Pool: m.pool, Imports: a.imports, Tenancy: a.tenancy, Uploads: uploads, Secrets: secrets, Hasher: a.hasher,
-		Policy: passwordPolicy(), Reader: readerOpts, Mail: mail.Outbox{Domain: host}, Logger: m.Logger,
-		BatchSize: m.Config.CommitBatch, Now: time.Now,
+	rowFiles := spreadsheet.Uploads{Store: uploads, Options: readerOpts}
+	work, err := postgres.NewUnitOfWork(m.pool, a.store, a.imports, mail.Outbox{Domain: host})
+	if err != nil {
+		return nil, err
 	}
-	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool), a.imports, a.jobs); err != nil {
+	a.jobs, err = importing.NewRunner(importing.Deps{
+		Imports: a.imports, Orgs: a.tenancy, Work: work, Holders: a.accounts, Rows: postgres.NewImportRows(m.pool), Files: rowFiles,
+		Sealer: vault.RowPasswords{Key: key}, Hasher: a.hasher, DefaultPasswords: secrets,
+		AccountList: postgres.NewAccountList(m.pool, postgres.ProjectionGroup(projection.Accounts{})), Uploads: uploads,
+		Policy: passwordPolicy(), Logger: m.Logger, Now: time.Now, BatchRows: m.Config.CommitBatch, PublicURL: m.Config.PublicURL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool), a.imports, rowFiles, a.tenancy); err != nil {
 		return nil, err
 	}
 	if g := m.Config.Google; g.ClientID != "" {

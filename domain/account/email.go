@@ -101,7 +101,11 @@ func (e Email) String() string { return e.address }
 
 // Key is the lower-cased address: sign-in names are unique across the
 // service regardless of case.
-func (e Email) Key() string { return strings.ToLower(e.address) }
+func (e Email) Key() string { return EmailKey(e.address) }
+
+// EmailKey is the one form in which emails are compared and stored for
+// uniqueness, whatever their casing or surrounding spaces.
+func EmailKey(address string) string { return strings.ToLower(strings.TrimSpace(address)) }
 
 // IsZero reports whether the email is unset.
 func (e Email) IsZero() bool { return e.address == "" }

@@ -7,8 +7,8 @@ import (
 )
 
 // Events of an account's stream (account-<id>). They hold no password, not
-// even a hash: the hash is a secret too, and lives in the login record written
-// in the same transaction as AccountCreated.
+// even a hash: the hash is a secret too, and lives in the login record
+// written in the same transaction as the event that sets it.
 
 // AccountCreated: a person can now sign in.
 type AccountCreated struct {
@@ -20,26 +20,47 @@ type AccountCreated struct {
 	Role               string
 	GroupID            uuid.UUID
 	TagIDs             []uuid.UUID
+	PresetID           uuid.UUID
 	ImportID           uuid.UUID // uuid.Nil when made from the command line
 	ImportRow          int
 	MustChangePassword bool
 	CreatedAt          time.Time
 }
 
-// AccountUpdated: an import changed an existing account, as its
-// existing-accounts policy allowed.
+// AccountUpdated: an import changed an existing account. It names exactly
+// what changed, each field with its value before and after (a password
+// only as "replaced"), so an auditor reads the change and an undo can put
+// it back. An import row that would change nothing records no event.
 type AccountUpdated struct {
-	AccountID       uuid.UUID
-	ImportID        uuid.UUID
-	ImportRow       int
-	PasswordChanged bool
-	GroupChanged    bool
-	GroupID         uuid.UUID
-	TagIDsAdded     []uuid.UUID
-	UpdatedAt       time.Time
+	AccountID uuid.UUID
+	ImportID  uuid.UUID
+	ImportRow int
+	FirstName *TextChange
+	LastName  *TextChange
+	Group     *GroupChange
+	// TagsAdded are the tags the import added; tags are never removed by
+	// an import.
+	TagsAdded []uuid.UUID
+	// PasswordReplaced: the import set a new password (the hash is in the
+	// login record).
+	PasswordReplaced   bool
+	MustChangePassword bool
+	// Reactivated: the account had been deactivated and is active again.
+	Reactivated bool
+	UpdatedAt   time.Time
 }
 
-// PasswordChanged: the person (or an import) set a new password.
+// SchemaVersion 2 names each change with its old value; version 1 (until
+// November 2026) held only flags and the new group.
+func (AccountUpdated) SchemaVersion() int { return 2 }
+
+// TextChange is a text field's value before and after.
+type TextChange struct{ From, To string }
+
+// GroupChange is the group before and after (uuid.Nil: no group).
+type GroupChange struct{ From, To uuid.UUID }
+
+// PasswordChanged: the person set a new password themself.
 type PasswordChanged struct {
 	AccountID          uuid.UUID
 	ByActor            uuid.UUID
@@ -63,5 +84,8 @@ func Events() []interface{ EventType() string } {
 	return []interface{ EventType() string }{AccountCreated{}, AccountUpdated{}, PasswordChanged{}, WelcomeEmailQueued{}}
 }
 
+// StreamPrefix starts every account stream's id.
+const StreamPrefix = "account-"
+
 // StreamID is the account's event stream.
-func StreamID(id uuid.UUID) string { return "account-" + id.String() }
+func StreamID(id uuid.UUID) string { return StreamPrefix + id.String() }

@@ -81,10 +81,52 @@ func (e *VerificationIncompleteError) Error() string {
 }
 func (e *VerificationIncompleteError) Slug() string { return "verification-incomplete" }
 
-// NothingToImportError: no row would create or update an account.
-type NothingToImportError struct{}
+// NothingToImportError: no row would create or change an account.
+type NothingToImportError struct{ Unchanged int }
 
 func (e *NothingToImportError) Error() string {
+	if e.Unchanged > 0 {
+		return fmt.Sprintf("Nothing would change: %d existing account(s) already look as this file says, and no row creates an account. Tick what to update for existing accounts, or cancel this import.", e.Unchanged)
+	}
 	return "No row of this import would create or update an account. Fix the rejected rows (download them as a CSV) and upload again."
 }
 func (e *NothingToImportError) Slug() string { return "nothing-to-import" }
+
+// ChangeThresholdError: the commit would change more of the organization's
+// accounts than its threshold allows without a confirmation.
+type ChangeThresholdError struct {
+	Changed, Accounts, Threshold int
+	// Typed is the number the importer typed (0: none).
+	Typed int
+}
+
+// Percent is the share of the organization's accounts that would change.
+func (e *ChangeThresholdError) Percent() int {
+	if e.Accounts == 0 {
+		return 100
+	}
+	return (e.Changed*100 + e.Accounts/2) / e.Accounts
+}
+
+func (e *ChangeThresholdError) Error() string {
+	msg := fmt.Sprintf("This will change %d existing accounts (%d%% of your organization's %d accounts, more than the %d%% allowed without a confirmation). Type %d to confirm.",
+		e.Changed, e.Percent(), e.Accounts, e.Threshold, e.Changed)
+	if e.Typed != 0 {
+		msg = fmt.Sprintf("You typed %d, but this will change %d existing accounts (%d%%). Type %d to confirm.", e.Typed, e.Changed, e.Percent(), e.Changed)
+	}
+	return msg
+}
+func (e *ChangeThresholdError) Slug() string { return "change-threshold-exceeded" }
+
+// Details gives the figures to the API.
+func (e *ChangeThresholdError) Details() map[string]any {
+	return map[string]any{"changed": e.Changed, "existing": e.Accounts, "percent": e.Percent(), "threshold_percent": e.Threshold}
+}
+
+// ChunkDoneError: a chunk of the commit was applied already (a job ran
+// again after a crash); it is not counted twice.
+type ChunkDoneError struct{ Chunk int }
+
+func (e *ChunkDoneError) Error() string {
+	return fmt.Sprintf("chunk %d of the commit is applied already", e.Chunk)
+}

@@ -12,11 +12,15 @@ import (
 
 // FileUploaded starts a CSV or Excel import.
 type FileUploaded struct {
-	ImportID         uuid.UUID
-	OrgID            uuid.UUID
-	ActorID          uuid.UUID
-	ActorEmail       string
-	ActorGroupID     uuid.UUID
+	ImportID     uuid.UUID
+	OrgID        uuid.UUID
+	ActorID      uuid.UUID
+	ActorEmail   string
+	ActorGroupID uuid.UUID
+	// ActorRole is the importer's role when they uploaded: their reach
+	// bounds which existing accounts the import may change. Events from
+	// before it was recorded read as an administrator's, the narrower reach.
+	ActorRole        string
 	Source           string
 	FileName         string
 	FileSize         int64
@@ -56,11 +60,17 @@ type ValidationStarted struct {
 
 // RowsValidated holds the outcome of the validation.
 type RowsValidated struct {
-	Total         int
-	New           int
-	Existing      int
-	Invalid       int
-	Blank         int
+	Total    int
+	New      int
+	Existing int
+	Invalid  int
+	Blank    int
+	// ChangedUnder counts, for each of the account.Policies policies (by
+	// account.Policy.Bits), the existing rows that would change under it,
+	// so choosing a policy re-counts changed and unchanged rows without
+	// reading them again. Empty in events from before it was recorded:
+	// every existing row then counts as changed.
+	ChangedUnder  []int
 	ProblemCounts map[string]int
 	ValidatedAt   time.Time
 }
@@ -76,6 +86,7 @@ type ExistingAccountsPolicyChosen struct {
 	UpdatePassword bool
 	UpdateGroup    bool
 	UpdateTags     bool
+	UpdateNames    bool
 }
 
 // VerificationPageViewed: the importer looked at one page of rows.
@@ -90,15 +101,40 @@ type VerificationSkipped struct{}
 type ImportCommitted struct {
 	ExpectedNew      int
 	ExpectedExisting int
-	CommittedAt      time.Time
+	// ExpectedChanged is how many existing accounts the review said would
+	// change; ConfirmedChanged is the figure the importer typed when that
+	// crossed the organization's change threshold (0: not asked).
+	ExpectedChanged  int
+	ConfirmedChanged int
+	// Chunks is the number of chunk jobs the commit is split into, each
+	// ChunkRows consecutive data rows, so several processes share it.
+	Chunks      int
+	ChunkRows   int
+	CommittedAt time.Time
 }
 
-// CommitProgressed is recorded after each batch of the commit.
+// CommitProgressed is recorded after each batch of a chunk; its counts are
+// the chunk's so far (not the batch's), so a lost or repeated one is
+// corrected by the next.
 type CommitProgressed struct {
-	Done    int
-	Created int
-	Updated int
-	Failed  int
+	Chunk     int
+	Done      int
+	Created   int
+	Updated   int
+	Unchanged int
+	Failed    int
+}
+
+// CommitChunkCompleted: one chunk of the commit is applied; its counts are
+// final, and FailedRows are its rows that could not be applied.
+type CommitChunkCompleted struct {
+	Chunk      int
+	Done       int
+	Created    int
+	Updated    int
+	Unchanged  int
+	Failed     int
+	FailedRows []FailedRow
 }
 
 // FailedRow is a row the commit could not apply.
@@ -108,10 +144,11 @@ type FailedRow struct {
 	Code  string
 }
 
-// ImportCompleted: the commit is over.
+// ImportCompleted: the commit is over, and the account list shows it.
 type ImportCompleted struct {
 	Created     int
 	Updated     int
+	Unchanged   int
 	Skipped     int
 	Failed      int
 	FailedRows  []FailedRow // the first MaxFailedRows
@@ -145,6 +182,7 @@ type ClassroomRosterFetched struct {
 	ActorID         uuid.UUID
 	ActorEmail      string
 	ActorGroupID    uuid.UUID
+	ActorRole       string
 	GoogleEmail     string
 	Courses         []ClassroomCourse
 	IncludeTeachers bool
@@ -176,6 +214,7 @@ func (VerificationPageViewed) EventType() string       { return "VerificationPag
 func (VerificationSkipped) EventType() string          { return "VerificationSkipped" }
 func (ImportCommitted) EventType() string              { return "ImportCommitted" }
 func (CommitProgressed) EventType() string             { return "CommitProgressed" }
+func (CommitChunkCompleted) EventType() string         { return "CommitChunkCompleted" }
 func (ImportCompleted) EventType() string              { return "ImportCompleted" }
 func (ImportFailed) EventType() string                 { return "ImportFailed" }
 func (ImportCancelled) EventType() string              { return "ImportCancelled" }
@@ -187,10 +226,13 @@ func Events() []interface{ EventType() string } {
 	return []interface{ EventType() string }{
 		FileUploaded{}, ColumnsMapped{}, DefaultsChosen{}, ValidationStarted{}, RowsValidated{},
 		ValidationFailed{}, ExistingAccountsPolicyChosen{}, VerificationPageViewed{}, VerificationSkipped{},
-		ImportCommitted{}, CommitProgressed{}, ImportCompleted{}, ImportFailed{}, ImportCancelled{},
+		ImportCommitted{}, CommitProgressed{}, CommitChunkCompleted{}, ImportCompleted{}, ImportFailed{}, ImportCancelled{},
 		ClassroomRosterFetched{}, ImportSummaryEmailed{},
 	}
 }
 
+// StreamPrefix starts every import stream's id.
+const StreamPrefix = "import-"
+
 // StreamID is the import's event stream.
-func StreamID(id uuid.UUID) string { return "import-" + id.String() }
+func StreamID(id uuid.UUID) string { return StreamPrefix + id.String() }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
 
@@ -84,21 +85,20 @@ type Defaults struct {
 	TagIDs              []uuid.UUID
 }
 
-// ExistingPolicy says what to change on accounts that already exist.
-type ExistingPolicy struct {
-	UpdatePassword bool
-	UpdateGroup    bool
-	UpdateTags     bool
-}
+// ExistingPolicy says what to change on accounts that already exist; the
+// account package decides what each switch means.
+type ExistingPolicy = account.Policy
 
-// Counts are the validation's outcome.
+// Counts are the validation's outcome under the chosen policy: Existing
+// rows are Changed or Unchanged.
 type Counts struct {
-	Total, New, Existing, Invalid, Blank int
+	Total, New, Existing, Changed, Unchanged, Invalid, Blank int
 }
 
 // Import is the aggregate. Its fields change only in apply.
 type Import struct {
 	id, orgID, createdBy, actorGroup uuid.UUID
+	actorRole                        tenancy.Role
 	createdByEmail                   string
 	source                           string
 	state                            State
@@ -111,10 +111,12 @@ type Import struct {
 	defaults                         Defaults
 	defaultsChosen                   bool
 	existing                         ExistingPolicy
-	counts                           Counts
+	validated                        RowsValidated
 	pagesViewed                      map[int]bool
 	verificationSkipped              bool
-	progress                         CommitProgressed
+	committed                        ImportCommitted
+	chunkProgress                    map[int]CommitProgressed
+	chunksDone                       map[int]CommitChunkCompleted
 	completed                        ImportCompleted
 	createdAt, updatedAt             time.Time
 
@@ -173,7 +175,7 @@ func NewImport(actor tenancy.Actor, u Upload, now time.Time) (*Import, error) {
 	}
 	imp := &Import{}
 	imp.record(FileUploaded{
-		ImportID: u.ID, OrgID: actor.OrgID, ActorID: actor.ID, ActorEmail: actor.Email, ActorGroupID: actor.GroupID,
+		ImportID: u.ID, OrgID: actor.OrgID, ActorID: actor.ID, ActorEmail: actor.Email, ActorGroupID: actor.GroupID, ActorRole: string(actor.Role),
 		Source: u.Source, FileName: u.FileName, FileSize: u.FileSize, FileSHA256: u.FileSHA256, Rows: u.Rows,
 		Headers: u.Headers, Encoding: u.Encoding, Delimiter: u.Delimiter, HeaderLine: u.HeaderLine,
 		AccountType: u.AccountType, SendWelcomeEmail: u.SendWelcomeEmail, PresetID: u.PresetID,
@@ -212,7 +214,7 @@ func NewClassroomImport(actor tenancy.Actor, c ClassroomImport, now time.Time) (
 	}
 	imp := &Import{}
 	imp.record(ClassroomRosterFetched{
-		ImportID: c.ID, OrgID: actor.OrgID, ActorID: actor.ID, ActorEmail: actor.Email, ActorGroupID: actor.GroupID,
+		ImportID: c.ID, OrgID: actor.OrgID, ActorID: actor.ID, ActorEmail: actor.Email, ActorGroupID: actor.GroupID, ActorRole: string(actor.Role),
 		GoogleEmail: c.GoogleEmail, Courses: c.Courses, IncludeTeachers: c.IncludeTeachers, People: c.People,
 		GroupID: c.GroupID, SendWelcomeEmail: c.SendWelcomeEmail, RosterSHA256: c.RosterSHA256, FetchedAt: now.UTC(),
 	})
@@ -258,12 +260,14 @@ func (imp *Import) apply(e any) {
 	switch e := e.(type) {
 	case FileUploaded:
 		imp.id, imp.orgID, imp.createdBy, imp.actorGroup = e.ImportID, e.OrgID, e.ActorID, e.ActorGroupID
+		imp.actorRole = recordedRole(e.ActorRole)
 		imp.createdByEmail, imp.source, imp.state = e.ActorEmail, e.Source, StateUploaded
 		imp.accountType, imp.sendWelcomeEmail, imp.presetID = e.AccountType, e.SendWelcomeEmail, e.PresetID
 		imp.file, imp.createdAt, imp.updatedAt = e, e.UploadedAt, e.UploadedAt
 		imp.resetValidation()
 	case ClassroomRosterFetched:
 		imp.id, imp.orgID, imp.createdBy, imp.actorGroup = e.ImportID, e.OrgID, e.ActorID, e.ActorGroupID
+		imp.actorRole = recordedRole(e.ActorRole)
 		imp.createdByEmail, imp.source, imp.state = e.ActorEmail, SourceClassroom, StateMapped
 		imp.accountType, imp.classroom, imp.sendWelcomeEmail = AccountTypeUsers, e, e.SendWelcomeEmail
 		imp.defaults.GroupID = e.GroupID
@@ -283,20 +287,23 @@ func (imp *Import) apply(e any) {
 	case ValidationStarted:
 		imp.state, imp.updatedAt = StateValidating, e.StartedAt
 	case RowsValidated:
-		imp.counts = Counts{Total: e.Total, New: e.New, Existing: e.Existing, Invalid: e.Invalid, Blank: e.Blank}
+		imp.validated = e
 		imp.state, imp.updatedAt = StateValidated, e.ValidatedAt
 	case ValidationFailed:
 		imp.state, imp.updatedAt = StateDefaultsChosen, e.FailedAt
 	case ExistingAccountsPolicyChosen:
-		imp.existing = ExistingPolicy(e)
+		imp.existing = ExistingPolicy{UpdatePassword: e.UpdatePassword, UpdateGroup: e.UpdateGroup, UpdateTags: e.UpdateTags, UpdateNames: e.UpdateNames}
 	case VerificationPageViewed:
 		imp.pagesViewed[e.Page] = true
 	case VerificationSkipped:
 		imp.verificationSkipped = true
 	case ImportCommitted:
+		imp.committed = e
 		imp.state, imp.updatedAt = StateCommitting, e.CommittedAt
 	case CommitProgressed:
-		imp.progress = e
+		imp.chunkProgress[e.Chunk] = e
+	case CommitChunkCompleted:
+		imp.chunksDone[e.Chunk] = e
 	case ImportCompleted:
 		imp.completed, imp.state, imp.updatedAt = e, StateCompleted, e.CompletedAt
 	case ImportFailed:
@@ -307,10 +314,27 @@ func (imp *Import) apply(e any) {
 }
 
 func (imp *Import) resetValidation() {
-	imp.counts = Counts{}
+	imp.validated = RowsValidated{}
 	imp.pagesViewed = map[int]bool{}
 	imp.verificationSkipped = false
-	imp.existing = ExistingPolicy{}
+	imp.existing = imp.defaultPolicy()
+	imp.chunkProgress = map[int]CommitProgressed{}
+	imp.chunksDone = map[int]CommitChunkCompleted{}
+}
+
+// defaultPolicy changes nothing on existing accounts, except names from
+// Google Classroom: a class re-synced is the source of its students' names.
+func (imp *Import) defaultPolicy() ExistingPolicy {
+	return ExistingPolicy{UpdateNames: imp.source == SourceClassroom}
+}
+
+// recordedRole reads the importer's role from an event; events from before
+// it was recorded read as an administrator's, the narrower reach.
+func recordedRole(s string) tenancy.Role {
+	if r, err := tenancy.ParseRole(s); err == nil {
+		return r
+	}
+	return tenancy.RoleAdmin
 }
 
 // authorize hides imports of other organizations, and other importers'
@@ -418,13 +442,25 @@ func (imp *Import) ChooseExistingPolicy(actor tenancy.Actor, p ExistingPolicy) e
 	if p.UpdateGroup && !actor.Role.IsSystemAdmin() {
 		return &ForbiddenError{"Only a system administrator can move existing accounts to another group."}
 	}
-	imp.record(ExistingAccountsPolicyChosen(p))
+	imp.record(ExistingAccountsPolicyChosen{UpdatePassword: p.UpdatePassword, UpdateGroup: p.UpdateGroup, UpdateTags: p.UpdateTags, UpdateNames: p.UpdateNames})
 	return nil
+}
+
+// Counts are the validation's outcome under the chosen policy.
+func (imp *Import) Counts() Counts {
+	v := imp.validated
+	c := Counts{Total: v.Total, New: v.New, Existing: v.Existing, Invalid: v.Invalid, Blank: v.Blank, Changed: v.Existing}
+	if len(v.ChangedUnder) == account.Policies {
+		c.Changed = v.ChangedUnder[imp.existing.Bits()]
+	}
+	c.Unchanged = c.Existing - c.Changed
+	return c
 }
 
 // Pages is the number of verification pages.
 func (imp *Import) Pages() int {
-	rows := imp.counts.New + imp.counts.Existing + imp.counts.Invalid
+	c := imp.Counts()
+	rows := c.New + c.Existing + c.Invalid
 	return (rows + PageSize - 1) / PageSize
 }
 
@@ -466,39 +502,132 @@ func (imp *Import) SkipVerification(actor tenancy.Actor) error {
 	return nil
 }
 
-// Commit starts creating the accounts.
-func (imp *Import) Commit(actor tenancy.Actor, now time.Time) error {
+// CommitOptions are what the commit needs besides the import: how to split
+// it, and the organization's guard against changing too many accounts.
+type CommitOptions struct {
+	// ChunkRows is how many rows one chunk job applies.
+	ChunkRows int
+	// ConfirmChanged is the number of changed accounts the importer typed to
+	// confirm a change over the threshold (0: none typed).
+	ConfirmChanged int
+	// ThresholdPercent is the organization's change_threshold_percent
+	// (0: no guard); OrgAccounts its number of accounts now.
+	ThresholdPercent int
+	OrgAccounts      int
+}
+
+// minGuardedChanges: changing this many accounts or fewer never needs a
+// confirmation, however small the organization.
+const minGuardedChanges = 20
+
+// Commit starts creating the accounts. A commit that would change more than
+// the organization's threshold share of its accounts (and more than 20)
+// needs the importer to confirm the exact number first, as Canvas's
+// change_threshold and ClassLink's sync thresholds do.
+func (imp *Import) Commit(actor tenancy.Actor, o CommitOptions, now time.Time) error {
 	if err := imp.requireState(actor, StateValidated); err != nil {
 		return err
 	}
-	if imp.counts.New+imp.counts.Existing == 0 {
-		return &NothingToImportError{}
+	c := imp.Counts()
+	if c.New+c.Changed == 0 {
+		return &NothingToImportError{Unchanged: c.Unchanged}
 	}
 	if left := imp.Pages() - len(imp.pagesViewed); !imp.verificationSkipped && left > 0 {
 		return &VerificationIncompleteError{PagesLeft: left}
 	}
-	imp.record(ImportCommitted{ExpectedNew: imp.counts.New, ExpectedExisting: imp.counts.Existing, CommittedAt: now.UTC()})
+	confirmed := 0
+	if o.ThresholdPercent > 0 && c.Changed > minGuardedChanges && c.Changed*100 > o.ThresholdPercent*o.OrgAccounts {
+		if o.ConfirmChanged != c.Changed {
+			return &ChangeThresholdError{Changed: c.Changed, Accounts: o.OrgAccounts, Threshold: o.ThresholdPercent, Typed: o.ConfirmChanged}
+		}
+		confirmed = c.Changed
+	}
+	if o.ChunkRows <= 0 {
+		return fmt.Errorf("importsession: a commit needs a positive chunk size")
+	}
+	imp.record(ImportCommitted{ExpectedNew: c.New, ExpectedExisting: c.Existing, ExpectedChanged: c.Changed, ConfirmedChanged: confirmed,
+		Chunks: max(1, (c.Total+o.ChunkRows-1)/o.ChunkRows), ChunkRows: o.ChunkRows, CommittedAt: now.UTC()})
 	return nil
 }
 
-// RecordProgress is called by the commit after each batch.
+// Chunk is one chunk job's share of the commit: the listed rows whose
+// position (among new, existing and invalid rows, in file order) is in
+// (From, To].
+type Chunk struct {
+	Index    int
+	From, To int
+}
+
+// Chunks are the commit's chunks.
+func (imp *Import) Chunks() []Chunk {
+	out := make([]Chunk, imp.committed.Chunks)
+	for i := range out {
+		out[i] = Chunk{Index: i, From: i * imp.committed.ChunkRows, To: (i + 1) * imp.committed.ChunkRows}
+	}
+	return out
+}
+
+// RecordProgress is called by a chunk after each batch.
 func (imp *Import) RecordProgress(p CommitProgressed) error {
 	if err := imp.requireOwnState(StateCommitting); err != nil {
+		return err
+	}
+	if err := imp.requireOpenChunk(p.Chunk); err != nil {
 		return err
 	}
 	imp.record(p)
 	return nil
 }
 
-// Complete ends the commit.
-func (imp *Import) Complete(c ImportCompleted) error {
+// CompleteChunk records a chunk's final counts; it is refused for a chunk
+// already complete, so a repeated chunk job cannot count twice.
+func (imp *Import) CompleteChunk(c CommitChunkCompleted) error {
 	if err := imp.requireOwnState(StateCommitting); err != nil {
 		return err
 	}
-	if len(c.FailedRows) > MaxFailedRows {
-		c.FailedRows = c.FailedRows[:MaxFailedRows]
+	if err := imp.requireOpenChunk(c.Chunk); err != nil {
+		return err
 	}
 	imp.record(c)
+	return nil
+}
+
+func (imp *Import) requireOpenChunk(chunk int) error {
+	if chunk < 0 || chunk >= imp.committed.Chunks {
+		return fmt.Errorf("importsession: the commit has no chunk %d", chunk)
+	}
+	if _, done := imp.chunksDone[chunk]; done {
+		return &ChunkDoneError{Chunk: chunk}
+	}
+	return nil
+}
+
+// ChunksLeft is the number of chunks not complete yet.
+func (imp *Import) ChunksLeft() int { return imp.committed.Chunks - len(imp.chunksDone) }
+
+// Complete ends the commit once every chunk is applied; the summary adds
+// the chunks up, so it always agrees with them.
+func (imp *Import) Complete(now time.Time) error {
+	if err := imp.requireOwnState(StateCommitting); err != nil {
+		return err
+	}
+	if left := imp.ChunksLeft(); left > 0 {
+		return fmt.Errorf("importsession: %d chunk(s) of the commit are not applied yet", left)
+	}
+	s := ImportCompleted{Skipped: imp.Counts().Invalid, CompletedAt: now.UTC()}
+	for i := range imp.committed.Chunks {
+		c := imp.chunksDone[i]
+		s.Created += c.Created
+		s.Updated += c.Updated
+		s.Unchanged += c.Unchanged
+		s.Failed += c.Failed
+		for _, fr := range c.FailedRows {
+			if len(s.FailedRows) < MaxFailedRows {
+				s.FailedRows = append(s.FailedRows, fr)
+			}
+		}
+	}
+	imp.record(s)
 	return nil
 }
 
@@ -545,11 +674,54 @@ func (imp *Import) Mapping() map[string]string        { return imp.mapping }
 func (imp *Import) Defaults() Defaults                { return imp.defaults }
 func (imp *Import) DefaultsChosen() bool              { return imp.defaultsChosen }
 func (imp *Import) ExistingPolicy() ExistingPolicy    { return imp.existing }
-func (imp *Import) Counts() Counts                    { return imp.counts }
-func (imp *Import) Progress() CommitProgressed        { return imp.progress }
+func (imp *Import) Committed() ImportCommitted        { return imp.committed }
 func (imp *Import) Completed() ImportCompleted        { return imp.completed }
 func (imp *Import) CreatedAt() time.Time              { return imp.createdAt }
 func (imp *Import) UpdatedAt() time.Time              { return imp.updatedAt }
+
+// Progress is the commit's progress: every chunk's latest counts added up.
+type Progress struct {
+	Done, Total, Created, Updated, Unchanged, Failed int
+}
+
+// Progress adds up the chunks' counts.
+func (imp *Import) Progress() Progress {
+	p := Progress{Total: imp.committed.ExpectedNew + imp.committed.ExpectedExisting}
+	for i := range imp.committed.Chunks {
+		var done, created, updated, unchanged, failed int
+		if c, ok := imp.chunksDone[i]; ok {
+			done, created, updated, unchanged, failed = c.Done, c.Created, c.Updated, c.Unchanged, c.Failed
+		} else if c, ok := imp.chunkProgress[i]; ok {
+			done, created, updated, unchanged, failed = c.Done, c.Created, c.Updated, c.Unchanged, c.Failed
+		}
+		p.Done += done
+		p.Created += created
+		p.Updated += updated
+		p.Unchanged += unchanged
+		p.Failed += failed
+	}
+	if imp.state == StateCompleted {
+		p.Done = p.Total
+	}
+	return p
+}
+
+// Importer is who uploaded the file, as they were then.
+func (imp *Import) Importer() tenancy.Actor {
+	return tenancy.Actor{ID: imp.createdBy, OrgID: imp.orgID, Email: imp.createdByEmail, Role: imp.actorRole, GroupID: imp.actorGroup}
+}
+
+// Terms are the import's settings as each account sees them.
+// welcomeEnabled is the organization's setting now: an organization that
+// turned welcome emails off meanwhile gets none.
+func (imp *Import) Terms(welcomeEnabled bool) account.ImportTerms {
+	d := imp.defaults
+	return account.ImportTerms{
+		ImportID: imp.id, Importer: imp.Importer(), Role: imp.Role(), DefaultGroupID: d.GroupID, DefaultTagIDs: slices.Clone(d.TagIDs),
+		DefaultPassword: d.PasswordSet, MustChangePassword: d.ForcePasswordChange, PresetID: imp.presetID,
+		WelcomeEmail: imp.sendWelcomeEmail && welcomeEnabled,
+	}
+}
 
 // Role is the role the import's accounts get.
 func (imp *Import) Role() tenancy.Role {

@@ -3,11 +3,13 @@ package importsession
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
 
@@ -20,12 +22,13 @@ var (
 	admin     = tenancy.Actor{ID: uuid.MustParse("00000000-0000-0000-0000-000000000002"), OrgID: org, Email: "ada@school.org", Role: tenancy.RoleAdmin, GroupID: groupA}
 	otherOrg  = tenancy.Actor{ID: uuid.MustParse("00000000-0000-0000-0000-000000000003"), OrgID: uuid.New(), Role: tenancy.RoleSystemAdmin}
 	headers   = []string{"First Name", "Last Name", "Email", "Class"}
-	uploaded  = FileUploaded{ImportID: importID, OrgID: org, ActorID: sysAdmin.ID, Source: SourceCSV, Headers: headers, AccountType: AccountTypeUsers, UploadedAt: now}
+	uploaded  = FileUploaded{ImportID: importID, OrgID: org, ActorID: sysAdmin.ID, ActorRole: string(tenancy.RoleSystemAdmin), Source: SourceCSV, Headers: headers, AccountType: AccountTypeUsers, UploadedAt: now}
 	mapped    = ColumnsMapped{Mapping: map[string]string{"First Name": FieldFirstName, "Last Name": FieldLastName, "Email": FieldEmail, "Class": FieldIgnore}, MappedAt: now}
 	defaulted = DefaultsChosen{PasswordSet: true, ForcePasswordChange: true, ChosenAt: now}
 	started   = ValidationStarted{StartedAt: now}
 	validated = RowsValidated{Total: 250, New: 200, Existing: 30, Invalid: 20, ValidatedAt: now}
-	committed = ImportCommitted{ExpectedNew: 200, ExpectedExisting: 30, CommittedAt: now}
+	committed = ImportCommitted{ExpectedNew: 200, ExpectedExisting: 30, ExpectedChanged: 30, Chunks: 3, ChunkRows: 100, CommittedAt: now}
+	opts      = CommitOptions{ChunkRows: 100}
 )
 
 func validMapping(t *testing.T) Mapping {
@@ -92,20 +95,20 @@ func TestImportCommands(t *testing.T) {
 			func(imp *Import) error { return imp.VerifyPage(sysAdmin, 4) },
 			nil, new(*InvalidValueError)},
 		{"commit before verifying", []any{uploaded, mapped, defaulted, started, validated, VerificationPageViewed{Page: 1}},
-			func(imp *Import) error { return imp.Commit(sysAdmin, now) },
+			func(imp *Import) error { return imp.Commit(sysAdmin, opts, now) },
 			nil, new(*VerificationIncompleteError)},
 		{"commit after skipping verification", []any{uploaded, mapped, defaulted, started, validated, VerificationSkipped{}},
-			func(imp *Import) error { return imp.Commit(sysAdmin, now) },
+			func(imp *Import) error { return imp.Commit(sysAdmin, opts, now) },
 			[]any{committed}, nil},
 		{"commit after viewing every page", []any{uploaded, mapped, defaulted, started, validated,
 			VerificationPageViewed{Page: 1}, VerificationPageViewed{Page: 2}, VerificationPageViewed{Page: 3}},
-			func(imp *Import) error { return imp.Commit(sysAdmin, now) },
+			func(imp *Import) error { return imp.Commit(sysAdmin, opts, now) },
 			[]any{committed}, nil},
 		{"commit with nothing to import", []any{uploaded, mapped, defaulted, started, RowsValidated{Total: 3, Invalid: 3}, VerificationSkipped{}},
-			func(imp *Import) error { return imp.Commit(sysAdmin, now) },
+			func(imp *Import) error { return imp.Commit(sysAdmin, opts, now) },
 			nil, new(*NothingToImportError)},
 		{"revalidating clears verification", []any{uploaded, mapped, defaulted, started, validated, VerificationSkipped{}, defaulted, started, validated},
-			func(imp *Import) error { return imp.Commit(sysAdmin, now) },
+			func(imp *Import) error { return imp.Commit(sysAdmin, opts, now) },
 			nil, new(*VerificationIncompleteError)},
 		{"cancel before commit", []any{uploaded, mapped},
 			func(imp *Import) error { return imp.Cancel(sysAdmin, now) },
@@ -114,13 +117,29 @@ func TestImportCommands(t *testing.T) {
 			func(imp *Import) error { return imp.Cancel(sysAdmin, now) },
 			nil, new(*WrongStepError)},
 		{"no commit twice", []any{uploaded, mapped, defaulted, started, validated, VerificationSkipped{}, committed},
-			func(imp *Import) error { return imp.Commit(sysAdmin, now) },
+			func(imp *Import) error { return imp.Commit(sysAdmin, opts, now) },
 			nil, new(*WrongStepError)},
-		{"complete", []any{uploaded, mapped, defaulted, started, validated, VerificationSkipped{}, committed},
-			func(imp *Import) error {
-				return imp.Complete(ImportCompleted{Created: 200, Updated: 30, CompletedAt: now})
-			},
-			[]any{ImportCompleted{Created: 200, Updated: 30, CompletedAt: now}}, nil},
+		{"complete adds the chunks up", []any{uploaded, mapped, defaulted, started, validated, VerificationSkipped{}, committed,
+			CommitChunkCompleted{Chunk: 0, Done: 100, Created: 90, Updated: 10}, CommitChunkCompleted{Chunk: 2, Done: 30, Created: 20, Updated: 9, Failed: 1,
+				FailedRows: []FailedRow{{Row: 240, Email: "x@school.org", Code: "email_taken"}}},
+			CommitChunkCompleted{Chunk: 1, Done: 100, Created: 89, Updated: 10, Unchanged: 1}},
+			func(imp *Import) error { return imp.Complete(now) },
+			[]any{ImportCompleted{Created: 199, Updated: 29, Unchanged: 1, Skipped: 20, Failed: 1,
+				FailedRows: []FailedRow{{Row: 240, Email: "x@school.org", Code: "email_taken"}}, CompletedAt: now}}, nil},
+		{"not complete while a chunk is left", []any{uploaded, mapped, defaulted, started, validated, VerificationSkipped{}, committed,
+			CommitChunkCompleted{Chunk: 0}, CommitChunkCompleted{Chunk: 1}},
+			func(imp *Import) error { return imp.Complete(now) },
+			nil, new(error)},
+		{"a chunk completes once", []any{uploaded, mapped, defaulted, started, validated, VerificationSkipped{}, committed, CommitChunkCompleted{Chunk: 1}},
+			func(imp *Import) error { return imp.CompleteChunk(CommitChunkCompleted{Chunk: 1, Created: 5}) },
+			nil, new(*ChunkDoneError)},
+		{"no progress for a chunk that does not exist", []any{uploaded, mapped, defaulted, started, validated, VerificationSkipped{}, committed},
+			func(imp *Import) error { return imp.RecordProgress(CommitProgressed{Chunk: 3}) },
+			nil, new(error)},
+		{"commit with only unchanged rows: nothing to do", []any{uploaded, mapped, defaulted, started,
+			RowsValidated{Total: 3, Existing: 3, ChangedUnder: make([]int, 16)}, VerificationSkipped{}},
+			func(imp *Import) error { return imp.Commit(sysAdmin, opts, now) },
+			nil, new(*NothingToImportError)},
 		{"nothing after cancel", []any{uploaded, ImportCancelled{CancelledAt: now}},
 			func(imp *Import) error { return imp.MapColumns(sysAdmin, validMapping(t), now) },
 			nil, new(*WrongStepError)},
@@ -206,5 +225,112 @@ func TestStateAndStep(t *testing.T) {
 	}
 	if got := replayed.File().SuggestedMapping["Email"]; got != FieldEmail {
 		t.Fatalf("suggested mapping of Email = %q", got)
+	}
+}
+
+// changedUnder counts n changed rows under every policy that updates tags,
+// none under the others.
+func changedUnderTags(n int) []int {
+	out := make([]int, account.Policies)
+	for p := range out {
+		if account.PolicyFromBits(p).UpdateTags {
+			out[p] = n
+		}
+	}
+	return out
+}
+
+func TestCountsFollowThePolicy(t *testing.T) {
+	imp := Rehydrate([]any{uploaded, mapped, defaulted, started,
+		RowsValidated{Total: 100, New: 10, Existing: 80, Invalid: 10, ChangedUnder: changedUnderTags(30), ValidatedAt: now}})
+	if c := imp.Counts(); c.Changed != 0 || c.Unchanged != 80 {
+		t.Fatalf("nothing ticked: %+v", c)
+	}
+	if err := imp.ChooseExistingPolicy(sysAdmin, ExistingPolicy{UpdateTags: true}); err != nil {
+		t.Fatal(err)
+	}
+	if c := imp.Counts(); c.Changed != 30 || c.Unchanged != 50 || c.Existing != 80 || c.New != 10 {
+		t.Fatalf("tags ticked: %+v", c)
+	}
+	// A validation recorded before changed rows were counted counts every
+	// existing row as changed, never fewer than the truth.
+	old := Rehydrate([]any{uploaded, mapped, defaulted, started, RowsValidated{Total: 5, Existing: 5}})
+	if c := old.Counts(); c.Changed != 5 || c.Unchanged != 0 {
+		t.Fatalf("old validation: %+v", c)
+	}
+}
+
+func TestChangeThreshold(t *testing.T) {
+	given := []any{uploaded, mapped, defaulted, started,
+		RowsValidated{Total: 500, New: 10, Existing: 490, ChangedUnder: changedUnderTags(431), ValidatedAt: now},
+		ExistingAccountsPolicyChosen{UpdateTags: true}, VerificationSkipped{}}
+	tests := []struct {
+		name      string
+		opts      CommitOptions
+		wantErr   bool
+		confirmed int
+	}{
+		{"over the threshold without a confirmation", CommitOptions{ChunkRows: 100, ThresholdPercent: 10, OrgAccounts: 1134}, true, 0},
+		{"a wrong number typed", CommitOptions{ChunkRows: 100, ThresholdPercent: 10, OrgAccounts: 1134, ConfirmChanged: 430}, true, 0},
+		{"the exact number typed", CommitOptions{ChunkRows: 100, ThresholdPercent: 10, OrgAccounts: 1134, ConfirmChanged: 431}, false, 431},
+		{"under the threshold", CommitOptions{ChunkRows: 100, ThresholdPercent: 50, OrgAccounts: 1134}, false, 0},
+		{"the guard turned off", CommitOptions{ChunkRows: 100, ThresholdPercent: 0, OrgAccounts: 1134}, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			imp := Rehydrate(given)
+			err := imp.Commit(sysAdmin, tt.opts, now)
+			var guard *ChangeThresholdError
+			if tt.wantErr {
+				if !errors.As(err, &guard) {
+					t.Fatalf("err = %v, want a ChangeThresholdError", err)
+				}
+				if d := guard.Details(); d["changed"] != 431 || d["existing"] != 1134 || d["percent"] != 38 {
+					t.Fatalf("details %v", d)
+				}
+				if !strings.Contains(guard.Error(), "Type 431 to confirm") {
+					t.Fatalf("message %q", guard.Error())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := imp.PendingEvents()[0].(ImportCommitted)
+			if c.ConfirmedChanged != tt.confirmed || c.ExpectedChanged != 431 || c.Chunks != 5 {
+				t.Fatalf("committed %+v", c)
+			}
+		})
+	}
+	// Twenty changes never need a confirmation, even in a small organization.
+	small := Rehydrate([]any{uploaded, mapped, defaulted, started,
+		RowsValidated{Total: 20, Existing: 20, ChangedUnder: changedUnderTags(20)}, ExistingAccountsPolicyChosen{UpdateTags: true}, VerificationSkipped{}})
+	if err := small.Commit(sysAdmin, CommitOptions{ChunkRows: 100, ThresholdPercent: 10, OrgAccounts: 25}, now); err != nil {
+		t.Fatalf("20 changes: %v", err)
+	}
+}
+
+func TestProgressAddsUpChunks(t *testing.T) {
+	imp := Rehydrate([]any{uploaded, mapped, defaulted, started, validated, VerificationSkipped{}, committed,
+		CommitProgressed{Chunk: 0, Done: 40, Created: 40}, CommitProgressed{Chunk: 0, Done: 80, Created: 75, Updated: 5},
+		CommitProgressed{Chunk: 2, Done: 10, Created: 10}, CommitChunkCompleted{Chunk: 1, Done: 100, Created: 100}})
+	if p := imp.Progress(); p.Done != 190 || p.Created != 185 || p.Updated != 5 || p.Total != 230 {
+		t.Fatalf("progress %+v", p)
+	}
+}
+
+func TestClassroomImportsUpdateNamesByDefault(t *testing.T) {
+	imp := Rehydrate([]any{ClassroomRosterFetched{ImportID: importID, OrgID: org, ActorID: sysAdmin.ID, ActorRole: string(tenancy.RoleSystemAdmin), People: 3}})
+	if p := imp.ExistingPolicy(); !p.UpdateNames || p.UpdatePassword || p.UpdateGroup || p.UpdateTags {
+		t.Fatalf("classroom default policy %+v", p)
+	}
+	if imp.Importer().Role != tenancy.RoleSystemAdmin {
+		t.Fatalf("importer %+v", imp.Importer())
+	}
+	// An upload recorded before the importer's role was: the narrower reach.
+	old := uploaded
+	old.ActorRole = ""
+	if r := Rehydrate([]any{old}).Importer().Role; r != tenancy.RoleAdmin {
+		t.Fatalf("old upload's importer role %s", r)
 	}
 }

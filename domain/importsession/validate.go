@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -45,8 +46,8 @@ type RowInput struct {
 // RowContext answers what a row cannot know by itself; the application
 // fills it from the database before validating a batch.
 type RowContext struct {
-	// DefaultPassword says the import has a default password.
-	DefaultPassword bool
+	// Terms are the import's settings as each account sees them.
+	Terms account.ImportTerms
 	// GroupColumn says the mapping has a group column.
 	GroupColumn bool
 	// FullNameColumn says names come from one full-name column.
@@ -55,22 +56,13 @@ type RowContext struct {
 	GroupID func(name string) (uuid.UUID, bool)
 	// TagID finds a tag of the organization by name (case-insensitive).
 	TagID func(name string) (uuid.UUID, bool)
-	// EmailOwner says whether an email key belongs to an account of this
-	// organization, of another one, or of none.
-	EmailOwner func(key string) Owner
+	// Holder returns the account that holds an email key now, in any
+	// organization, or nil.
+	Holder func(key string) *account.Account
 	// FirstRowWith returns the row that first used an email key in this
 	// file, recording this row when it is the first.
 	FirstRowWith func(key string, row int) int
 }
-
-// Owner is who holds an email already.
-type Owner int
-
-const (
-	OwnerNone Owner = iota
-	OwnerThisOrg
-	OwnerOtherOrg
-)
 
 // RowOutcome is a validated row.
 type RowOutcome struct {
@@ -78,9 +70,12 @@ type RowOutcome struct {
 	FirstName string
 	LastName  string
 	Email     account.Email
-	GroupID   uuid.UUID
+	GroupID   uuid.UUID // the row's own group (the default is not filled in)
 	TagIDs    []uuid.UUID
 	Problems  []Problem
+	// Diff is what the row would change on its existing account, whatever
+	// the policy (Status RowExisting only).
+	Diff account.Diff
 }
 
 // ValidateRow checks one row. Every problem is reported, one per field, so
@@ -92,6 +87,12 @@ func ValidateRow(in RowInput, ctx RowContext) RowOutcome {
 	var out RowOutcome
 	add := func(field, code, format string, args ...any) {
 		out.Problems = append(out.Problems, Problem{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	for _, f := range []struct{ field, value string }{{FieldFirstName, in.FirstName}, {FieldLastName, in.LastName},
+		{FieldFullName, in.FullName}, {FieldEmail, in.Email}, {FieldGroup, in.Group}} {
+		if hasControl(f.value) {
+			add(f.field, "invisible_character", "The %s contains an invisible control character (such as a NUL byte), often left by a copy from another program. Retype the cell.", label(f.field))
+		}
 	}
 
 	first, last := strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
@@ -114,42 +115,6 @@ func ValidateRow(in RowInput, ctx RowContext) RowOutcome {
 	}
 	out.FirstName, out.LastName = first, last
 
-	existing := false
-	email, err := account.NewEmail(in.Email)
-	switch {
-	case err != nil:
-		var ee *account.EmailError
-		code := "email_invalid"
-		if errors.As(err, &ee) {
-			code = ee.Code
-		}
-		msg := err.Error()
-		if code == "email_invalid" {
-			msg += " Check for typos such as a missing domain."
-		}
-		add(FieldEmail, code, "%s", msg)
-	default:
-		out.Email = email
-		if firstRow := ctx.FirstRowWith(email.Key(), in.Number); firstRow != in.Number {
-			add(FieldEmail, "email_duplicate_in_file", "The email %s is already on row %d of this file; each person can appear once.", email, firstRow)
-			break
-		}
-		switch ctx.EmailOwner(email.Key()) {
-		case OwnerOtherOrg:
-			add(FieldEmail, "email_taken_by_another_organization", "The email %s is used by an account of another organization. Each email can sign in to one organization only; use another address.", email)
-		case OwnerThisOrg:
-			existing = true
-		}
-	}
-
-	if in.HasPassword {
-		for _, p := range in.PasswordProblems {
-			add(FieldPassword, "password_policy", "%s", p.Message)
-		}
-	} else if !ctx.DefaultPassword && !existing {
-		add(FieldPassword, "password_missing", "The row has no password and the import has no default password. Fill in the password column or set a default password.")
-	}
-
 	if group := strings.TrimSpace(in.Group); ctx.GroupColumn && group != "" {
 		if id, ok := ctx.GroupID(group); ok {
 			out.GroupID = id
@@ -169,13 +134,54 @@ func ValidateRow(in RowInput, ctx RowContext) RowOutcome {
 		}
 	}
 
+	decision := account.Decision{Outcome: account.OutcomeRefused}
+	email, err := account.NewEmail(in.Email)
+	switch {
+	case err != nil:
+		var ee *account.EmailError
+		code := "email_invalid"
+		if errors.As(err, &ee) {
+			code = ee.Code
+		}
+		msg := err.Error()
+		if code == "email_invalid" {
+			msg += " Check for typos such as a missing domain."
+		}
+		add(FieldEmail, code, "%s", msg)
+	default:
+		out.Email = email
+		if firstRow := ctx.FirstRowWith(email.Key(), in.Number); firstRow != in.Number {
+			add(FieldEmail, "email_duplicate_in_file", "The email %s is already on row %d of this file; each person can appear once.", email, firstRow)
+			break
+		}
+		decision = account.Decide(ctx.Terms, account.ImportRow{Number: in.Number, Email: email, FirstName: first, LastName: last,
+			GroupID: out.GroupID, TagIDs: out.TagIDs, HasPassword: in.HasPassword}, ctx.Holder(email.Key()))
+		if decision.Outcome == account.OutcomeRefused {
+			add(FieldEmail, decision.Refusal.Code, "%s", decision.Refusal.Message)
+		}
+	}
+
+	if in.HasPassword {
+		for _, p := range in.PasswordProblems {
+			add(FieldPassword, "password_policy", "%s", p.Message)
+		}
+	} else if !ctx.Terms.DefaultPassword && decision.Outcome != account.OutcomeExisting {
+		add(FieldPassword, "password_missing", "The row has no password and the import has no default password. Fill in the password column or set a default password.")
+	}
+
 	switch {
 	case len(out.Problems) > 0:
 		out.Status = RowInvalid
-	case existing:
-		out.Status = RowExisting
+	case decision.Outcome == account.OutcomeExisting:
+		out.Status, out.Diff = RowExisting, decision.Diff
 	default:
 		out.Status = RowNew
 	}
 	return out
+}
+
+// hasControl reports a control character other than a tab: invisible in a
+// spreadsheet, and a NUL cannot even be stored.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r != '\t' && unicode.IsControl(r) }) >= 0
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/rollcall/rollcall/infrastructure/importjob"
+	"github.com/rollcall/rollcall/application/importing"
 	"github.com/rollcall/rollcall/infrastructure/mail/mailtest"
 	"github.com/rollcall/rollcall/infrastructure/postgres/pgtest"
 )
@@ -227,13 +227,13 @@ func TestEnqueueRefusesHeaderInjection(t *testing.T) {
 	}
 }
 
-func TestOutboxIsImportjobsMailer(t *testing.T) {
+func TestOutboxQueuesTheImportMails(t *testing.T) {
 	t.Parallel()
 	pool, server := pgtest.MustOpenDB(t), mailtest.Start(t)
-	var mailer importjob.Mailer = Outbox{Domain: testDomain}
+	mailer := Outbox{Domain: testDomain}
 	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
 		w := welcome(7)
-		return mailer.Enqueue(context.Background(), tx, importjob.Mail{OrgID: w.OrgID, IdempotencyKey: w.IdempotencyKey, To: w.To, Subject: w.Subject, Text: w.Text})
+		return mailer.Enqueue(context.Background(), tx, importing.Mail{OrgID: w.OrgID, IdempotencyKey: w.IdempotencyKey, To: w.To, Subject: w.Subject, Text: w.Text})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/rollcall/rollcall/infrastructure/importjob"
+	"github.com/rollcall/rollcall/application/importing"
 )
 
 // DefaultDomain names the Message-IDs when no domain is configured. .invalid
@@ -110,18 +110,15 @@ func validDomain(d string) bool {
 	return d != ""
 }
 
-// Outbox queues emails for importjob, which declares its Mailer port in its
-// own terms (importjob.Mail); it adds the configured domain.
+// Outbox queues the application's emails (importing.Mail) in the
+// producer's transaction, adding the configured domain.
 type Outbox struct {
 	// Domain names the Message-IDs, e.g. the public host name.
 	Domain string
 }
 
-var _ importjob.Mailer = Outbox{}
-
-// Enqueue is importjob.Mailer: it queues the mails in tx, skipping the keys
-// queued already.
-func (o Outbox) Enqueue(ctx context.Context, tx pgx.Tx, mails ...importjob.Mail) error {
+// Enqueue queues the mails in tx, skipping the keys queued already.
+func (o Outbox) Enqueue(ctx context.Context, tx pgx.Tx, mails ...importing.Mail) error {
 	msgs := make([]Message, len(mails))
 	for i, m := range mails {
 		msgs[i] = Message{OrgID: m.OrgID, IdempotencyKey: m.IdempotencyKey, To: m.To, Subject: m.Subject, Text: m.Text}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/eventstore"
+	"github.com/rollcall/rollcall/application/importing"
 	"github.com/rollcall/rollcall/domain/account"
 )
 
@@ -27,108 +28,49 @@ func NewAccounts(pool *pgxpool.Pool, store *EventStore) *Accounts {
 	return &Accounts{pool: pool, store: store}
 }
 
-// CreateAccounts appends AccountCreated for each account and claims its email
-// in one transaction. Emails already claimed (before, or by a concurrent
-// import while this ran) come back in taken and get no account: each email
-// ends as exactly one account.
+// CreateAccounts appends each account's AccountCreated, stores its state and
+// claims its email in one transaction. Emails already claimed (before, or by
+// a concurrent import while this ran) come back in taken and get no
+// account: each email ends as exactly one account.
 func (a *Accounts) CreateAccounts(ctx context.Context, accounts []command.NewAccount, meta command.Metadata) (taken []string, err error) {
-	keys := make([]string, len(accounts))
-	for i, acc := range accounts {
-		keys[i] = EmailKey(acc.Event.Email)
-	}
-	claimed, err := a.claimedEmails(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	// A concurrent writer can claim an email between the check and the
-	// insert; the insert then fails on the unique index, and the batch is
-	// tried again without it.
 	for attempt := 0; attempt < 5; attempt++ {
-		var todo []command.NewAccount
-		taken = taken[:0]
+		keys := make([]string, len(accounts))
 		for i, acc := range accounts {
-			if claimed[keys[i]] {
-				taken = append(taken, acc.Event.Email)
+			keys[i] = acc.Account.Email().Key()
+		}
+		holders, err := a.Holders(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		taken = taken[:0]
+		var todo []importing.NewAccount
+		for i, acc := range accounts {
+			if holders[keys[i]] != nil {
+				taken = append(taken, acc.Account.Email().String())
 				continue
 			}
-			claimed[keys[i]] = true // a second row with the same email in this batch is taken too
-			todo = append(todo, acc)
-		}
-		for _, acc := range todo {
-			delete(claimed, EmailKey(acc.Event.Email))
+			holders[keys[i]] = acc.Account // a second row with the same email in this batch is taken too
+			todo = append(todo, importing.NewAccount(acc))
 		}
 		if len(todo) == 0 {
 			return taken, nil
 		}
 		err = pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-			return a.createTx(ctx, tx, todo, meta)
+			appends := make([]eventstore.Append, len(todo))
+			for i, acc := range todo {
+				appends[i] = accountAppend(acc.Account, eventstore.NoStream, meta)
+			}
+			if err := a.store.AppendTx(ctx, tx, appends...); err != nil {
+				return err
+			}
+			return insertAccounts(ctx, tx, todo)
 		})
-		if !errors.Is(err, ErrDuplicate) {
+		var raced *importing.EmailsTakenError
+		if !errors.As(err, &raced) {
 			return taken, err
-		}
-		if claimed, err = a.claimedEmails(ctx, keys); err != nil {
-			return nil, err
 		}
 	}
 	return nil, fmt.Errorf("postgres: emails kept being claimed concurrently; try again")
-}
-
-func (a *Accounts) createTx(ctx context.Context, tx pgx.Tx, accounts []command.NewAccount, meta command.Metadata) error {
-	appends := make([]eventstore.Append, len(accounts))
-	for i, acc := range accounts {
-		appends[i] = eventstore.Append{
-			StreamID:        account.StreamID(acc.Event.AccountID),
-			ExpectedVersion: eventstore.NoStream,
-			Events:          []eventstore.Event{{ID: uuid.New(), Data: acc.Event, Metadata: eventMetadata(meta)}},
-		}
-	}
-	if err := a.store.AppendTx(ctx, tx, appends...); err != nil {
-		return err
-	}
-	var (
-		ids, orgs, groups                []*uuid.UUID
-		emails, emailKeys, roles, hashes []string
-		mustChange                       []bool
-	)
-	for _, acc := range accounts {
-		ev := acc.Event
-		ids = append(ids, &ev.AccountID)
-		orgs = append(orgs, &ev.OrgID)
-		groups = append(groups, nullUUID(ev.GroupID))
-		emails = append(emails, ev.Email)
-		emailKeys = append(emailKeys, EmailKey(ev.Email))
-		roles = append(roles, ev.Role)
-		hashes = append(hashes, acc.PasswordHash)
-		mustChange = append(mustChange, ev.MustChangePassword)
-	}
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO account_logins (account_id, org_id, email, email_key, role, group_id, password_hash, must_change_password)
-		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::bool[])
-		ON CONFLICT (email_key) DO NOTHING`,
-		ids, orgs, emails, emailKeys, roles, groups, hashes, mustChange)
-	if err != nil {
-		return err
-	}
-	if int(tag.RowsAffected()) != len(accounts) {
-		return ErrDuplicate
-	}
-	return nil
-}
-
-func (a *Accounts) claimedEmails(ctx context.Context, keys []string) (map[string]bool, error) {
-	rows, err := a.pool.Query(ctx, `SELECT email_key FROM account_logins WHERE email_key = ANY($1)`, keys)
-	if err != nil {
-		return nil, err
-	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
-	}
-	claimed := make(map[string]bool, len(found))
-	for _, k := range found {
-		claimed[k] = true
-	}
-	return claimed, nil
 }
 
 // ChangePassword appends PasswordChanged and stores the new hash together.

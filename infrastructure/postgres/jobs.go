@@ -305,3 +305,12 @@ func LoadJob(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID) (JobState, e
 
 // LastAttempt reports whether a failure now is final.
 func (j *Job) LastAttempt() bool { return j.Attempt >= j.MaxAttempts }
+
+// Attempts is the number of this attempt, from 1.
+func (j *Job) Attempts() int { return j.Attempt }
+
+// DecodePayload reads what the job is about.
+func (j *Job) DecodePayload(v any) error { return json.Unmarshal(j.Payload, v) }
+
+// DecodeProgress reads the job's last checkpoint ({} at first).
+func (j *Job) DecodeProgress(v any) error { return json.Unmarshal(j.Progress, v) }

@@ -46,35 +46,6 @@ func (r *ReadModels) ListImports(ctx context.Context, orgID, createdBy uuid.UUID
 	return out, err
 }
 
-// Rows reads a verification page: a range scan on the page position, so
-// page 10,000 costs what page 1 does.
-func (r *ReadModels) Rows(ctx context.Context, importID uuid.UUID, status string, page int) ([]query.Row, error) {
-	from, to := (page-1)*query.PageSize+1, page*query.PageSize
-	const cols = `row_number, status, first_name, last_name, email, group_name, tags, problems`
-	var rows pgx.Rows
-	var err error
-	if status == "" {
-		rows, err = r.pool.Query(ctx, `SELECT `+cols+` FROM import_rows WHERE import_id = $1 AND seq_all BETWEEN $2 AND $3 ORDER BY seq_all`, importID, from, to)
-	} else {
-		rows, err = r.pool.Query(ctx, `SELECT `+cols+` FROM import_rows WHERE import_id = $1 AND status = $2 AND seq_status BETWEEN $3 AND $4 ORDER BY seq_status`, importID, status, from, to)
-	}
-	if err != nil {
-		return nil, err
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (query.Row, error) {
-		var v query.Row
-		var problems []byte
-		if err := row.Scan(&v.Row, &v.Status, &v.FirstName, &v.LastName, &v.Email, &v.Group, &v.Tags, &problems); err != nil {
-			return v, err
-		}
-		return v, json.Unmarshal(problems, &v.Problems)
-	})
-	if out == nil {
-		out = []query.Row{}
-	}
-	return out, err
-}
-
 // Accounts reads the accounts read model.
 func (r *ReadModels) Accounts(ctx context.Context, orgID uuid.UUID, f query.AccountFilter) (query.AccountsPage, error) {
 	const pageSize = 100

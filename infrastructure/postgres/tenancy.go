@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/domain/account"
+	"github.com/rollcall/rollcall/domain/tenancy"
 )
 
 // ErrNotFound is returned for a row that does not exist in the caller's
@@ -50,12 +51,29 @@ func (t *Tenancy) CreateOrganization(ctx context.Context, org Organization) erro
 // Organization loads one tenant.
 func (t *Tenancy) Organization(ctx context.Context, id uuid.UUID) (Organization, error) {
 	o := Organization{ID: id}
-	err := t.pool.QueryRow(ctx, `SELECT name, welcome_email_enabled FROM organizations WHERE id = $1`, id).
-		Scan(&o.Name, &o.WelcomeEmailEnabled)
+	err := t.pool.QueryRow(ctx, `SELECT name, welcome_email_enabled, change_threshold_percent FROM organizations WHERE id = $1`, id).
+		Scan(&o.Name, &o.WelcomeEmailEnabled, &o.ChangeThresholdPercent)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, ErrNotFound
 	}
 	return o, err
+}
+
+// SetChangeThreshold sets the share of its accounts an import may change
+// without a confirmation.
+func (t *Tenancy) SetChangeThreshold(ctx context.Context, id uuid.UUID, percent int) error {
+	tag, err := t.pool.Exec(ctx, `UPDATE organizations SET change_threshold_percent = $2 WHERE id = $1`, id, percent)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
+// CountAccounts is the number of active accounts of the organization.
+func (t *Tenancy) CountAccounts(ctx context.Context, orgID uuid.UUID) (int, error) {
+	var n int
+	err := t.pool.QueryRow(ctx, `SELECT count(*) FROM account_logins WHERE org_id = $1 AND active`, orgID).Scan(&n)
+	return n, err
 }
 
 // SetWelcomeEmail turns the welcome email on or off for a tenant.
@@ -153,7 +171,7 @@ func InsertLogin(ctx context.Context, tx pgx.Tx, l Login) error {
 // setPassword replaces an account's password hash.
 func setPassword(ctx context.Context, tx pgx.Tx, accountID uuid.UUID, hash string, mustChange bool) error {
 	tag, err := tx.Exec(ctx, `
-		UPDATE account_logins SET password_hash = $2, must_change_password = $3, updated_at = now()
+		UPDATE account_logins SET password_hash = $2, must_change_password = $3, version = version + 1, updated_at = now()
 		WHERE account_id = $1`, accountID, hash, mustChange)
 	if err == nil && tag.RowsAffected() == 0 {
 		return ErrNotFound
@@ -181,9 +199,10 @@ func (t *Tenancy) SessionLogin(ctx context.Context, token string) (Login, error)
 	return t.LoginByID(ctx, accountID)
 }
 
-// EmailKey is the form emails are compared in: sign-in names are unique
-// across the service regardless of case.
-func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// EmailKey is the form emails are compared in: the domain's one rule.
+func EmailKey(email string) string { return account.EmailKey(email) }
+
+func tenancyRole(s string) tenancy.Role { return tenancy.Role(s) }
 
 func tokenHash(token string) []byte {
 	h := sha256.Sum256([]byte(token))

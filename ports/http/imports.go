@@ -249,12 +249,14 @@ func (a *API) existingAccounts(w http.ResponseWriter, r *http.Request) {
 		UpdatePassword bool `json:"update_password"`
 		UpdateGroup    bool `json:"update_group"`
 		UpdateTags     bool `json:"update_tags"`
+		UpdateNames    bool `json:"update_names"`
 	}
 	if !ok || !a.decode(w, r, &req) {
 		return
 	}
 	imp, err := a.wizard.ChooseExistingPolicy(r.Context(), command.ChooseExistingPolicy{Actor: base.Actor, CorrelationID: base.CorrelationID,
-		ImportID: base.ImportID, Policy: importsession.ExistingPolicy(req)})
+		ImportID: base.ImportID, Policy: importsession.ExistingPolicy{UpdatePassword: req.UpdatePassword, UpdateGroup: req.UpdateGroup,
+			UpdateTags: req.UpdateTags, UpdateNames: req.UpdateNames}})
 	a.answer(w, r, http.StatusOK, imp, err)
 }
 
@@ -325,11 +327,22 @@ func ServeRejected(w http.ResponseWriter, r *http.Request, queries *query.Querie
 	}
 }
 
+// commit takes an optional body: {"confirm_changed": N} confirms a change
+// of N existing accounts past the organization's threshold.
 func (a *API) commit(w http.ResponseWriter, r *http.Request) {
-	if cmd, ok := a.simple(w, r); ok {
-		imp, err := a.wizard.Commit(r.Context(), cmd)
-		a.answer(w, r, http.StatusAccepted, imp, err)
+	base, ok := a.simple(w, r)
+	if !ok {
+		return
 	}
+	var req struct {
+		ConfirmChanged int `json:"confirm_changed"`
+	}
+	if r.ContentLength != 0 && !a.decodeOptional(w, r, &req) {
+		return
+	}
+	imp, err := a.wizard.Commit(r.Context(), command.Commit{Actor: base.Actor, CorrelationID: base.CorrelationID, ImportID: base.ImportID,
+		ConfirmChanged: req.ConfirmChanged})
+	a.answer(w, r, http.StatusAccepted, imp, err)
 }
 
 func (a *API) importEvents(w http.ResponseWriter, r *http.Request) {

@@ -46,9 +46,10 @@ func (a *API) createNamed(kind command.ReferenceKind) http.HandlerFunc {
 }
 
 type organizationJSON struct {
-	ID                  uuid.UUID `json:"id"`
-	Name                string    `json:"name"`
-	WelcomeEmailEnabled bool      `json:"welcome_email_enabled"`
+	ID                     uuid.UUID `json:"id"`
+	Name                   string    `json:"name"`
+	WelcomeEmailEnabled    bool      `json:"welcome_email_enabled"`
+	ChangeThresholdPercent int       `json:"change_threshold_percent"`
 }
 
 func (a *API) organization(w http.ResponseWriter, r *http.Request) {
@@ -62,17 +63,14 @@ func (a *API) organization(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) patchOrganization(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		WelcomeEmailEnabled *bool `json:"welcome_email_enabled"`
+		WelcomeEmailEnabled    *bool `json:"welcome_email_enabled"`
+		ChangeThresholdPercent *int  `json:"change_threshold_percent"`
 	}
 	if !a.decode(w, r, &req) {
 		return
 	}
-	actor := actorFrom(r.Context())
-	if req.WelcomeEmailEnabled == nil {
-		a.organization(w, r)
-		return
-	}
-	org, err := a.reference.SetWelcomeEmail(r.Context(), actor, *req.WelcomeEmailEnabled)
+	org, err := a.reference.UpdateOrganization(r.Context(), actorFrom(r.Context()), command.OrganizationSettings{
+		WelcomeEmailEnabled: req.WelcomeEmailEnabled, ChangeThresholdPercent: req.ChangeThresholdPercent})
 	if err != nil {
 		a.fail(w, r, err)
 		return

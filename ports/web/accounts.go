@@ -448,6 +448,9 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 		return "Started checking the rows", none, nil
 	case importsession.RowsValidated:
 		s := fmt.Sprintf("Checked the rows: %d new, %d existing, %d invalid", ev.New, ev.Existing, ev.Invalid)
+		if len(ev.ChangedUnder) == account.Policies {
+			s += fmt.Sprintf(" (of the existing, %d would change with nothing ticked)", ev.ChangedUnder[0])
+		}
 		if ev.Blank > 0 {
 			s += ", " + plural(ev.Blank, "blank row", "blank rows") + " skipped"
 		}
@@ -477,6 +480,9 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 		if ev.UpdateTags {
 			changes = append(changes, "the tags")
 		}
+		if ev.UpdateNames {
+			changes = append(changes, "the names")
+		}
 		if len(changes) == 0 {
 			return "Chose to leave existing accounts unchanged", none, nil
 		}
@@ -486,11 +492,20 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 	case importsession.VerificationSkipped:
 		return "Skipped the review of the rows", none, nil
 	case importsession.ImportCommitted:
-		return fmt.Sprintf("Committed: %s to create, %d existing to update", plural(ev.ExpectedNew, "account", "accounts"), ev.ExpectedExisting), none, nil
+		s := fmt.Sprintf("Committed: %s to create, %d existing to change, %d unchanged", plural(ev.ExpectedNew, "account", "accounts"),
+			ev.ExpectedChanged, ev.ExpectedExisting-ev.ExpectedChanged)
+		if ev.ConfirmedChanged > 0 {
+			s += fmt.Sprintf("; confirmed changing %d existing accounts, over the organization's threshold", ev.ConfirmedChanged)
+		}
+		return s, none, nil
 	case importsession.CommitProgressed:
-		return fmt.Sprintf("Progress: %s done (%d created, %d updated, %d failed)", plural(ev.Done, "row", "rows"), ev.Created, ev.Updated, ev.Failed), none, nil
+		return fmt.Sprintf("Progress of part %d: %s done (%d created, %d changed, %d unchanged, %d failed)", ev.Chunk+1, plural(ev.Done, "row", "rows"),
+			ev.Created, ev.Updated, ev.Unchanged, ev.Failed), none, nil
+	case importsession.CommitChunkCompleted:
+		return fmt.Sprintf("Part %d applied: %s (%d created, %d changed, %d unchanged, %d failed)", ev.Chunk+1, plural(ev.Done, "row", "rows"),
+			ev.Created, ev.Updated, ev.Unchanged, ev.Failed), none, nil
 	case importsession.ImportCompleted:
-		s := fmt.Sprintf("Completed: %d created, %d updated, %d skipped, %d failed", ev.Created, ev.Updated, ev.Skipped, ev.Failed)
+		s := fmt.Sprintf("Completed: %d created, %d changed, %d unchanged, %d skipped, %d failed", ev.Created, ev.Updated, ev.Unchanged, ev.Skipped, ev.Failed)
 		if len(ev.FailedRows) > 0 {
 			const shown = 5
 			rows := make([]string, 0, shown)
@@ -530,14 +545,27 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 		return strings.Join(parts, ", ") + fmt.Sprintf(", from row %d of %s", ev.ImportRow, n.importName(ev.ImportID)), n.importLink(ev.ImportID), nil
 	case account.AccountUpdated:
 		var changes []string
-		if ev.PasswordChanged {
-			changes = append(changes, "set the password (not shown)")
+		if ev.FirstName != nil {
+			changes = append(changes, fmt.Sprintf("changed the first name from %q to %q", ev.FirstName.From, ev.FirstName.To))
 		}
-		if ev.GroupChanged {
-			changes = append(changes, "moved to group "+n.names.group(ev.GroupID))
+		if ev.LastName != nil {
+			changes = append(changes, fmt.Sprintf("changed the last name from %q to %q", ev.LastName.From, ev.LastName.To))
 		}
-		if tags := n.names.tagNames(ev.TagIDsAdded); len(tags) > 0 {
+		if ev.PasswordReplaced {
+			changes = append(changes, "replaced the password (not shown)")
+		}
+		if ev.Group != nil {
+			from := "no group"
+			if ev.Group.From != uuid.Nil {
+				from = "group " + n.names.group(ev.Group.From)
+			}
+			changes = append(changes, "moved from "+from+" to group "+n.names.group(ev.Group.To))
+		}
+		if tags := n.names.tagNames(ev.TagsAdded); len(tags) > 0 {
 			changes = append(changes, "added the "+pluralWord(len(tags), "tag", "tags")+" "+joinAnd(tags))
+		}
+		if ev.Reactivated {
+			changes = append(changes, "reactivated the account")
 		}
 		if len(changes) == 0 {
 			changes = append(changes, "changed nothing")

@@ -31,8 +31,12 @@ func failureLabel(code string) string {
 	switch code {
 	case "email_taken":
 		return "Another import or person created an account with this email in the meantime."
-	case "email_taken_by_another_organization":
-		return "The email now belongs to an account of another organization."
+	case "email_unavailable":
+		return "The email cannot be used here any more: another account took it in the meantime."
+	case "not_allowed_to_change":
+		return "The account left your reach in the meantime (moved to another group, or made an administrator); it was not changed."
+	case "email_duplicate_in_file":
+		return "The email is on another row of this file too."
 	case "account_gone":
 		return "The existing account was removed in the meantime."
 	case "password_missing":

@@ -79,7 +79,7 @@ func (p *Pages) showSettings(w http.ResponseWriter, r *http.Request, status int,
 
 func (p *Pages) settingsWelcomeEmail(w http.ResponseWriter, r *http.Request) {
 	enabled := r.PostFormValue("welcome_email") == "on"
-	if _, err := p.reference.SetWelcomeEmail(r.Context(), sessionFrom(r).actor, enabled); err != nil {
+	if _, err := p.reference.UpdateOrganization(r.Context(), sessionFrom(r).actor, command.OrganizationSettings{WelcomeEmailEnabled: &enabled}); err != nil {
 		p.showSettings(w, r, rhttp.StatusOf(err), p.message(err), "", "")
 		return
 	}

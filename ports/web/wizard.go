@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -550,7 +551,14 @@ func (p *Pages) commitSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := p.wizard.Commit(r.Context(), importCommand(r, imp.ID)); err != nil {
+	confirm, _ := strconv.Atoi(r.PostFormValue("confirm_changed"))
+	if _, err := p.wizard.Commit(r.Context(), command.Commit{Actor: sessionFrom(r).actor, CorrelationID: uuid.NewString(), ImportID: imp.ID,
+		ConfirmChanged: confirm}); err != nil {
+		var guard *importsession.ChangeThresholdError
+		if errors.As(err, &guard) {
+			http.Redirect(w, r, "/imports/"+imp.ID.String()+"/verification?confirm="+strconv.Itoa(guard.Changed)+"#commit-form", http.StatusSeeOther)
+			return
+		}
 		p.fail(w, r, err)
 		return
 	}

@@ -15,7 +15,7 @@ import (
 type Accounts struct{}
 
 func (Accounts) Name() string     { return "accounts" }
-func (Accounts) Version() int     { return 1 }
+func (Accounts) Version() int     { return 2 }
 func (Accounts) Tables() []string { return []string{"accounts_view"} }
 
 func (Accounts) Handle(ctx context.Context, tx pgx.Tx, ev eventstore.Recorded) error {
@@ -32,14 +32,28 @@ func (Accounts) Handle(ctx context.Context, tx pgx.Tx, ev eventstore.Recorded) e
 			e.AccountID, e.OrgID, e.Email, e.FirstName, e.LastName, e.Role, optionalID(e.GroupID), tags, optionalID(e.ImportID), e.CreatedAt, ev.Version)
 		return err
 	case account.AccountUpdated:
+		var group *uuid.UUID
+		if e.Group != nil {
+			group = optionalID(e.Group.To)
+		}
 		_, err := tx.Exec(ctx, `
 			UPDATE accounts_view SET
-				group_id = CASE WHEN $3 THEN $4 ELSE group_id END,
-				tag_ids = ARRAY(SELECT DISTINCT unnest(tag_ids || $5::uuid[])),
+				first_name = coalesce($3, first_name),
+				last_name = coalesce($4, last_name),
+				group_id = CASE WHEN $5 THEN $6 ELSE group_id END,
+				tag_ids = tag_ids || ARRAY(SELECT t FROM unnest($7::uuid[]) AS t WHERE t <> ALL(tag_ids)),
+				active = active OR $8,
 				version = $2
 			WHERE id = $1 AND version < $2`,
-			e.AccountID, ev.Version, e.GroupChanged, optionalID(e.GroupID), nonNilIDs(e.TagIDsAdded))
+			e.AccountID, ev.Version, textTo(e.FirstName), textTo(e.LastName), e.Group != nil, group, nonNilIDs(e.TagsAdded), e.Reactivated)
 		return err
 	}
 	return nil
+}
+
+func textTo(c *account.TextChange) *string {
+	if c == nil {
+		return nil
+	}
+	return &c.To
 }

@@ -1,0 +1,52 @@
+package importing
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/rollcall/rollcall/domain/account"
+	"github.com/rollcall/rollcall/domain/importsession"
+)
+
+// Emails never contain a password: the welcome email says how to sign in,
+// and the administrator tells people their first password.
+
+func welcomeMail(orgName, publicURL string, a *account.Account) Mail {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello %s,\n\nan account was created for you at %s.\n\n", a.FirstName(), orgName)
+	if publicURL != "" {
+		fmt.Fprintf(&b, "Sign in at %s/sign-in\n", strings.TrimSuffix(publicURL, "/"))
+	}
+	fmt.Fprintf(&b, "with your email address: %s\n", a.Email())
+	b.WriteString("Your administrator will tell you your first password.\n")
+	if a.MustChangePassword() {
+		b.WriteString("You will be asked to choose a new one when you first sign in.\n")
+	}
+	b.WriteString("\nIf you did not expect this email, you can ignore it.\n")
+	return Mail{OrgID: a.OrgID(), IdempotencyKey: "welcome:" + a.ID().String(), To: a.Email().String(),
+		Subject: "Your new account at " + orgName, Text: b.String()}
+}
+
+func summaryMail(imp *importsession.Import, orgName, publicURL string) Mail {
+	s := imp.Completed()
+	var b strings.Builder
+	name := imp.File().FileName
+	if imp.Source() == importsession.SourceClassroom {
+		name = "Google Classroom"
+	}
+	fmt.Fprintf(&b, "Your import from %s into %s is complete.\n\n", name, orgName)
+	fmt.Fprintf(&b, "Accounts created: %d\nExisting accounts changed: %d\nExisting accounts unchanged: %d\nRows skipped as invalid: %d\nRows that failed: %d\n",
+		s.Created, s.Updated, s.Unchanged, s.Skipped, s.Failed)
+	for i, f := range s.FailedRows {
+		if i == 20 {
+			fmt.Fprintf(&b, "… and %d more (see the import's page)\n", len(s.FailedRows)-20)
+			break
+		}
+		fmt.Fprintf(&b, "  row %d, %s: %s\n", f.Row, f.Email, f.Code)
+	}
+	if publicURL != "" {
+		fmt.Fprintf(&b, "\nThe import's page: %s/imports/%s\n", strings.TrimSuffix(publicURL, "/"), imp.ID())
+	}
+	return Mail{OrgID: imp.OrgID(), IdempotencyKey: "summary:" + imp.ID().String(), To: imp.CreatedByEmail(),
+		Subject: fmt.Sprintf("Import complete: %d accounts created, %d changed", s.Created, s.Updated), Text: b.String()}
+}
