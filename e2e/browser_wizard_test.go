@@ -121,7 +121,7 @@ func TestBrowserWizard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(strings.Fields(countsText), " "); got != "111 new 1 existing 6 invalid, will be skipped" {
+	if got := strings.Join(strings.Fields(countsText), " "); got != "111 new 0 changed 1 unchanged 6 invalid, will be skipped" {
 		t.Fatalf("counts: %q", got)
 	}
 

@@ -25,15 +25,16 @@ var statusOfKind = map[apperror.Kind]int{
 
 // statusOfSlug maps the slugs of domain errors, which know nothing of HTTP.
 var statusOfSlug = map[string]int{
-	"wrong-wizard-step":       http.StatusConflict,
-	"verification-incomplete": http.StatusConflict,
-	"nothing-to-import":       http.StatusConflict,
-	"conflict":                http.StatusConflict,
-	"invalid-mapping":         http.StatusUnprocessableEntity,
-	"invalid-defaults":        http.StatusUnprocessableEntity,
-	"invalid-value":           http.StatusUnprocessableEntity,
-	"forbidden":               http.StatusForbidden,
-	"not-found":               http.StatusNotFound,
+	"wrong-wizard-step":         http.StatusConflict,
+	"verification-incomplete":   http.StatusConflict,
+	"nothing-to-import":         http.StatusConflict,
+	"change-threshold-exceeded": http.StatusConflict,
+	"conflict":                  http.StatusConflict,
+	"invalid-mapping":           http.StatusUnprocessableEntity,
+	"invalid-defaults":          http.StatusUnprocessableEntity,
+	"invalid-value":             http.StatusUnprocessableEntity,
+	"forbidden":                 http.StatusForbidden,
+	"not-found":                 http.StatusNotFound,
 }
 
 // StatusOf is the HTTP status of err, for the web pages, which answer with

@@ -211,7 +211,7 @@ func TestAdminTemplatesRender(t *testing.T) {
 		{"imports", view{Actor: admin, Data: []query.Import{
 			{ID: importID, Source: "csv", State: "validated", File: query.File{Name: "people.csv", Rows: 3}, Counts: query.Counts{Total: 3, New: 2, Invalid: 1}, CreatedByEmail: "ada@lincoln.edu", CreatedAt: at},
 			{ID: stranger, Source: "google_classroom", State: "completed", File: query.File{Name: "Google Classroom"}, Summary: &query.Summary{Created: 4}, CreatedAt: at},
-		}}, []string{"that you started", "Continue", "Checked, waiting for review", "Google Classroom", "4 created, 0 updated", "/accounts?import_id=" + stranger.String()}},
+		}}, []string{"that you started", "Continue", "Checked, waiting for review", "Google Classroom", "4 created, 0 changed", "/accounts?import_id=" + stranger.String()}},
 		{"audit", view{Actor: actor, Data: auditData{Subject: "people.csv", ImportID: importID.String(), Entries: []auditEntry{
 			{Position: 7, At: at, Who: "root@lincoln.edu", Type: "FileUploaded", Sentence: "Uploaded people.csv", LinkURL: "/imports/x/audit", LinkText: "The import's audit trail", Raw: "{\n  \"A\": 1\n}"}}}},
 			[]string{"Audit trail of people.csv", "<details>", "Uploaded people.csv", `datetime="2026-01-02T03:04:00Z"`, "The import&#39;s audit trail"}},

@@ -21,7 +21,9 @@ var funcs = template.FuncMap{
 	"steps":   func() []wizardStep { return wizardSteps },
 	"mul":     func(a, b int) int { return a * b },
 	"join":    func(s []string) string { return strings.Join(s, ", ") },
-	"cell":    func(value string, problems []query.Problem) cellView { return cellView{value, problems} },
+	"cell": func(value string, problems []query.Problem, change query.Change) cellView {
+		return cellView{Value: value, Problems: problems, Change: change}
+	},
 	"failure": failureLabel,
 }
 
@@ -47,10 +49,12 @@ func failureLabel(code string) string {
 	return code
 }
 
-// cellView is a table cell with the problems found in it.
+// cellView is a table cell with the problems found in it, or the change
+// the row makes to it.
 type cellView struct {
 	Value    string
 	Problems []query.Problem
+	Change   query.Change
 }
 
 // wizardStep is one stage in the wizard's progress list.

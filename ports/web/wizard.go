@@ -407,6 +407,8 @@ type verificationRow struct {
 	query.Row
 	ByField map[string][]query.Problem
 	Other   []query.Problem
+	// Changes are what a changed row changes, by the column they show in.
+	Changes map[string]query.Change
 }
 
 // shownFields are the verification table's columns.
@@ -427,7 +429,12 @@ type verificationView struct {
 	Pages         int
 	Rows          []verificationRow
 	Notice        string
+	// Confirm is set when the commit was refused for changing too many
+	// existing accounts: the figures to confirm.
+	Confirm *thresholdView
 }
+
+type thresholdView struct{ Changed, Percent, Accounts int }
 
 // PageURL is the link to another page of the same filter.
 func (v verificationView) PageURL(page int) string {
@@ -471,14 +478,22 @@ func (p *Pages) verificationPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := verificationView{wizardView: wizardView{Import: imp}, IsSystemAdmin: sessionFrom(r).actor.Role.IsSystemAdmin(), Status: status, Page: rows,
 		Pages: max(1, (rows.Total+rows.PageSize-1)/rows.PageSize), Notice: r.URL.Query().Get("notice")}
+	if n, err := strconv.Atoi(r.URL.Query().Get("confirm")); err == nil && n > 0 {
+		percent, _ := strconv.Atoi(r.URL.Query().Get("percent"))
+		accounts, _ := strconv.Atoi(r.URL.Query().Get("accounts"))
+		v.Confirm = &thresholdView{Changed: n, Percent: percent, Accounts: accounts}
+	}
 	c := imp.Counts
 	for _, f := range []filterTab{{"", "All rows", c.New + c.Existing + c.Invalid, false}, {"new", "New", c.New, false},
-		{"existing", "Existing", c.Existing, false}, {"invalid", "Invalid", c.Invalid, false}} {
+		{"changed", "Changed", c.Changed, false}, {"unchanged", "Unchanged", c.Unchanged, false}, {"invalid", "Invalid", c.Invalid, false}} {
 		f.Current = f.Status == status
 		v.Filters = append(v.Filters, f)
 	}
 	for _, row := range rows.Rows {
-		vr := verificationRow{Row: row, ByField: map[string][]query.Problem{}}
+		vr := verificationRow{Row: row, ByField: map[string][]query.Problem{}, Changes: map[string]query.Change{}}
+		for _, ch := range row.Changes {
+			vr.Changes[ch.Field] = ch
+		}
 		for _, pr := range row.Problems {
 			field := pr.Field
 			switch field {
@@ -529,7 +544,8 @@ func (p *Pages) existingSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	policy := importsession.ExistingPolicy{UpdatePassword: r.PostFormValue("update_password") == "true",
-		UpdateGroup: r.PostFormValue("update_group") == "true", UpdateTags: r.PostFormValue("update_tags") == "true"}
+		UpdateGroup: r.PostFormValue("update_group") == "true", UpdateTags: r.PostFormValue("update_tags") == "true",
+		UpdateNames: r.PostFormValue("update_names") == "true"}
 	if _, err := p.wizard.ChooseExistingPolicy(r.Context(), command.ChooseExistingPolicy{Actor: sessionFrom(r).actor,
 		CorrelationID: uuid.NewString(), ImportID: imp.ID, Policy: policy}); err != nil {
 		p.fail(w, r, err)
@@ -556,7 +572,8 @@ func (p *Pages) commitSubmit(w http.ResponseWriter, r *http.Request) {
 		ConfirmChanged: confirm}); err != nil {
 		var guard *importsession.ChangeThresholdError
 		if errors.As(err, &guard) {
-			http.Redirect(w, r, "/imports/"+imp.ID.String()+"/verification?confirm="+strconv.Itoa(guard.Changed)+"#commit-form", http.StatusSeeOther)
+			q := url.Values{"confirm": {strconv.Itoa(guard.Changed)}, "percent": {strconv.Itoa(guard.Percent())}, "accounts": {strconv.Itoa(guard.Accounts)}}
+			http.Redirect(w, r, "/imports/"+imp.ID.String()+"/verification?"+q.Encode()+"#commit-form", http.StatusSeeOther)
 			return
 		}
 		p.fail(w, r, err)
