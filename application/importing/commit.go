@@ -105,7 +105,7 @@ func (r *Runner) commitChunk(ctx context.Context, job Job, imp *importsession.Im
 			return err
 		}
 	}
-	return r.d.Work.Do(ctx, job, func(w Writes) error {
+	err = r.d.Work.Do(ctx, job, func(w Writes) error {
 		after, err := w.UpdateImport(ctx, imp.ID(), jobMeta(imp), func(imp *importsession.Import) error {
 			if imp.State() != importsession.StateCommitting {
 				return errStale
@@ -122,6 +122,11 @@ func (r *Runner) commitChunk(ctx context.Context, job Job, imp *importsession.Im
 		w.Checkpoint(progress)
 		return nil
 	})
+	if err == nil {
+		r.d.Logger.InfoContext(ctx, "commit chunk applied", "import_id", imp.ID(), "chunk", chunk.Index, "rows", progress.Done,
+			"created", progress.Created, "changed", progress.Updated, "failed", progress.Failed)
+	}
+	return err
 }
 
 type committer struct {
