@@ -285,7 +285,9 @@ func (imp *Import) apply(e any) {
 		imp.defaultsChosen, imp.state, imp.updatedAt = true, StateDefaultsChosen, e.ChosenAt
 		imp.resetValidation()
 	case ValidationStarted:
+		// A new run replaces the rows, so the old outcome and review go.
 		imp.state, imp.updatedAt = StateValidating, e.StartedAt
+		imp.resetValidation()
 	case RowsValidated:
 		imp.validated = e
 		imp.state, imp.updatedAt = StateValidated, e.ValidatedAt

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rollcall/rollcall/application/eventstore"
@@ -38,11 +39,11 @@ func NewEventStore(pool *pgxpool.Pool, codec Codec) (*EventStore, error) {
 	return &EventStore{pool: pool, codec: codec}, nil
 }
 
-// Append writes the appends in one short transaction.
+// Append writes the appends atomically in one statement and one round
+// trip: rollcall_append (migrations/00009) locks the streams, checks their
+// versions and inserts the events.
 func (s *EventStore) Append(ctx context.Context, appends ...eventstore.Append) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return s.AppendTx(ctx, tx, appends...)
-	})
+	err := s.append(ctx, s.pool, appends)
 	if errors.Is(err, errReplay) {
 		return nil
 	}
@@ -50,8 +51,7 @@ func (s *EventStore) Append(ctx context.Context, appends ...eventstore.Append) e
 }
 
 // errReplay: every event of the append was stored already, under the same
-// versions. The caller's transaction is rolled back (the versions must not be
-// bumped twice) and the append counts as done.
+// versions. Nothing was written; the append counts as done.
 var errReplay = errors.New("postgres: append already stored")
 
 // IsReplay reports whether AppendTx found the whole append stored already;
@@ -67,73 +67,35 @@ func IsReplay(err error) bool { return errors.Is(err, errReplay) }
 // always gets a later transaction id than its earlier one, so consumers see
 // each stream in version order.
 func (s *EventStore) AppendTx(ctx context.Context, tx pgx.Tx, appends ...eventstore.Append) error {
+	return s.append(ctx, tx, appends)
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (s *EventStore) append(ctx context.Context, db querier, appends []eventstore.Append) error {
 	appends = slices.DeleteFunc(slices.Clone(appends), func(a eventstore.Append) bool { return len(a.Events) == 0 })
 	if len(appends) == 0 {
 		return nil
 	}
-	streamIDs := make([]string, 0, len(appends))
-	for _, a := range appends {
+	var (
+		streams                        = make([]string, len(appends))
+		expected                       = make([]int64, len(appends))
+		eventStreams, schemaVersions   []int32
+		ids, types, payloads, metadata []string
+		seen                           = make(map[string]bool, len(appends))
+	)
+	for i, a := range appends {
 		if a.StreamID == "" {
 			return errors.New("postgres: append to an empty stream id")
 		}
-		streamIDs = append(streamIDs, a.StreamID)
-	}
-	slices.Sort(streamIDs)
-	if len(slices.Compact(slices.Clone(streamIDs))) != len(streamIDs) {
-		return errors.New("postgres: one append names the same stream twice")
-	}
-
-	// An advisory lock per stream, taken in sorted key order so two appends
-	// touching the same streams cannot deadlock. It comes before the stream
-	// row because a new stream has no row to lock yet, and inserting one
-	// would give this transaction its id before it holds the lock.
-	if _, err := tx.Exec(ctx, `
-		SELECT pg_advisory_xact_lock(k)
-		FROM (SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest($1::text[]) AS s) keys
-		ORDER BY k`, streamIDs); err != nil {
-		return fmt.Errorf("lock streams: %w", err)
-	}
-	if _, err := tx.Exec(ctx,
-		`INSERT INTO streams (stream_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, streamIDs); err != nil {
-		return fmt.Errorf("create streams: %w", err)
-	}
-	rows, err := tx.Query(ctx,
-		`SELECT stream_id, version FROM streams WHERE stream_id = ANY($1) ORDER BY stream_id FOR UPDATE`, streamIDs)
-	if err != nil {
-		return fmt.Errorf("lock streams: %w", err)
-	}
-	current := make(map[string]int64, len(streamIDs))
-	for rows.Next() {
-		var id string
-		var version int64
-		if err := rows.Scan(&id, &version); err != nil {
-			rows.Close()
-			return err
+		if seen[a.StreamID] {
+			return errors.New("postgres: one append names the same stream twice")
 		}
-		current[id] = version
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("lock streams: %w", err)
-	}
-
-	var (
-		ids, streams, types, payloads, metadata []string
-		versions                                []int64
-		schemaVersions                          []int32
-		newVersions                             = make([]int64, 0, len(appends))
-		newVersionStreams                       = make([]string, 0, len(appends))
-	)
-	for _, a := range appends {
-		version := current[a.StreamID]
-		if a.ExpectedVersion != eventstore.AnyVersion && a.ExpectedVersion != version {
-			// A retried request whose events are all stored already is a
-			// success, not a conflict.
-			replay, err := s.alreadyStored(ctx, tx, appends)
-			if err != nil || replay {
-				return err
-			}
-			return &eventstore.ConcurrencyError{StreamID: a.StreamID, Expected: a.ExpectedVersion, Actual: version}
-		}
+		seen[a.StreamID] = true
+		streams[i], expected[i] = a.StreamID, a.ExpectedVersion
 		for _, ev := range a.Events {
 			if ev.ID == uuid.Nil {
 				return fmt.Errorf("postgres: event for %s has no id", a.StreamID)
@@ -146,67 +108,37 @@ func (s *EventStore) AppendTx(ctx context.Context, tx pgx.Tx, appends ...eventst
 			if err != nil {
 				return err
 			}
-			version++
+			eventStreams = append(eventStreams, int32(i+1))
 			ids = append(ids, ev.ID.String())
-			streams = append(streams, a.StreamID)
-			versions = append(versions, version)
 			types = append(types, name)
 			schemaVersions = append(schemaVersions, int32(schemaVersion))
 			payloads = append(payloads, string(payload))
 			metadata = append(metadata, string(meta))
 		}
-		newVersionStreams = append(newVersionStreams, a.StreamID)
-		newVersions = append(newVersions, version)
 	}
-
-	// unnest keeps the array order, so offsets follow version order. An id
-	// already stored is skipped by the unique index rather than looked up
-	// first; then every id must have been stored (a replay), or none.
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO events (uuid, stream_id, stream_version, event_type, schema_version, payload, metadata)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
-		ON CONFLICT (uuid) DO NOTHING`,
-		ids, streams, versions, types, schemaVersions, payloads, metadata)
+	var inserted int
+	err := db.QueryRow(ctx, `SELECT rollcall_append($1::text[], $2::bigint[], $3::int[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[])`,
+		streams, expected, eventStreams, ids, types, schemaVersions, payloads, metadata).Scan(&inserted)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "RC409" {
+		return concurrencyError(pgErr.Detail)
+	}
 	if err != nil {
-		return fmt.Errorf("insert events: %w", err)
+		return fmt.Errorf("append: %w", err)
 	}
-	switch inserted := int(tag.RowsAffected()); {
-	case inserted == 0:
+	if inserted == 0 {
 		return errReplay
-	case inserted < len(ids):
-		return fmt.Errorf("postgres: %d of %d events of this append are already stored", len(ids)-inserted, len(ids))
-	}
-	if _, err := tx.Exec(ctx, `
-		UPDATE streams s SET version = v.version, updated_at = now()
-		FROM unnest($1::text[], $2::bigint[]) AS v(stream_id, version)
-		WHERE s.stream_id = v.stream_id`, newVersionStreams, newVersions); err != nil {
-		return fmt.Errorf("bump stream versions: %w", err)
 	}
 	return nil
 }
 
-// alreadyStored reports whether every event of the append is already stored
-// (a retried request): that is success, not a conflict. A partial overlap is a
-// programming error and refused.
-func (s *EventStore) alreadyStored(ctx context.Context, tx pgx.Tx, appends []eventstore.Append) (bool, error) {
-	var ids []string
-	for _, a := range appends {
-		for _, ev := range a.Events {
-			ids = append(ids, ev.ID.String())
-		}
+// concurrencyError reads rollcall_append's detail: "stream actual expected".
+func concurrencyError(detail string) error {
+	e := &eventstore.ConcurrencyError{}
+	if _, err := fmt.Sscanf(detail, "%s %d %d", &e.StreamID, &e.Actual, &e.Expected); err != nil {
+		return fmt.Errorf("postgres: concurrency conflict (%s)", detail)
 	}
-	var found int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM events WHERE uuid = ANY($1)`, ids).Scan(&found); err != nil {
-		return false, fmt.Errorf("check replay: %w", err)
-	}
-	switch found {
-	case 0:
-		return false, nil
-	case len(ids):
-		return true, nil
-	default:
-		return false, fmt.Errorf("postgres: %d of %d events of this append are already stored", found, len(ids))
-	}
+	return e
 }
 
 // Load returns a stream's events in version order.
