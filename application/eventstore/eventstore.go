@@ -74,10 +74,13 @@ type Store interface {
 type ConcurrencyError struct {
 	StreamID string
 	Expected int64
-	Actual   int64
+	Actual   int64 // -1 when unknown: the stream exists, it was expected new
 }
 
 func (e *ConcurrencyError) Error() string {
+	if e.Actual < 0 {
+		return fmt.Sprintf("stream %s exists already; it was expected to be new", e.StreamID)
+	}
 	return fmt.Sprintf("stream %s is at version %d, expected %d", e.StreamID, e.Actual, e.Expected)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -120,16 +121,43 @@ func (s *EventStore) append(ctx context.Context, db querier, appends []eventstor
 	err := db.QueryRow(ctx, `SELECT rollcall_append($1::text[], $2::bigint[], $3::int[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[])`,
 		streams, expected, eventStreams, ids, types, schemaVersions, payloads, metadata).Scan(&inserted)
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "RC409" {
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pgErr) && pgErr.Code == "RC409":
 		return concurrencyError(pgErr.Detail)
+	case errors.As(err, &pgErr) && pgErr.Code == "23505":
+		// A retried request whose events are all stored is a success, not
+		// a conflict; the caller's transaction is aborted, so the store
+		// looks outside it.
+		return s.replayed(ctx, ids, pgErr)
 	}
-	if err != nil {
-		return fmt.Errorf("append: %w", err)
+	return fmt.Errorf("append: %w", err)
+}
+
+// replayed tells, after a unique violation, a retried append whose every
+// event is stored (errReplay) from a new stream created meanwhile by
+// another writer (a concurrency conflict) and from an append that overlaps
+// stored events in part (a programming error).
+func (s *EventStore) replayed(ctx context.Context, ids []string, cause *pgconn.PgError) error {
+	var found int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE uuid = ANY($1)`, ids).Scan(&found); err != nil {
+		return errors.Join(cause, err)
 	}
-	if inserted == 0 {
+	switch {
+	case found == len(ids):
 		return errReplay
+	case found == 0 && cause.ConstraintName == "events_stream_id_stream_version_key":
+		// The detail reads "Key (stream_id, stream_version)=(<stream>, 1) already exists."
+		stream := "a new stream"
+		if _, rest, ok := strings.Cut(cause.Detail, ")=("); ok {
+			if i := strings.LastIndex(rest, ", "); i > 0 {
+				stream = rest[:i]
+			}
+		}
+		return &eventstore.ConcurrencyError{StreamID: stream, Expected: eventstore.NoStream, Actual: -1}
 	}
-	return nil
+	return fmt.Errorf("postgres: %d of %d events of this append are already stored (%s)", found, len(ids), cause.Message)
 }
 
 // concurrencyError reads rollcall_append's detail: "stream actual expected".

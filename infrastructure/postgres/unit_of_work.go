@@ -2,12 +2,13 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rollcall/rollcall/application/command"
@@ -168,45 +169,42 @@ func accountAppend(a *account.Account, expected int64, meta command.Metadata) ev
 	return eventstore.Append{StreamID: account.StreamID(a.ID()), ExpectedVersion: expected, Events: events}
 }
 
-// insertAccounts stores new accounts' state and claims their emails. An
-// email claimed meanwhile by another writer fails the transaction with the
-// keys taken, for the batch to be planned again.
+// insertAccounts stores new accounts' state and claims their emails with
+// one COPY. An email claimed meanwhile by another writer fails the
+// transaction on the unique index, for the batch to be planned again
+// against the accounts as they are then.
 func insertAccounts(ctx context.Context, tx pgx.Tx, accounts []importing.NewAccount) error {
 	if len(accounts) == 0 {
 		return nil
 	}
-	cols := newAccountColumns(len(accounts))
-	for _, a := range accounts {
-		cols.add(a.Account.Snapshot(), a.PasswordHash)
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"account_logins"},
+		[]string{"account_id", "org_id", "email", "email_key", "first_name", "last_name", "role", "group_id", "tag_ids",
+			"preset_id", "import_id", "active", "must_change_password", "version", "password_hash"},
+		pgx.CopyFromSlice(len(accounts), func(i int) ([]any, error) {
+			s := accounts[i].Account.Snapshot()
+			return []any{s.ID, s.OrgID, s.Email, account.EmailKey(s.Email), s.FirstName, s.LastName, string(s.Role), nullUUID(s.GroupID), s.TagIDs,
+				nullUUID(s.PresetID), nullUUID(s.ImportID), s.Active, s.MustChangePassword, s.Version, accounts[i].PasswordHash}, nil
+		}))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "account_logins_email_key" {
+		return &importing.EmailsTakenError{}
 	}
-	rows, err := tx.Query(ctx, `
-		INSERT INTO account_logins (account_id, org_id, email, email_key, first_name, last_name, role, group_id, tag_ids,
-			preset_id, import_id, active, must_change_password, version, password_hash)
-		SELECT a.id, a.org_id, a.email, a.email_key, a.first_name, a.last_name, a.role, a.group_id,
-			coalesce((SELECT array_agg(t::uuid) FROM unnest(string_to_array(a.tag_ids, ',')) AS t WHERE t <> ''), '{}'),
-			a.preset_id, a.import_id, a.active, a.must_change, a.version, a.password_hash
-		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[], $9::text[],
-			$10::uuid[], $11::uuid[], $12::bool[], $13::bool[], $14::bigint[], $15::text[])
-			AS a(id, org_id, email, email_key, first_name, last_name, role, group_id, tag_ids, preset_id, import_id, active, must_change, version, password_hash)
-		ON CONFLICT (email_key) DO NOTHING
-		RETURNING email_key`, cols.args()...)
-	if err != nil {
-		return err
-	}
-	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	if len(inserted) == len(accounts) {
-		return nil
-	}
-	var taken []string
-	for _, k := range cols.keys {
-		if !slices.Contains(inserted, k) {
-			taken = append(taken, k)
-		}
-	}
-	return &importing.EmailsTakenError{Keys: taken}
+	return err
+}
+
+// accountState is a changed account's new state as one JSON object of a
+// batch: one UPDATE … FROM jsonb_to_recordset for the whole batch, tags and
+// all.
+type accountState struct {
+	ID           uuid.UUID   `json:"id"`
+	FirstName    string      `json:"first_name"`
+	LastName     string      `json:"last_name"`
+	GroupID      *uuid.UUID  `json:"group_id"`
+	TagIDs       []uuid.UUID `json:"tag_ids"`
+	Active       bool        `json:"active"`
+	MustChange   bool        `json:"must_change"`
+	Version      int64       `json:"version"`
+	PasswordHash string      `json:"password_hash"`
 }
 
 // updateAccounts stores changed accounts' new state; a new password hash
@@ -215,25 +213,29 @@ func updateAccounts(ctx context.Context, tx pgx.Tx, accounts []importing.Changed
 	if len(accounts) == 0 {
 		return nil
 	}
-	cols := newAccountColumns(len(accounts))
+	states := make([]accountState, len(accounts))
 	var ended []uuid.UUID
-	for _, a := range accounts {
-		cols.add(a.Account.Snapshot(), a.PasswordHash)
+	for i, a := range accounts {
+		s := a.Account.Snapshot()
+		states[i] = accountState{ID: s.ID, FirstName: s.FirstName, LastName: s.LastName, GroupID: nullUUID(s.GroupID), TagIDs: s.TagIDs,
+			Active: s.Active, MustChange: s.MustChangePassword, Version: s.Version, PasswordHash: a.PasswordHash}
 		if a.PasswordHash != "" {
-			ended = append(ended, a.Account.ID())
+			ended = append(ended, s.ID)
 		}
+	}
+	batch, err := json.Marshal(states)
+	if err != nil {
+		return err
 	}
 	tag, err := tx.Exec(ctx, `
 		UPDATE account_logins l SET
-			first_name = a.first_name, last_name = a.last_name, group_id = a.group_id,
-			tag_ids = coalesce((SELECT array_agg(t::uuid) FROM unnest(string_to_array(a.tag_ids, ',')) AS t WHERE t <> ''), '{}'),
+			first_name = a.first_name, last_name = a.last_name, group_id = a.group_id, tag_ids = a.tag_ids,
 			active = a.active, must_change_password = a.must_change, version = a.version,
 			password_hash = CASE WHEN a.password_hash <> '' THEN a.password_hash ELSE l.password_hash END,
 			updated_at = now()
-		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[], $9::text[],
-			$10::uuid[], $11::uuid[], $12::bool[], $13::bool[], $14::bigint[], $15::text[])
-			AS a(id, org_id, email, email_key, first_name, last_name, role, group_id, tag_ids, preset_id, import_id, active, must_change, version, password_hash)
-		WHERE l.account_id = a.id`, cols.args()...)
+		FROM jsonb_to_recordset($1::jsonb) AS a(id uuid, first_name text, last_name text, group_id uuid, tag_ids uuid[],
+			active boolean, must_change boolean, version bigint, password_hash text)
+		WHERE l.account_id = a.id`, batch)
 	if err != nil {
 		return err
 	}
@@ -246,50 +248,6 @@ func updateAccounts(ctx context.Context, tx pgx.Tx, accounts []importing.Changed
 		}
 	}
 	return nil
-}
-
-// accountColumns lays account snapshots out as one array per column, for
-// unnest: one statement for a whole batch.
-type accountColumns struct {
-	ids, orgs, groups, presets, imports              []*uuid.UUID
-	emails, keys, firsts, lasts, roles, tags, hashes []string
-	active, mustChange                               []bool
-	versions                                         []int64
-}
-
-func newAccountColumns(n int) *accountColumns {
-	return &accountColumns{ids: make([]*uuid.UUID, 0, n)}
-}
-
-func (c *accountColumns) add(s account.Snapshot, hash string) {
-	id, org := s.ID, s.OrgID
-	c.ids, c.orgs = append(c.ids, &id), append(c.orgs, &org)
-	c.groups, c.presets, c.imports = append(c.groups, nullUUID(s.GroupID)), append(c.presets, nullUUID(s.PresetID)), append(c.imports, nullUUID(s.ImportID))
-	c.emails, c.keys = append(c.emails, s.Email), append(c.keys, account.EmailKey(s.Email))
-	c.firsts, c.lasts, c.roles = append(c.firsts, s.FirstName), append(c.lasts, s.LastName), append(c.roles, string(s.Role))
-	tags := make([]string, len(s.TagIDs))
-	for i, t := range s.TagIDs {
-		tags[i] = t.String()
-	}
-	c.tags = append(c.tags, joinComma(tags))
-	c.hashes = append(c.hashes, hash)
-	c.active, c.mustChange, c.versions = append(c.active, s.Active), append(c.mustChange, s.MustChangePassword), append(c.versions, s.Version)
-}
-
-func (c *accountColumns) args() []any {
-	return []any{c.ids, c.orgs, c.emails, c.keys, c.firsts, c.lasts, c.roles, c.groups, c.tags, c.presets, c.imports,
-		c.active, c.mustChange, c.versions, c.hashes}
-}
-
-func joinComma(ss []string) string {
-	out := ""
-	for i, s := range ss {
-		if i > 0 {
-			out += ","
-		}
-		out += s
-	}
-	return out
 }
 
 // Holders reads the accounts that hold emails now, in any organization, as
