@@ -74,14 +74,44 @@ type WelcomeEmailQueued struct {
 	ImportID  uuid.UUID
 }
 
+// AccountDeactivated: the account can no longer sign in. UndoOf is the
+// import whose undo deactivated it (it had created the account).
+type AccountDeactivated struct {
+	AccountID     uuid.UUID
+	UndoOf        uuid.UUID
+	DeactivatedAt time.Time
+}
+
+// AccountRestored: the undo of an import put back what that import had
+// changed, field by field, except the fields changed again since, which it
+// kept (Kept names them: "first_name", "group", "tags", "password", …).
+type AccountRestored struct {
+	AccountID        uuid.UUID
+	UndoOf           uuid.UUID
+	FirstName        *TextChange
+	LastName         *TextChange
+	Group            *GroupChange
+	TagsRemoved      []uuid.UUID
+	PasswordRestored bool
+	// MustChangePassword is the flag restored with the password.
+	MustChangePassword bool
+	// Deactivated: the import had reactivated the account.
+	Deactivated bool
+	Kept        []string
+	RestoredAt  time.Time
+}
+
 func (AccountCreated) EventType() string     { return "AccountCreated" }
 func (AccountUpdated) EventType() string     { return "AccountUpdated" }
 func (PasswordChanged) EventType() string    { return "PasswordChanged" }
 func (WelcomeEmailQueued) EventType() string { return "WelcomeEmailQueued" }
+func (AccountDeactivated) EventType() string { return "AccountDeactivated" }
+func (AccountRestored) EventType() string    { return "AccountRestored" }
 
 // Events lists a sample of every account event, for the codec registry.
 func Events() []interface{ EventType() string } {
-	return []interface{ EventType() string }{AccountCreated{}, AccountUpdated{}, PasswordChanged{}, WelcomeEmailQueued{}}
+	return []interface{ EventType() string }{AccountCreated{}, AccountUpdated{}, PasswordChanged{}, WelcomeEmailQueued{},
+		AccountDeactivated{}, AccountRestored{}}
 }
 
 // StreamPrefix starts every account stream's id.
