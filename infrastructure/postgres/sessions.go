@@ -75,4 +75,3 @@ func tokenHash(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
 }
-
