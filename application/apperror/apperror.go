@@ -13,17 +13,18 @@ import (
 type Kind int
 
 const (
-	Internal        Kind = iota // a bug or an outage; details go to the log only
-	Invalid                     // malformed request
-	Unprocessable               // well-formed but invalid values
-	Unauthorized                // no or invalid credentials
-	Forbidden                   // not allowed for this role
-	NotFound                    // missing, or belonging to another organization
-	Conflict                    // wrong wizard step, duplicate, concurrent change
-	TooLarge                    // over a size limit
-	Unsupported                 // unsupported media type
-	Unavailable                 // a service we depend on is down or limiting us; try later
-	TooManyRequests             // the caller must slow down (sign-in throttling); try after RetryAfter
+	Internal      Kind = iota // a bug or an outage; details go to the log only
+	Invalid                   // malformed request
+	Unprocessable             // well-formed but invalid values
+	Unauthorized              // no or invalid credentials
+	Forbidden                 // not allowed for this role
+	NotFound                  // missing, or belonging to another organization
+	Conflict                  // wrong wizard step, duplicate, concurrent change
+	TooLarge                  // over a size limit
+	Unsupported               // unsupported media type
+	Unavailable               // a service we depend on is down or limiting us; try later
+
+	TooManyRequests // the caller must slow down (sign-in throttling); try after RetryAfter
 )
 
 // Error is an error meant for the person at the screen.
@@ -32,10 +33,11 @@ type Error struct {
 	Slug    string // stable, kebab-case: "wrong-wizard-step"
 	Message string // a sentence: what is wrong and what to do
 	Details map[string]any
+	Err     error // the cause, for the log
+
 	// RetryAfter, when set, is how long the caller should wait before
 	// trying again (TooManyRequests, Unavailable).
 	RetryAfter time.Duration
-	Err        error // the cause, for the log
 }
 
 func (e *Error) Error() string {

@@ -13,16 +13,17 @@ import (
 
 // statusOfKind is the one place application error kinds become HTTP codes.
 var statusOfKind = map[apperror.Kind]int{
-	apperror.Invalid:         http.StatusBadRequest,
-	apperror.Unprocessable:   http.StatusUnprocessableEntity,
-	apperror.Unauthorized:    http.StatusUnauthorized,
-	apperror.Forbidden:       http.StatusForbidden,
-	apperror.NotFound:        http.StatusNotFound,
-	apperror.Conflict:        http.StatusConflict,
-	apperror.TooLarge:        http.StatusRequestEntityTooLarge,
-	apperror.Unsupported:     http.StatusUnsupportedMediaType,
-	apperror.Unavailable:     http.StatusServiceUnavailable,
-	apperror.Internal:        http.StatusInternalServerError,
+	apperror.Invalid:       http.StatusBadRequest,
+	apperror.Unprocessable: http.StatusUnprocessableEntity,
+	apperror.Unauthorized:  http.StatusUnauthorized,
+	apperror.Forbidden:     http.StatusForbidden,
+	apperror.NotFound:      http.StatusNotFound,
+	apperror.Conflict:      http.StatusConflict,
+	apperror.TooLarge:      http.StatusRequestEntityTooLarge,
+	apperror.Unsupported:   http.StatusUnsupportedMediaType,
+	apperror.Unavailable:   http.StatusServiceUnavailable,
+	apperror.Internal:      http.StatusInternalServerError,
+
 	apperror.TooManyRequests: http.StatusTooManyRequests,
 }
 
