@@ -6,6 +6,7 @@ package apperror
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind says what sort of failure it is, independent of transport.
@@ -22,6 +23,8 @@ const (
 	TooLarge                  // over a size limit
 	Unsupported               // unsupported media type
 	Unavailable               // a service we depend on is down or limiting us; try later
+
+	TooManyRequests // the caller must slow down (sign-in throttling); try after RetryAfter
 )
 
 // Error is an error meant for the person at the screen.
@@ -31,6 +34,10 @@ type Error struct {
 	Message string // a sentence: what is wrong and what to do
 	Details map[string]any
 	Err     error // the cause, for the log
+
+	// RetryAfter, when set, is how long the caller should wait before
+	// trying again (TooManyRequests, Unavailable).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

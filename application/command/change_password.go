@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -14,12 +15,16 @@ import (
 )
 
 // ChangePassword sets the signed-in account's new password; it is the one
-// thing an account that must change its password may do.
+// thing an account that must change its password may do. It ends every other
+// session of the account: whoever signed in with the old password is signed
+// out. The session that made the change stays.
 type ChangePassword struct {
 	AccountID       uuid.UUID
 	CorrelationID   string
 	CurrentPassword secret.Secret
 	NewPassword     secret.Secret
+	// KeepSession is the token of the session making the change.
+	KeepSession secret.Secret
 }
 
 // ChangePasswordHandler handles ChangePassword.
@@ -28,15 +33,16 @@ type ChangePasswordHandler struct {
 	accounts AccountWriter
 	hasher   PasswordHasher
 	policy   PasswordPolicy
+	sessions Sessions
 	now      func() time.Time
 }
 
 // NewChangePasswordHandler refuses nil dependencies.
-func NewChangePasswordHandler(logins Logins, accounts AccountWriter, hasher PasswordHasher, policy PasswordPolicy, now func() time.Time) (*ChangePasswordHandler, error) {
-	if logins == nil || accounts == nil || hasher == nil || policy == nil || now == nil {
+func NewChangePasswordHandler(logins Logins, accounts AccountWriter, hasher PasswordHasher, policy PasswordPolicy, sessions Sessions, now func() time.Time) (*ChangePasswordHandler, error) {
+	if logins == nil || accounts == nil || hasher == nil || policy == nil || sessions == nil || now == nil {
 		return nil, errors.New("command: NewChangePasswordHandler needs every dependency")
 	}
-	return &ChangePasswordHandler{logins: logins, accounts: accounts, hasher: hasher, policy: policy, now: now}, nil
+	return &ChangePasswordHandler{logins: logins, accounts: accounts, hasher: hasher, policy: policy, sessions: sessions, now: now}, nil
 }
 
 func (h *ChangePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) error {
@@ -44,7 +50,7 @@ func (h *ChangePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) 
 	if err != nil {
 		return err
 	}
-	ok, _, err := h.hasher.Verify(cmd.CurrentPassword, login.PasswordHash)
+	ok, _, err := h.hasher.VerifyContext(ctx, cmd.CurrentPassword, login.PasswordHash)
 	if err != nil {
 		return err
 	}
@@ -63,11 +69,21 @@ func (h *ChangePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) 
 	if cmd.NewPassword.Equal(cmd.CurrentPassword) {
 		return apperror.New(apperror.Unprocessable, "password-unchanged", "The new password is the same as the current one. Choose a different one.")
 	}
-	hash, err := h.hasher.Hash(cmd.NewPassword)
+	hash, err := h.hasher.HashContext(ctx, cmd.NewPassword)
 	if err != nil {
 		return err
 	}
-	return h.accounts.ChangePassword(ctx, account.PasswordChanged{
+	if err := h.accounts.ChangePassword(ctx, account.PasswordChanged{
 		AccountID: login.AccountID, ByActor: login.AccountID, MustChangePassword: false, ChangedAt: h.now().UTC(),
-	}, hash, Metadata{ActorID: login.AccountID, OrgID: login.OrgID, CorrelationID: cmd.CorrelationID})
+	}, hash, Metadata{ActorID: login.AccountID, OrgID: login.OrgID, CorrelationID: cmd.CorrelationID}); err != nil {
+		return err
+	}
+	// After the new hash is stored, not before: a session opened with the
+	// old password in between is ended too. Not inside the same transaction
+	// as the change, so a failure here leaves the password changed; the
+	// error then says so, and signing out elsewhere is what is left to do.
+	if err := h.sessions.EndOtherSessions(context.WithoutCancel(ctx), login.AccountID, cmd.KeepSession.Reveal()); err != nil {
+		return fmt.Errorf("the password was changed, but other sessions could not be ended: %w", err)
+	}
+	return nil
 }

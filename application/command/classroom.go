@@ -180,6 +180,17 @@ func (c *Classroom) CreateImport(ctx context.Context, cmd CreateClassroomImport)
 	if len(cmd.CourseIDs) == 0 {
 		return nil, apperror.New(apperror.Unprocessable, "invalid-value", "Pick at least one class.")
 	}
+	// As for the CSV defaults: a group must be one of the organization's,
+	// or the imported accounts would carry another organization's group.
+	if cmd.GroupID != uuid.Nil && cmd.Actor.Role.IsSystemAdmin() {
+		ok, err := c.orgs.NamedExists(ctx, Groups, cmd.Actor.OrgID, []uuid.UUID{cmd.GroupID})
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, apperror.New(apperror.Unprocessable, "invalid-value", "There is no such group in your organization.")
+		}
+	}
 	s, googleEmail, err := c.session(ctx, cmd.Actor)
 	if err != nil {
 		return nil, err

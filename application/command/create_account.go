@@ -63,7 +63,7 @@ func (h *CreateAccountHandler) Handle(ctx context.Context, cmd CreateAccount) (u
 	if err != nil {
 		return uuid.Nil, apperror.New(apperror.Unprocessable, "invalid-value", "%s", err.Error())
 	}
-	hash, err := h.hasher.Hash(cmd.Password)
+	hash, err := h.hasher.HashContext(ctx, cmd.Password)
 	if err != nil {
 		return uuid.Nil, err
 	}

@@ -40,10 +40,21 @@ type Logins interface {
 	CreateSession(ctx context.Context, accountID uuid.UUID, token string, ttl time.Duration) error
 }
 
-// PasswordHasher hashes and verifies passwords.
+// PasswordHasher hashes and verifies passwords. Hashing is bounded (a few
+// at a time, each costing tens of MiB): both wait for their turn until ctx
+// ends, and then return ctx's error without having hashed anything.
 type PasswordHasher interface {
-	Hash(pw secret.Secret) (string, error)
-	Verify(pw secret.Secret, encoded string) (ok, needsRehash bool, err error)
+	HashContext(ctx context.Context, pw secret.Secret) (string, error)
+	VerifyContext(ctx context.Context, pw secret.Secret, encoded string) (ok, needsRehash bool, err error)
+}
+
+// Sessions are the bearer tokens of signed-in accounts.
+type Sessions interface {
+	CreateSession(ctx context.Context, accountID uuid.UUID, token string, ttl time.Duration) error
+	// EndSession makes the token refused from now on.
+	EndSession(ctx context.Context, token string) error
+	// EndOtherSessions ends every session of the account but keepToken's.
+	EndOtherSessions(ctx context.Context, accountID uuid.UUID, keepToken string) error
 }
 
 // PasswordPolicy returns the rules a new password breaks.

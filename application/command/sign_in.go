@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/rollcall/rollcall/application/apperror"
@@ -16,6 +17,9 @@ import (
 type SignIn struct {
 	Email    string
 	Password secret.Secret
+	// ClientAddress is who is asking, for the throttle (the port decides
+	// whether a proxy's X-Forwarded-For is believed).
+	ClientAddress netip.Addr
 }
 
 // Session is a signed-in account.
@@ -28,50 +32,77 @@ type Session struct {
 type SignInHandler struct {
 	logins Logins
 	hasher PasswordHasher
-	ttl    time.Duration
+	gate   *SignInGate
 	logger *slog.Logger
+	// busyWait is how long an attempt waits for a hashing slot before the
+	// answer is 503 busy: a flood queues briefly, then is turned away.
+	busyWait time.Duration
+	// dummyHash is verified against when the email is unknown, so the
+	// answer takes as long as for a known one and does not reveal which
+	// emails exist. It is made by the same hasher, with the configured cost.
+	dummyHash string
 }
 
-// NewSignInHandler refuses nil dependencies.
-func NewSignInHandler(logins Logins, hasher PasswordHasher, ttl time.Duration, logger *slog.Logger) (*SignInHandler, error) {
-	if logins == nil || hasher == nil || logger == nil || ttl <= 0 {
-		return nil, errors.New("command: NewSignInHandler needs logins, a hasher, a logger and a positive session lifetime")
+// SignInBusyWait is how long a sign-in waits for a free hashing slot.
+const SignInBusyWait = 2 * time.Second
+
+// NewSignInHandler refuses nil dependencies. It hashes once, to make the
+// stand-in hash for unknown emails with the hasher's own cost.
+func NewSignInHandler(logins Logins, hasher PasswordHasher, gate *SignInGate, logger *slog.Logger) (*SignInHandler, error) {
+	if logins == nil || hasher == nil || gate == nil || logger == nil {
+		return nil, errors.New("command: NewSignInHandler needs logins, a hasher, the sign-in gate and a logger")
 	}
-	return &SignInHandler{logins: logins, hasher: hasher, ttl: ttl, logger: logger}, nil
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	dummy, err := hasher.HashContext(context.Background(), secret.New(base64.RawURLEncoding.EncodeToString(raw)))
+	if err != nil {
+		return nil, err
+	}
+	return &SignInHandler{logins: logins, hasher: hasher, gate: gate, logger: logger, busyWait: SignInBusyWait, dummyHash: dummy}, nil
 }
 
-// dummyHash is verified against when the email is unknown, so the answer
-// takes as long as for a known email and does not reveal which emails exist.
-const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$4ZtX8hcvMiIOf8vbpUX8T6mfyqT2Gx/fsq5bKfV5fzM"
+// Busy is the answer when every hashing slot stayed taken.
+func Busy() error {
+	e := apperror.New(apperror.Unavailable, "busy", "Rollcall is busy signing other people in. Try again in a moment.")
+	e.RetryAfter = time.Second
+	return e
+}
 
 // Handle answers invalid_credentials for an unknown email and a wrong
-// password alike.
+// password alike, 429 too_many_attempts while the throttle says wait, and
+// 503 busy when no hashing slot freed up in time.
 func (h *SignInHandler) Handle(ctx context.Context, cmd SignIn) (Session, error) {
-	invalid := apperror.New(apperror.Unauthorized, "invalid-credentials", "The email or the password is wrong.")
+	attempt, err := h.gate.Begin(ctx, cmd.Email, cmd.ClientAddress)
+	if err != nil {
+		return Session{}, err
+	}
 	login, err := h.logins.LoginByEmail(ctx, cmd.Email)
+	known := err == nil
+	hash := login.PasswordHash
 	if errors.Is(err, ErrNotFound) {
-		_, _, _ = h.hasher.Verify(cmd.Password, dummyHash)
-		return Session{}, invalid
+		hash, err = h.dummyHash, nil
 	}
 	if err != nil {
+		attempt.Abandon(ctx)
 		return Session{}, err
 	}
-	ok, _, err := h.hasher.Verify(cmd.Password, login.PasswordHash)
+	waitCtx, cancel := context.WithTimeout(ctx, h.busyWait)
+	ok, _, err := h.hasher.VerifyContext(waitCtx, cmd.Password, hash)
+	cancel()
 	if err != nil {
+		attempt.Abandon(ctx)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return Session{}, Busy()
+		}
 		return Session{}, err
 	}
-	if !ok {
-		h.logger.InfoContext(ctx, "sign-in refused", "account_id", login.AccountID)
-		return Session{}, invalid
+	if !ok || !known {
+		if known {
+			h.logger.InfoContext(ctx, "sign-in refused", "account_id", login.AccountID)
+		}
+		return Session{}, apperror.New(apperror.Unauthorized, "invalid-credentials", "The email or the password is wrong.")
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return Session{}, err
-	}
-	token := base64.RawURLEncoding.EncodeToString(raw)
-	if err := h.logins.CreateSession(ctx, login.AccountID, token, h.ttl); err != nil {
-		return Session{}, err
-	}
-	h.logger.InfoContext(ctx, "signed in", "account_id", login.AccountID, "org_id", login.OrgID)
-	return Session{Token: secret.New(token), Login: login}, nil
+	return attempt.Succeed(ctx, login)
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"path/filepath"
+	"strings"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -103,8 +106,36 @@ func (w *ImportWizard) Upload(ctx context.Context, cmd UploadFile) (imp *imports
 // ErrTooLarge is what Uploads.Put returns past the limit.
 var ErrTooLarge = errors.New("upload too large")
 
+// MaxFileNameLength is how many characters of an uploaded file's name are
+// kept: the name is shown and listed, and a 2 MiB name made every import
+// list 2 MiB long.
+const MaxFileNameLength = 255
+
+// StoredFileName is the name an upload is kept under: control characters
+// (NUL among them, which PostgreSQL refuses in text) dropped, invalid UTF-8
+// replaced, and cut to MaxFileNameLength characters keeping the extension,
+// which says whether it is a CSV or a workbook.
+func StoredFileName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(name, "\uFFFD"))
+	runes := []rune(name)
+	if len(runes) <= MaxFileNameLength {
+		return name
+	}
+	ext := []rune(filepath.Ext(name))
+	if len(ext) > 16 { // not an extension, just a dot somewhere in a long name
+		ext = nil
+	}
+	return string(runes[:MaxFileNameLength-len(ext)]) + string(ext)
+}
+
 func (w *ImportWizard) startImport(ctx context.Context, cmd UploadFile, org Organization) (*importsession.Import, error) {
 	id, size, sha := cmd.File.ID, cmd.File.Size, cmd.File.SHA256
+	cmd.FileName = StoredFileName(cmd.FileName)
 	f, err := w.uploads.Open(ctx, id)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/importing"
 	"github.com/rollcall/rollcall/domain/account"
+	"github.com/rollcall/rollcall/application/apperror"
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
@@ -148,6 +149,9 @@ type ReadModel interface {
 	Accounts(ctx context.Context, orgID uuid.UUID, f AccountFilter) (AccountsPage, error)
 	StreamAudit(ctx context.Context, orgID uuid.UUID, streamID string) ([]AuditEvent, error)
 	AccountIDByEmail(ctx context.Context, orgID uuid.UUID, email string) (uuid.UUID, error)
+	// AccountReach is what reach rules need of an account of the
+	// organization, found by email; ErrNotFound when there is none.
+	AccountReach(ctx context.Context, orgID uuid.UUID, email string) (tenancy.Target, error)
 }
 
 // Names lists an organization's groups and tags, to show ids by name.
@@ -233,11 +237,28 @@ func (q *Queries) visible(ctx context.Context, actor tenancy.Actor, id uuid.UUID
 	return imp, nil
 }
 
+// errForbidden answers a user asking for what only administrators see: the
+// route exists, the role does not reach it.
+func errForbidden(what string) error {
+	return apperror.New(apperror.Forbidden, "forbidden", "Only administrators can see %s.", what)
+}
+
+// MaxPage is the highest page number a list serves: past it no import or
+// organization has rows, and the offset would overflow.
+const MaxPage = 1_000_000
+
+func checkPage(page int) error {
+	if page > MaxPage {
+		return apperror.New(apperror.Invalid, "invalid-parameter", "page must be a whole number from 1 to %d.", MaxPage)
+	}
+	return nil
+}
+
 // ListImports lists the actor's organization's imports (an administrator's
 // own only), newest first.
 func (q *Queries) ListImports(ctx context.Context, actor tenancy.Actor, openOnly bool) ([]Import, error) {
 	if !actor.Role.CanImport() {
-		return nil, ErrNotFound
+		return nil, errForbidden("imports")
 	}
 	createdBy := uuid.Nil
 	if !actor.Role.IsSystemAdmin() {
@@ -277,6 +298,9 @@ func (q *Queries) Rows(ctx context.Context, actor tenancy.Actor, id uuid.UUID, s
 	if page < 1 {
 		page = 1
 	}
+	if err := checkPage(page); err != nil {
+		return RowsPage{}, err
+	}
 	policy := imp.ExistingPolicy()
 	stored, err := q.rm.Rows(ctx, id, RowFilter{Status: status, Policy: policy.Bits()}, page)
 	if err != nil {
@@ -309,10 +333,13 @@ func (q *Queries) Rows(ctx context.Context, actor tenancy.Actor, id uuid.UUID, s
 // into it only.
 func (q *Queries) Accounts(ctx context.Context, actor tenancy.Actor, f AccountFilter) (AccountsPage, error) {
 	if !actor.Role.CanImport() {
-		return AccountsPage{}, ErrNotFound
+		return AccountsPage{}, errForbidden("the accounts list")
 	}
 	if f.Page < 1 {
 		f.Page = 1
+	}
+	if err := checkPage(f.Page); err != nil {
+		return AccountsPage{}, err
 	}
 	if !actor.Role.IsSystemAdmin() {
 		if f.GroupID != uuid.Nil && f.GroupID != actor.GroupID {
@@ -331,12 +358,21 @@ func (q *Queries) ImportAudit(ctx context.Context, actor tenancy.Actor, id uuid.
 	return q.rm.StreamAudit(ctx, actor.OrgID, importsession.StreamID(id))
 }
 
-// AccountAudit is the audit trail of one account, found by email, within
-// the organization (the command line passes uuid.Nil for any organization).
-func (q *Queries) AccountAudit(ctx context.Context, orgID uuid.UUID, email string) ([]AuditEvent, error) {
-	id, err := q.rm.AccountIDByEmail(ctx, orgID, email)
+// AccountAudit is the audit trail of one account, found by email, if the
+// actor may view that account (tenancy.Actor.CanView: the same reach as the
+// account list). An account out of reach is not found, like a missing one,
+// so the answer tells nothing about which emails exist.
+func (q *Queries) AccountAudit(ctx context.Context, actor tenancy.Actor, email string) ([]AuditEvent, error) {
+	noAccount := apperror.New(apperror.NotFound, "not-found", "There is no account with this email among the accounts you can see.")
+	target, err := q.rm.AccountReach(ctx, actor.OrgID, email)
+	if errors.Is(err, ErrNotFound) {
+		return nil, noAccount
+	}
 	if err != nil {
 		return nil, err
 	}
-	return q.rm.StreamAudit(ctx, orgID, "account-"+id.String())
+	if !actor.CanView(target) {
+		return nil, noAccount
+	}
+	return q.rm.StreamAudit(ctx, actor.OrgID, "account-"+target.ID.String())
 }

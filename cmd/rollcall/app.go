@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rollcall/rollcall/application/importing"
+	"github.com/rollcall/rollcall/domain/throttle"
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
 	"github.com/rollcall/rollcall/infrastructure/mail"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
@@ -170,7 +171,11 @@ func (m *Main) Serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
 	}
-	httpServer := &http.Server{Handler: server, ReadHeaderTimeout: 10 * time.Second}
+	httpServer := m.Config.HTTP.HTTPServer(server)
+	sweeper, err := postgres.NewSweeper(pool, m.Config.SweepInterval, throttle.SignInRules().ForgetAfter(), m.Logger)
+	if err != nil {
+		return err
+	}
 	m.Logger.Info("serving", "addr", listener.Addr().String())
 	if m.Config.DevMode {
 		m.devBanner(listener.Addr().String(), catcher)
@@ -186,6 +191,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	g.Go(func() error { return router.Run(gctx) })
 	g.Go(func() error { return jobs.Run(gctx) })
 	g.Go(func() error { return dispatcher.Run(gctx) })
+	g.Go(func() error { return sweeper.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		m.Logger.Info("shutting down")

@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rollcall/rollcall/infrastructure/password"
+	rhttp "github.com/rollcall/rollcall/ports/http"
 )
 
 // Config is read from the environment once, here, and passed down.
@@ -17,6 +19,13 @@ type Config struct {
 	LogFormat   string // "text" or "json"
 	LogLevel    string
 
+	// HTTP: how long one request may hold a connection, and whose
+	// X-Forwarded-For is believed.
+	HTTP           rhttp.Timeouts
+	UploadStall    time.Duration // an upload receiving nothing this long is cut
+	UploadTimeout  time.Duration // an upload may take this long in all
+	TrustedProxies []netip.Prefix
+
 	// Consumers and workers.
 	PollInterval time.Duration
 	JobWorkers   int
@@ -25,6 +34,9 @@ type Config struct {
 	// Sign-in.
 	SessionTTL time.Duration
 	Argon2     password.Params
+	// SweepInterval is how often expired sessions and forgotten sign-in
+	// counters are deleted.
+	SweepInterval time.Duration
 
 	// Imports.
 	SecretKey     string // ROLLCALL_SECRET_KEY: encrypts uploads and stored tokens
@@ -75,6 +87,29 @@ func configFromEnv() (Config, error) {
 	if c.SessionTTL, err = envDuration("SESSION_TTL", 12*time.Hour); err != nil {
 		return c, err
 	}
+	if c.SweepInterval, err = envDuration("SWEEP_INTERVAL", 10*time.Minute); err != nil {
+		return c, err
+	}
+	c.HTTP.ReadHeader = 10 * time.Second
+	for _, d := range []struct {
+		name     string
+		dst      *time.Duration
+		fallback time.Duration
+	}{
+		{"HTTP_READ_TIMEOUT", &c.HTTP.Read, 30 * time.Second},
+		{"HTTP_WRITE_TIMEOUT", &c.HTTP.Write, 2 * time.Minute},
+		{"HTTP_IDLE_TIMEOUT", &c.HTTP.Idle, 2 * time.Minute},
+		{"UPLOAD_STALL_TIMEOUT", &c.UploadStall, 30 * time.Second},
+		{"UPLOAD_TIMEOUT", &c.UploadTimeout, 30 * time.Minute},
+	} {
+		if *d.dst, err = envDuration(d.name, d.fallback); err != nil {
+			return c, err
+		}
+	}
+	c.HTTP.ReadHeader = min(c.HTTP.ReadHeader, c.HTTP.Read)
+	if c.TrustedProxies, err = parseTrustedProxies(os.Getenv("TRUSTED_PROXIES")); err != nil {
+		return c, err
+	}
 	c.Argon2 = password.DefaultParams()
 	for name, field := range map[string]*uint32{"ARGON2_MEMORY_KIB": &c.Argon2.Memory, "ARGON2_ITERATIONS": &c.Argon2.Iterations} {
 		n, err := envInt(name, int(*field))
@@ -116,6 +151,24 @@ func configFromEnv() (Config, error) {
 		c.PublicURL = "http://localhost:" + port
 	}
 	return c, nil
+}
+
+// parseTrustedProxies reads TRUSTED_PROXIES: CIDRs or single addresses,
+// separated by commas or spaces.
+func parseTrustedProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, field := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if p, err := netip.ParsePrefix(field); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		addr, err := netip.ParseAddr(field)
+		if err != nil {
+			return nil, fmt.Errorf("TRUSTED_PROXIES: %q is neither an address nor a CIDR such as 10.0.0.0/8; list your proxies' addresses, separated by commas", field)
+		}
+		out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
+	}
+	return out, nil
 }
 
 func envOr(name, fallback string) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/rollcall/rollcall/application/importing"
 	"github.com/rollcall/rollcall/application/query"
 	"github.com/rollcall/rollcall/domain/secret"
+	"github.com/rollcall/rollcall/domain/throttle"
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
 	"github.com/rollcall/rollcall/infrastructure/google"
 	"github.com/rollcall/rollcall/infrastructure/mail"
@@ -34,6 +35,7 @@ type app struct {
 	reference *command.ReferenceHandler
 	create    *command.CreateAccountHandler
 	signIn    *command.SignInHandler
+	signOut   *command.SignOutHandler
 	changePwd *command.ChangePasswordHandler
 	wizard    *command.ImportWizard
 	queries   *query.Queries
@@ -81,20 +83,37 @@ func (m *Main) app(ctx context.Context) (*app, error) {
 	if a.create, err = command.NewCreateAccountHandler(a.accounts, hasher, passwordPolicy(), now); err != nil {
 		return nil, err
 	}
-	if a.signIn, err = command.NewSignInHandler(a.tenancy, hasher, m.Config.SessionTTL, m.Logger); err != nil {
-		return nil, err
-	}
-	if a.changePwd, err = command.NewChangePasswordHandler(a.tenancy, a.accounts, hasher, passwordPolicy(), now); err != nil {
-		return nil, err
-	}
 	m.wired = a
+	return a, nil
+}
+
+// signing wires sign-in, sign-out and the password change; only `serve`
+// needs them (making the sign-in handler costs a hash).
+func (m *Main) signing(ctx context.Context) (*app, error) {
+	a, err := m.app(ctx)
+	if err != nil || a.signIn != nil {
+		return a, err
+	}
+	gate, err := command.NewSignInGate(postgres.NewSignInCounters(m.pool), a.tenancy, throttle.SignInRules(), m.Config.SessionTTL, m.Logger)
+	if err != nil {
+		return nil, err
+	}
+	if a.signIn, err = command.NewSignInHandler(a.tenancy, a.hasher, gate, m.Logger); err != nil {
+		return nil, err
+	}
+	if a.signOut, err = command.NewSignOutHandler(a.tenancy); err != nil {
+		return nil, err
+	}
+	if a.changePwd, err = command.NewChangePasswordHandler(a.tenancy, a.accounts, a.hasher, passwordPolicy(), a.tenancy, time.Now); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
 // importing wires what the import wizard needs; only `serve` needs it, so
 // only it asks for ROLLCALL_SECRET_KEY.
 func (m *Main) importing(ctx context.Context) (*app, error) {
-	a, err := m.app(ctx)
+	a, err := m.signing(ctx)
 	if err != nil || a.wizard != nil {
 		return a, err
 	}
@@ -157,8 +176,8 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 // browsers reach too.
 func (a *app) api(m *Main, pages *web.Pages) (*rhttp.API, error) {
 	return rhttp.NewAPI(rhttp.APIDeps{
-		Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, ChangePassword: a.changePwd, Reference: a.reference,
-		Wizard: a.wizard, Queries: a.queries, SampleFile: spreadsheet.Sample(), MaxUpload: m.Config.MaxUploadSize,
+		Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, SignOut: a.signOut, ChangePassword: a.changePwd, Reference: a.reference,
+		Wizard: a.wizard, Queries: a.queries, SampleFile: spreadsheet.Sample(), Upload: m.uploadLimits(), TrustedProxies: m.Config.TrustedProxies,
 		Classroom: a.classroom, AfterGoogle: m.Config.PublicURL + "/imports/new/classroom",
 		BrowserCallback: http.HandlerFunc(pages.GoogleCallback),
 	})
@@ -175,7 +194,12 @@ func (m *Main) mailSender() (mail.Sender, error) {
 }
 
 func (a *app) pages(m *Main) (*web.Pages, error) {
-	return web.New(web.Deps{Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, ChangePassword: a.changePwd,
+	return web.New(web.Deps{Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, SignOut: a.signOut, ChangePassword: a.changePwd,
 		Queries: a.queries, Wizard: a.wizard, Reference: a.reference, Classroom: a.classroom, SampleFile: spreadsheet.Sample(),
-		MaxUpload: m.Config.MaxUploadSize, CSRFKey: a.csrfKey, SecureCookies: strings.HasPrefix(m.Config.PublicURL, "https://")})
+		Upload: m.uploadLimits(), TrustedProxies: m.Config.TrustedProxies, PublicURL: m.Config.PublicURL,
+		CSRFKey: a.csrfKey, SecureCookies: strings.HasPrefix(m.Config.PublicURL, "https://")})
+}
+
+func (m *Main) uploadLimits() rhttp.UploadLimits {
+	return rhttp.UploadLimits{MaxBytes: m.Config.MaxUploadSize, Stall: m.Config.UploadStall, Total: m.Config.UploadTimeout}
 }

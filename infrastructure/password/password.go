@@ -1,6 +1,12 @@
 // Package password hashes passwords with argon2id (golang.org/x/crypto/argon2,
 // the OWASP-recommended algorithm) in the PHC string format, and hashes many
 // at once across every core.
+//
+// Each hash holds its whole memory cost (19 MiB by default) while it runs, so
+// the Hasher runs at most one hash per core at a time, whoever asks: sign-in,
+// password change and an import's commit share the same slots. Without that
+// bound a flood of sign-ins runs hundreds of hashes at once and takes
+// gigabytes.
 package password
 
 import (
@@ -35,13 +41,21 @@ func DefaultParams() Params {
 	return Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 }
 
-// Hasher hashes and verifies passwords.
+// Hasher hashes and verifies passwords, a bounded number at a time.
 type Hasher struct {
 	params Params
+	// slots holds a token for each hash running; its capacity is how many
+	// may run at once.
+	slots chan struct{}
 }
 
-// NewHasher validates the parameters.
+// NewHasher validates the parameters. The Hasher runs as many hashes at once
+// as there are cores for argon2's parallelism (at least one).
 func NewHasher(p Params) (*Hasher, error) {
+	return newHasher(p, max(1, runtime.GOMAXPROCS(0)/int(max(p.Parallelism, 1))))
+}
+
+func newHasher(p Params, slots int) (*Hasher, error) {
 	switch {
 	case p.Memory < 8*1024:
 		return nil, errors.New("argon2id memory must be at least 8192 KiB")
@@ -52,11 +66,45 @@ func NewHasher(p Params) (*Hasher, error) {
 	case p.SaltLength < 16 || p.KeyLength < 16:
 		return nil, errors.New("argon2id salt and key must be at least 16 bytes")
 	}
-	return &Hasher{params: p}, nil
+	return &Hasher{params: p, slots: make(chan struct{}, slots)}, nil
 }
 
-// Hash returns the PHC string of a fresh salted hash.
+// InFlight is how many hashes are running now.
+func (h *Hasher) InFlight() int { return len(h.slots) }
+
+// Slots is how many hashes may run at once.
+func (h *Hasher) Slots() int { return cap(h.slots) }
+
+// acquire waits for a free slot until ctx ends.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash returns the PHC string of a fresh salted hash, waiting as long as it
+// takes for a slot.
 func (h *Hasher) Hash(pw secret.Secret) (string, error) {
+	return h.HashContext(context.Background(), pw)
+}
+
+// HashContext is Hash that stops waiting for a slot when ctx ends, and then
+// returns ctx's error.
+func (h *Hasher) HashContext(ctx context.Context, pw secret.Secret) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
 	salt := make([]byte, h.params.SaltLength)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
@@ -68,20 +116,33 @@ func (h *Hasher) Hash(pw secret.Secret) (string, error) {
 		argon2.Version, p.Memory, p.Iterations, p.Parallelism, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// Verify checks pw against an encoded hash. needsRehash says the hash was
-// made with other parameters than the current ones.
+// Verify checks pw against an encoded hash, waiting as long as it takes for
+// a slot. needsRehash says the hash was made with other parameters than the
+// current ones.
 func (h *Hasher) Verify(pw secret.Secret, encoded string) (ok, needsRehash bool, err error) {
+	return h.VerifyContext(context.Background(), pw, encoded)
+}
+
+// VerifyContext is Verify that stops waiting for a slot when ctx ends, and
+// then returns ctx's error.
+func (h *Hasher) VerifyContext(ctx context.Context, pw secret.Secret, encoded string) (ok, needsRehash bool, err error) {
 	p, salt, key, err := decode(encoded)
 	if err != nil {
 		return false, false, err
 	}
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer h.release()
 	got := argon2.IDKey([]byte(pw.Reveal()), salt, p.Iterations, p.Memory, p.Parallelism, uint32(len(key)))
 	ok = subtle.ConstantTimeCompare(got, key) == 1
 	needsRehash = p.Memory != h.params.Memory || p.Iterations != h.params.Iterations || p.Parallelism != h.params.Parallelism
 	return ok, needsRehash, nil
 }
 
-// HashMany hashes passwords in parallel, workers at a time (0 = every core).
+// HashMany hashes passwords in parallel, workers at a time (0 = every core),
+// each waiting for a slot like any other hash: a commit shares the cores
+// with sign-ins rather than taking them all.
 func (h *Hasher) HashMany(ctx context.Context, pws []secret.Secret, workers int) ([]string, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -95,7 +156,7 @@ func (h *Hasher) HashMany(ctx context.Context, pws []secret.Secret, workers int)
 				return err
 			}
 			var err error
-			out[i], err = h.Hash(pw)
+			out[i], err = h.HashContext(ctx, pw)
 			return err
 		})
 	}

@@ -2,8 +2,11 @@ package password
 
 import (
 	"context"
+	"errors"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rollcall/rollcall/domain/secret"
 )
@@ -115,5 +118,116 @@ func TestPolicy(t *testing.T) {
 		if code != tt.code {
 			t.Errorf("Check(%q) = %q, want %q", tt.pw, code, tt.code)
 		}
+	}
+}
+
+// Every way in shares the same slots: with every slot taken, a hash, a
+// verification and HashMany all wait, and one with a deadline gives up
+// with the context's error, having run nothing.
+func TestHashingIsBoundedBySlots(t *testing.T) {
+	h, err := newHasher(Params{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Slots() != 2 || h.InFlight() != 0 {
+		t.Fatalf("slots %d, in flight %d", h.Slots(), h.InFlight())
+	}
+	encoded, err := h.Hash(secret.New("a-long-pass-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Take both slots as two long hashes would.
+	for range 2 {
+		if err := h.acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.InFlight() != 2 {
+		t.Fatalf("in flight %d, want 2", h.InFlight())
+	}
+	short := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	tests := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"hash", func(ctx context.Context) error { _, err := h.HashContext(ctx, secret.New("x-long-pass")); return err }},
+		{"verify", func(ctx context.Context) error {
+			_, _, err := h.VerifyContext(ctx, secret.New("a-long-pass-1"), encoded)
+			return err
+		}},
+		{"hash many", func(ctx context.Context) error {
+			_, err := h.HashMany(ctx, []secret.Secret{secret.New("x-long-pass")}, 0)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		if err := tt.call(short()); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s with every slot taken: %v, want the deadline", tt.name, err)
+		}
+	}
+	// A waiter without a deadline goes ahead as soon as a slot frees.
+	done := make(chan error, 1)
+	go func() {
+		ok, _, err := h.Verify(secret.New("a-long-pass-1"), encoded)
+		if err == nil && !ok {
+			err = errors.New("the right password did not verify")
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("verified (%v) while every slot was taken", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	h.release()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting verification never ran once a slot was free")
+	}
+	h.release()
+	if h.InFlight() != 0 {
+		t.Fatalf("in flight %d after everything ended", h.InFlight())
+	}
+}
+
+// Many concurrent hashes never run more than the slots at once.
+func TestHashManyNeverExceedsTheSlots(t *testing.T) {
+	h, err := newHasher(Params{Memory: 8 * 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	peak := make(chan int)
+	go func() {
+		most := 0
+		for {
+			select {
+			case <-stop:
+				peak <- most
+				return
+			default:
+				most = max(most, h.InFlight())
+				runtime.Gosched()
+			}
+		}
+	}()
+	pws := make([]secret.Secret, 24)
+	for i := range pws {
+		pws[i] = secret.New("a-long-pass")
+	}
+	if _, err := h.HashMany(context.Background(), pws, 16); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	if most := <-peak; most > 2 || most == 0 {
+		t.Fatalf("peak hashes in flight %d, want 1 or 2", most)
 	}
 }

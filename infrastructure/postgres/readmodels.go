@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rollcall/rollcall/application/query"
+	"github.com/rollcall/rollcall/domain/tenancy"
 )
 
 // ReadModels answers the queries with plain SQL over the read-model tables.
@@ -105,4 +106,28 @@ func (r *ReadModels) AccountIDByEmail(ctx context.Context, orgID uuid.UUID, emai
 		return id, query.ErrNotFound
 	}
 	return id, err
+}
+
+// AccountReach finds an account of the organization by email, with what
+// reach rules need: role and group.
+func (r *ReadModels) AccountReach(ctx context.Context, orgID uuid.UUID, email string) (tenancy.Target, error) {
+	if orgID == uuid.Nil {
+		return tenancy.Target{}, errors.New("postgres: AccountReach needs an organization")
+	}
+	t := tenancy.Target{OrgID: orgID}
+	var role string
+	var group *uuid.UUID
+	err := r.pool.QueryRow(ctx, `SELECT account_id, role, group_id FROM account_logins WHERE email_key = $1 AND org_id = $2`,
+		EmailKey(email), orgID).Scan(&t.ID, &role, &group)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, query.ErrNotFound
+	}
+	if err != nil {
+		return t, err
+	}
+	if group != nil {
+		t.GroupID = *group
+	}
+	t.Role, err = tenancy.ParseRole(role)
+	return t, err
 }

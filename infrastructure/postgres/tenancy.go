@@ -2,10 +2,8 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -179,35 +177,10 @@ func setPassword(ctx context.Context, tx pgx.Tx, accountID uuid.UUID, hash strin
 	return err
 }
 
-// CreateSession stores the hash of a new bearer token.
-func (t *Tenancy) CreateSession(ctx context.Context, accountID uuid.UUID, token string, ttl time.Duration) error {
-	_, err := t.pool.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, expires_at) VALUES ($1, $2, now() + $3::interval)`,
-		tokenHash(token), accountID, ttl.String())
-	return err
-}
-
-// SessionLogin returns the login behind an unexpired token.
-func (t *Tenancy) SessionLogin(ctx context.Context, token string) (Login, error) {
-	var accountID uuid.UUID
-	err := t.pool.QueryRow(ctx, `SELECT account_id FROM sessions WHERE token_hash = $1 AND expires_at > now()`, tokenHash(token)).Scan(&accountID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Login{}, ErrNotFound
-	}
-	if err != nil {
-		return Login{}, err
-	}
-	return t.LoginByID(ctx, accountID)
-}
-
 // EmailKey is the form emails are compared in: the domain's one rule.
 func EmailKey(email string) string { return account.EmailKey(email) }
 
 func tenancyRole(s string) tenancy.Role { return tenancy.Role(s) }
-
-func tokenHash(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
 
 func nullUUID(id uuid.UUID) *uuid.UUID {
 	if id == uuid.Nil {

@@ -242,12 +242,7 @@ func updateAccounts(ctx context.Context, tx pgx.Tx, accounts []importing.Changed
 	if int(tag.RowsAffected()) != len(accounts) {
 		return fmt.Errorf("postgres: %d of %d changed accounts have no stored state", len(accounts)-int(tag.RowsAffected()), len(accounts))
 	}
-	if len(ended) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE account_id = ANY($1)`, ended); err != nil {
-			return err
-		}
-	}
-	return nil
+	return EndSessionsTx(ctx, tx, ended...)
 }
 
 // Holders reads the accounts that hold emails now, in any organization, as

@@ -52,7 +52,7 @@ func asAppError(err error) error {
 	if fe.Code == "unsupported_file_type" {
 		kind = apperror.Unsupported
 	}
-	if fe.Code == "xlsx_too_large" {
+	if fe.Code == "xlsx_too_large" || fe.Code == "sheet_too_large" {
 		kind = apperror.TooLarge
 	}
 	return &apperror.Error{Kind: kind, Slug: fe.Code, Message: fe.Message, Err: err}

@@ -2,20 +2,40 @@ package spreadsheet
 
 import (
 	"io"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 )
 
+// MaxXLSXPart is the largest part (a worksheet, the shared strings) a
+// workbook may unpack to. excelize unpacks a larger worksheet or shared
+// strings table into a temporary file in clear, password column and all,
+// outside the encrypted upload store; so a larger part is refused with 413
+// and a sentence pointing to CSV, which streams at any size. 64 MiB of
+// worksheet holds a few hundred thousand rows.
+const MaxXLSXPart = 64 << 20
+
 // openXLSX reads the first sheet with excelize's streaming row iterator;
 // the zip's declared sizes are checked first so a zip bomb is refused before
-// anything is inflated, and excelize's own limits back that up.
+// anything is inflated, and excelize's own limits back that up. The part
+// limit and excelize's in-memory limit are the same number, so excelize
+// never spools a part it is given to a temporary file (archive/zip refuses
+// a part that inflates to more than it declared).
 func openXLSX(r io.ReaderAt, size int64, opts Options) (*Reader, error) {
-	if _, err := xlsxTooLarge(r, size, opts.MaxXLSXUnzipped); err != nil {
+	zr, err := xlsxTooLarge(r, size, opts.MaxXLSXUnzipped)
+	if err != nil {
 		return nil, err
+	}
+	partLimit := min(opts.MaxXLSXUnzipped, MaxXLSXPart)
+	for _, part := range zr.File {
+		if part.UncompressedSize64 > uint64(partLimit) {
+			return nil, formatError("sheet_too_large", "The workbook's %s unpacks to %d MiB; Rollcall reads Excel sheets of up to %d MiB. Save the sheet as CSV (File → Save As → CSV UTF-8) and upload that: CSV files of any length up to the upload limit are read.",
+				partName(part.Name), part.UncompressedSize64>>20, partLimit>>20)
+		}
 	}
 	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size), excelize.Options{
 		UnzipSizeLimit:    opts.MaxXLSXUnzipped,
-		UnzipXMLSizeLimit: min(opts.MaxXLSXUnzipped, 64<<20),
+		UnzipXMLSizeLimit: partLimit,
 	})
 	if err != nil {
 		return nil, formatError("unsupported_file_type", "The Excel workbook cannot be opened (%v). Save it again from your spreadsheet program, or as CSV.", err)
@@ -60,4 +80,16 @@ func openXLSX(r io.ReaderAt, size int64, opts Options) (*Reader, error) {
 		return f.Close()
 	}
 	return rd, nil
+}
+
+// partName says which part of a workbook a zip entry is, for a person.
+func partName(name string) string {
+	lower := strings.ToLower(strings.ReplaceAll(name, "\\", "/"))
+	switch {
+	case strings.HasPrefix(lower, "xl/worksheets/"):
+		return "sheet " + strings.TrimSuffix(strings.TrimPrefix(lower, "xl/worksheets/"), ".xml")
+	case lower == "xl/sharedstrings.xml":
+		return "text table (shared strings)"
+	}
+	return "part " + name
 }

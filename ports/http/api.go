@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"reflect"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
@@ -22,12 +24,14 @@ type API struct {
 	logger                *slog.Logger
 	logins                command.Logins
 	signInHandler         *command.SignInHandler
+	signOutHandler        *command.SignOutHandler
 	changePasswordHandler *command.ChangePasswordHandler
 	reference             *command.ReferenceHandler
 	wizard                *command.ImportWizard
 	queries               *query.Queries
 	sampleFile            []byte
-	maxUpload             int64
+	uploadLimits          UploadLimits
+	trustedProxies        []netip.Prefix
 	classroom             *command.Classroom
 	afterGoogle           string
 	browserCallback       http.Handler
@@ -38,12 +42,16 @@ type APIDeps struct {
 	Logger         *slog.Logger
 	Logins         command.Logins
 	SignIn         *command.SignInHandler
+	SignOut        *command.SignOutHandler
 	ChangePassword *command.ChangePasswordHandler
 	Reference      *command.ReferenceHandler
 	Wizard         *command.ImportWizard
 	Queries        *query.Queries
 	SampleFile     []byte
-	MaxUpload      int64
+	Upload         UploadLimits
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// (TRUSTED_PROXIES); none: the connection's peer is the client.
+	TrustedProxies []netip.Prefix
 	// Classroom is optional: without it the Google routes are absent.
 	Classroom *command.Classroom
 	// AfterGoogle is where the browser goes once Google is connected.
@@ -55,18 +63,19 @@ type APIDeps struct {
 
 // NewAPI refuses missing dependencies.
 func NewAPI(d APIDeps) (*API, error) {
-	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.ChangePassword == nil || d.Reference == nil ||
-		d.Wizard == nil || d.Queries == nil || len(d.SampleFile) == 0 || d.MaxUpload <= 0 {
+	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.SignOut == nil || d.ChangePassword == nil || d.Reference == nil ||
+		d.Wizard == nil || d.Queries == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 {
 		return nil, errors.New("http: NewAPI needs every dependency")
 	}
-	return &API{logger: d.Logger, logins: d.Logins, signInHandler: d.SignIn, changePasswordHandler: d.ChangePassword,
-		reference: d.Reference, wizard: d.Wizard, queries: d.Queries, sampleFile: d.SampleFile, maxUpload: d.MaxUpload,
-		classroom: d.Classroom, afterGoogle: d.AfterGoogle, browserCallback: d.BrowserCallback}, nil
+	return &API{logger: d.Logger, logins: d.Logins, signInHandler: d.SignIn, signOutHandler: d.SignOut, changePasswordHandler: d.ChangePassword,
+		reference: d.Reference, wizard: d.Wizard, queries: d.Queries, sampleFile: d.SampleFile, uploadLimits: d.Upload,
+		trustedProxies: d.TrustedProxies, classroom: d.Classroom, afterGoogle: d.AfterGoogle, browserCallback: d.BrowserCallback}, nil
 }
 
 // Register adds the API's routes to r.
 func (a *API) Register(r *mux.Router) {
 	api := r.PathPrefix("/api/v1").Subrouter()
+	api.Use(a.checkQuery)
 	api.HandleFunc("/sessions", a.signIn).Methods(http.MethodPost)
 	api.HandleFunc("/imports/sample.csv", a.sample).Methods(http.MethodGet)
 	a.registerGoogleCallback(api)
@@ -74,6 +83,8 @@ func (a *API) Register(r *mux.Router) {
 	authed := api.NewRoute().Subrouter()
 	authed.Use(a.authenticate)
 	authed.HandleFunc("/me/password", a.changePassword).Methods(http.MethodPost)
+	authed.HandleFunc("/sessions/current", a.signOut).Methods(http.MethodDelete)
+	authed.HandleFunc("/accounts/audit", a.accountAudit).Methods(http.MethodGet)
 	for _, kind := range []command.ReferenceKind{command.Groups, command.Tags, command.Presets} {
 		authed.HandleFunc("/"+string(kind), a.listNamed(kind)).Methods(http.MethodGet)
 		authed.HandleFunc("/"+string(kind), a.createNamed(kind)).Methods(http.MethodPost)
@@ -108,6 +119,10 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 			msg = fmt.Sprintf("The request body is larger than %d bytes.", maxJSONBody)
 		}
 		a.fail(w, r, apperror.New(apperror.Invalid, "malformed-request", "%s", msg))
+		return false
+	}
+	if field, bad := badJSONText(reflect.ValueOf(v), ""); bad {
+		a.fail(w, r, InvalidParameter("The field %q contains a NUL character (\\u0000). Remove it and try again.", field))
 		return false
 	}
 	return true

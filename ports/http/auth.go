@@ -20,6 +20,7 @@ type actorKey struct{}
 type principal struct {
 	actor              tenancy.Actor
 	mustChangePassword bool
+	token              secret.Secret
 }
 
 func actorFrom(ctx context.Context) tenancy.Actor {
@@ -27,10 +28,25 @@ func actorFrom(ctx context.Context) tenancy.Actor {
 	return p.actor
 }
 
+func principalFrom(ctx context.Context) principal {
+	p, _ := ctx.Value(actorKey{}).(principal)
+	return p
+}
+
+// allowedWhilePasswordChangeIsDue are the routes an account that must
+// change its password may call: the change itself, and signing out.
+var allowedWhilePasswordChangeIsDue = map[string]string{
+	"/api/v1/me/password":      http.MethodPost,
+	"/api/v1/sessions/current": http.MethodDelete,
+}
+
 // authenticate turns a bearer token into the request's actor. While the
-// account must change its password, only the password change is allowed.
+// account must change its password, only the password change (and signing
+// out) is allowed. Every answer to a signed-in request carries personal
+// data or a secret, so none may be stored by a browser or a proxy.
 func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
 		token, ok := bearerToken(r)
 		if !ok {
 			a.fail(w, r, apperror.New(apperror.Unauthorized, "unauthorized", "Sign in first: send the token from POST /api/v1/sessions as \"Authorization: Bearer <token>\"."))
@@ -53,8 +69,9 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		p := principal{
 			actor:              tenancy.Actor{ID: login.AccountID, OrgID: login.OrgID, Email: login.Email, Role: role, GroupID: login.GroupID},
 			mustChangePassword: login.MustChangePassword,
+			token:              token,
 		}
-		if p.mustChangePassword && r.URL.Path != "/api/v1/me/password" {
+		if p.mustChangePassword && allowedWhilePasswordChangeIsDue[r.URL.Path] != r.Method {
 			a.fail(w, r, apperror.New(apperror.Forbidden, "password-change-required", "Choose a new password first (POST /api/v1/me/password); everything else is locked until you do."))
 			return
 		}
@@ -85,11 +102,13 @@ type sessionAccount struct {
 }
 
 func (a *API) signIn(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
 	var req signInRequest
 	if !a.decode(w, r, &req) {
 		return
 	}
-	session, err := a.signInHandler.Handle(r.Context(), command.SignIn{Email: req.Email, Password: secret.New(req.Password)})
+	session, err := a.signInHandler.Handle(r.Context(), command.SignIn{Email: req.Email, Password: secret.New(req.Password),
+		ClientAddress: ClientAddress(r, a.trustedProxies)})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -111,13 +130,24 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &req) {
 		return
 	}
+	p := principalFrom(r.Context())
 	err := a.changePasswordHandler.Handle(r.Context(), command.ChangePassword{
-		AccountID:       actorFrom(r.Context()).ID,
+		AccountID:       p.actor.ID,
 		CorrelationID:   correlationID(r),
 		CurrentPassword: secret.New(req.CurrentPassword),
 		NewPassword:     secret.New(req.NewPassword),
+		KeepSession:     p.token,
 	})
 	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// signOut ends the session of the request's token.
+func (a *API) signOut(w http.ResponseWriter, r *http.Request) {
+	if err := a.signOutHandler.Handle(r.Context(), command.SignOut{Token: principalFrom(r.Context()).token}); err != nil {
 		a.fail(w, r, err)
 		return
 	}

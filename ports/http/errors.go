@@ -3,7 +3,9 @@ package http
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/rollcall/rollcall/application/apperror"
@@ -21,6 +23,8 @@ var statusOfKind = map[apperror.Kind]int{
 	apperror.Unsupported:   http.StatusUnsupportedMediaType,
 	apperror.Unavailable:   http.StatusServiceUnavailable,
 	apperror.Internal:      http.StatusInternalServerError,
+
+	apperror.TooManyRequests: http.StatusTooManyRequests,
 }
 
 // statusOfSlug maps the slugs of domain errors, which know nothing of HTTP.
@@ -72,6 +76,7 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 			writeJSON(w, status, errorBody{errorDetail{Code: "internal", Message: "Something went wrong on our side. Please try again; if it keeps happening, contact support."}})
 			return
 		}
+		SetRetryAfter(w, err)
 		writeJSON(w, status, errorBody{errorDetail{Code: code(appErr.Slug), Message: appErr.Message, Details: appErr.Details}})
 		return
 	}
@@ -88,6 +93,14 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	}
 	logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	writeJSON(w, http.StatusInternalServerError, errorBody{errorDetail{Code: "internal", Message: "Something went wrong on our side. Please try again; if it keeps happening, contact support."}})
+}
+
+// SetRetryAfter sends Retry-After (whole seconds, at least one) when err
+// says how long to wait; the web pages use it too.
+func SetRetryAfter(w http.ResponseWriter, err error) {
+	if appErr, ok := apperror.As(err); ok && appErr.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, math.Ceil(appErr.RetryAfter.Seconds())))))
+	}
 }
 
 // code turns a kebab-case slug into the API's snake_case error code.

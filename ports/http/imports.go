@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -55,7 +54,7 @@ func (a *API) sample(w http.ResponseWriter, _ *http.Request) {
 // upload reads the multipart form as it streams: the file goes straight
 // into the encrypted store, never whole into memory or in clear to disk.
 func (a *API) upload(w http.ResponseWriter, r *http.Request) {
-	form, err := ReadUploadForm(w, r, a.wizard, a.maxUpload)
+	form, err := ReadUploadForm(w, r, a.wizard, a.uploadLimits)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -83,13 +82,16 @@ type UploadForm struct {
 }
 
 // ReadUploadForm reads a multipart upload with a part named "file" (the web
-// pages use it too). The stored file is the caller's to use or Discard once
+// pages use it too), under the upload's own deadlines instead of the
+// server's. The stored file is the caller's to use or Discard once
 // ReadUploadForm returned without error.
-func ReadUploadForm(w http.ResponseWriter, r *http.Request, wizard *command.ImportWizard, maxUpload int64) (UploadForm, error) {
+func ReadUploadForm(w http.ResponseWriter, r *http.Request, wizard *command.ImportWizard, limits UploadLimits) (UploadForm, error) {
+	maxUpload := limits.MaxBytes
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "multipart/form-data" {
 		return UploadForm{}, apperror.New(apperror.Unsupported, "unsupported-media-type", "Send the file as multipart/form-data with a part named \"file\".")
 	}
+	limits.lift(w, r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -121,6 +123,12 @@ func ReadUploadForm(w http.ResponseWriter, r *http.Request, wizard *command.Impo
 			continue
 		}
 		value, _ := io.ReadAll(io.LimitReader(part, 1<<10))
+		if why := BadText(part.FormName()) + BadText(string(value)); why != "" {
+			if stored {
+				wizard.Discard(r.Context(), form.File)
+			}
+			return UploadForm{}, InvalidParameter("The form field %q %s.", truncate(part.FormName(), 40), why)
+		}
 		form.Fields[part.FormName()] = strings.TrimSpace(string(value))
 	}
 	if !stored {
@@ -266,12 +274,10 @@ func (a *API) rows(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	page := 1
-	if v := r.URL.Query().Get("page"); v != "" {
-		if page, err = strconv.Atoi(v); err != nil || page < 1 {
-			a.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "page must be a whole number from 1."))
-			return
-		}
+	page, err := ParsePage(r.URL.Query().Get("page"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	out, err := a.queries.Rows(r.Context(), actorFrom(r.Context()), id, r.URL.Query().Get("status"), page)
 	if err != nil {
@@ -371,11 +377,9 @@ func (a *API) accounts(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if v := q.Get("page"); v != "" {
-		if f.Page, err = strconv.Atoi(v); err != nil || f.Page < 1 {
-			a.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "page must be a whole number from 1."))
-			return
-		}
+	if f.Page, err = ParsePage(q.Get("page")); err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	out, err := a.queries.Accounts(r.Context(), actorFrom(r.Context()), f)
 	if err != nil {

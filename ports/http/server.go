@@ -7,6 +7,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -79,3 +80,64 @@ func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
 	_, _ = w.Write(openAPI)
 }
+
+// Timeouts bound how long one request may hold a connection, so half-sent
+// requests and clients that never read cannot pile up. Uploads are the
+// exception: their body may take up to UploadTotal, as long as bytes keep
+// coming (see UploadLimits).
+type Timeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// HTTPServer is an http.Server for h with the timeouts.
+func (t Timeouts) HTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle}
+}
+
+// UploadLimits bound an upload: its size, how long it may go without
+// receiving a byte (a stalled upload is cut there), and how long it may take
+// in all, the answer included.
+type UploadLimits struct {
+	MaxBytes int64
+	Stall    time.Duration
+	Total    time.Duration
+}
+
+// lift replaces the server's read and write deadlines for an upload's
+// request: the body is read under a rolling deadline, Stall after the last
+// read that brought bytes but never past Total, and the answer must be
+// written within Total.
+func (l UploadLimits) lift(w http.ResponseWriter, r *http.Request) {
+	if l.Stall <= 0 || l.Total <= 0 {
+		return
+	}
+	rc := http.NewResponseController(w)
+	end := time.Now().Add(l.Total)
+	_ = rc.SetWriteDeadline(end)
+	r.Body = &stallReader{body: r.Body, rc: rc, stall: l.Stall, end: end}
+}
+
+// stallReader moves the connection's read deadline forward as bytes come.
+// It moves it at most every quarter of Stall, so a stalled body is cut
+// between ¾·Stall and Stall after its last byte.
+type stallReader struct {
+	body  io.ReadCloser
+	rc    *http.ResponseController
+	stall time.Duration
+	end   time.Time
+	moved time.Time
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(s.moved) >= s.stall/4 {
+		deadline := now.Add(s.stall)
+		if deadline.After(s.end) {
+			deadline = s.end
+		}
+		_ = s.rc.SetReadDeadline(deadline)
+		s.moved = now
+	}
+	return s.body.Read(p)
+}
+
+func (s *stallReader) Close() error { return s.body.Close() }

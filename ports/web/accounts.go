@@ -301,7 +301,7 @@ func (p *Pages) accountAuditPage(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "Choose an account in the accounts list to see its audit trail."))
 		return
 	}
-	events, err := p.queries.AccountAudit(r.Context(), actor.OrgID, email)
+	events, err := p.queries.AccountAudit(r.Context(), actor, email)
 	if err != nil {
 		p.fail(w, r, err)
 		return

@@ -10,10 +10,13 @@ import (
 	"embed"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -39,6 +42,7 @@ type Pages struct {
 	logger         *slog.Logger
 	logins         command.Logins
 	signIn         *command.SignInHandler
+	signOutHandler *command.SignOutHandler
 	changePassword *command.ChangePasswordHandler
 	queries        *query.Queries
 	wizard         *command.ImportWizard
@@ -46,6 +50,9 @@ type Pages struct {
 	classroom      *command.Classroom
 	sampleFile     []byte
 	maxUpload      int64
+	upload         rhttp.UploadLimits
+	trustedProxies []netip.Prefix
+	publicOrigin   string
 	csrfKey        []byte
 	secureCookies  bool
 	templates      map[string]*template.Template
@@ -56,6 +63,7 @@ type Deps struct {
 	Logger         *slog.Logger
 	Logins         command.Logins
 	SignIn         *command.SignInHandler
+	SignOut        *command.SignOutHandler
 	ChangePassword *command.ChangePasswordHandler
 	Queries        *query.Queries
 	Wizard         *command.ImportWizard
@@ -63,7 +71,12 @@ type Deps struct {
 	// Classroom is nil when Google is not configured: the pages then say so.
 	Classroom  *command.Classroom
 	SampleFile []byte
-	MaxUpload  int64
+	Upload     rhttp.UploadLimits
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// PublicURL is where people reach Rollcall: a sign-in form posted from
+	// any other origin is refused.
+	PublicURL string
 	// CSRFKey signs the per-session CSRF tokens.
 	CSRFKey []byte
 	// SecureCookies marks cookies Secure (PUBLIC_URL is https).
@@ -73,12 +86,17 @@ type Deps struct {
 // New parses the templates once: each page is templates/<page>.html inside
 // templates/layout.html, with the partials templates/_*.html.
 func New(d Deps) (*Pages, error) {
-	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.ChangePassword == nil || d.Queries == nil || d.Wizard == nil ||
-		d.Reference == nil || len(d.SampleFile) == 0 || d.MaxUpload <= 0 || len(d.CSRFKey) == 0 {
+	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.SignOut == nil || d.ChangePassword == nil || d.Queries == nil || d.Wizard == nil ||
+		d.Reference == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 || len(d.CSRFKey) == 0 {
 		return nil, errors.New("web: New needs every dependency")
 	}
-	p := &Pages{logger: d.Logger, logins: d.Logins, signIn: d.SignIn, changePassword: d.ChangePassword, queries: d.Queries,
-		wizard: d.Wizard, reference: d.Reference, classroom: d.Classroom, sampleFile: d.SampleFile, maxUpload: d.MaxUpload,
+	publicOrigin := ""
+	if u, err := url.Parse(d.PublicURL); err == nil && u.Host != "" {
+		publicOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
+	}
+	p := &Pages{logger: d.Logger, logins: d.Logins, signIn: d.SignIn, signOutHandler: d.SignOut, changePassword: d.ChangePassword, queries: d.Queries,
+		wizard: d.Wizard, reference: d.Reference, classroom: d.Classroom, sampleFile: d.SampleFile, maxUpload: d.Upload.MaxBytes,
+		upload: d.Upload, trustedProxies: d.TrustedProxies, publicOrigin: publicOrigin,
 		csrfKey: d.CSRFKey, secureCookies: d.SecureCookies, templates: map[string]*template.Template{}}
 	pages, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -137,8 +155,11 @@ func (p *Pages) withUploadSession(h http.HandlerFunc) http.HandlerFunc {
 	return p.sessionHandler(h, false, false)
 }
 
+// sessionHandler: every answer to a signed-in browser shows personal data,
+// so none may be stored by the browser or a proxy.
 func (p *Pages) sessionHandler(h http.HandlerFunc, allowPending, checkForm bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
 		c, err := r.Cookie(sessionCookie)
 		if err != nil {
 			http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
@@ -164,8 +185,27 @@ func (p *Pages) sessionHandler(h http.HandlerFunc, allowPending, checkForm bool)
 			p.expired(w)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+		if !p.validValues(w, r, checkForm) {
+			return
+		}
+		h(w, r)
 	}
+}
+
+// validValues refuses a query string, or a posted form (when it has been
+// read: an upload's is read as it streams), holding a NUL byte or invalid
+// UTF-8, with a 400 page saying so.
+func (p *Pages) validValues(w http.ResponseWriter, r *http.Request, formRead bool) bool {
+	err := rhttp.CheckValues(r.URL.Query(), "address")
+	if err == nil && formRead && r.Method == http.MethodPost {
+		err = rhttp.CheckValues(r.PostForm, "form")
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return false
+	}
+	return true
 }
 
 func (p *Pages) validCSRF(s session, token string) bool {
@@ -237,19 +277,40 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 		title = "Not allowed"
 	case http.StatusConflict:
 		title = "This step is not open"
+	case http.StatusBadRequest:
+		title = "This address or form cannot be read"
 	}
 	p.render(w, r, "problem", status, view{Title: title, Error: p.message(err)})
 }
 
 func (p *Pages) signInPage(w http.ResponseWriter, r *http.Request) {
+	if !p.validValues(w, r, false) {
+		return
+	}
 	p.render(w, r, "sign-in", http.StatusOK, view{Title: "Sign in"})
 }
 
+// signInSubmit refuses a form posted from another site (login CSRF: a page
+// elsewhere signing the visitor in to an account of the attacker's, so what
+// they then upload lands there). Browsers send Origin on every form post,
+// and Referer when Origin is missing; a request with neither is not a
+// browser's and cannot carry a victim's cookies anyway.
 func (p *Pages) signInSubmit(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if from, ok := p.sameOrigin(r); !ok {
+		p.render(w, r, "problem", http.StatusForbidden, view{Title: "Sign in from Rollcall's own page",
+			Error: fmt.Sprintf("This sign-in form was sent from another site (%s), so it was refused: another site may not sign you in. Open %s/sign-in yourself and sign in there.", from, p.signInOrigin(r))})
+		return
+	}
 	email := r.PostFormValue("email")
-	session, err := p.signIn.Handle(r.Context(), command.SignIn{Email: email, Password: secret.New(r.PostFormValue("password"))})
+	if !p.validValues(w, r, true) {
+		return
+	}
+	session, err := p.signIn.Handle(r.Context(), command.SignIn{Email: email, Password: secret.New(r.PostFormValue("password")),
+		ClientAddress: rhttp.ClientAddress(r, p.trustedProxies)})
 	if err != nil {
-		p.render(w, r, "sign-in", http.StatusUnauthorized, view{Title: "Sign in", Error: p.message(err), Data: map[string]string{"Email": email}})
+		rhttp.SetRetryAfter(w, err)
+		p.render(w, r, "sign-in", rhttp.StatusOf(err), view{Title: "Sign in", Error: p.message(err), Data: map[string]string{"Email": email}})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: session.Token.Reveal(), Path: "/", HttpOnly: true,
@@ -261,7 +322,13 @@ func (p *Pages) signInSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
+// signOut ends the session on the server, not only in the browser: the
+// token is refused from then on, as after DELETE /api/v1/sessions/current.
 func (p *Pages) signOut(w http.ResponseWriter, r *http.Request) {
+	if err := p.signOutHandler.Handle(r.Context(), command.SignOut{Token: secret.New(sessionFrom(r).token)}); err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secureCookies, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
 }
@@ -277,7 +344,8 @@ func (p *Pages) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := p.changePassword.Handle(r.Context(), command.ChangePassword{AccountID: s.actor.ID,
-		CurrentPassword: secret.New(r.PostFormValue("current_password")), NewPassword: secret.New(r.PostFormValue("new_password"))})
+		CurrentPassword: secret.New(r.PostFormValue("current_password")), NewPassword: secret.New(r.PostFormValue("new_password")),
+		KeepSession: secret.New(s.token)})
 	if err != nil {
 		p.render(w, r, "password", http.StatusUnprocessableEntity, view{Title: "Choose a new password", Error: p.message(err), Data: s.mustChangePassword})
 		return
@@ -296,6 +364,37 @@ func (p *Pages) start(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.render(w, r, "start", http.StatusOK, view{Title: "Rollcall", Data: data})
+}
+
+// sameOrigin checks where a form was posted from: Origin, else Referer.
+// from is the origin it came from, for the page that refuses it.
+func (p *Pages) sameOrigin(r *http.Request) (from string, ok bool) {
+	from = r.Header.Get("Origin")
+	if from == "" {
+		ref := r.Header.Get("Referer")
+		if ref == "" {
+			return "", true
+		}
+		u, err := url.Parse(ref)
+		if err != nil || u.Host == "" {
+			return ref, false
+		}
+		from = u.Scheme + "://" + u.Host
+	}
+	u, err := url.Parse(from)
+	if err != nil || u.Host == "" { // "null": a sandboxed or privacy-stripped origin
+		return from, false
+	}
+	origin := strings.ToLower(u.Scheme + "://" + u.Host)
+	return from, origin == p.publicOrigin || strings.EqualFold(u.Host, r.Host)
+}
+
+// signInOrigin is where the person should sign in instead.
+func (p *Pages) signInOrigin(r *http.Request) string {
+	if p.publicOrigin != "" {
+		return p.publicOrigin
+	}
+	return "http://" + r.Host
 }
 
 type startView struct {

@@ -136,7 +136,7 @@ func (p *Pages) uploadPage(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) uploadSubmit(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r)
-	form, err := rhttp.ReadUploadForm(w, r, p.wizard, p.maxUpload)
+	form, err := rhttp.ReadUploadForm(w, r, p.wizard, p.upload)
 	if err == nil && !p.validCSRF(s, form.Fields["csrf"]) {
 		p.wizard.Discard(r.Context(), form.File)
 		p.expired(w)
