@@ -23,6 +23,7 @@ type ImportWizard struct {
 	policy    PasswordPolicy
 	maxUpload int64
 	chunkRows int
+	undo      time.Duration
 	now       func() time.Time
 	logger    *slog.Logger
 }
@@ -39,8 +40,11 @@ type ImportWizardDeps struct {
 	// ChunkRows is how many rows one commit job applies (default 5000):
 	// the commit of a large import is shared by every process.
 	ChunkRows int
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// UndoWindow is how long after it completes an import can be undone
+	// (default 30 days).
+	UndoWindow time.Duration
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // NewImportWizard refuses missing dependencies.
@@ -52,8 +56,11 @@ func NewImportWizard(d ImportWizardDeps) (*ImportWizard, error) {
 	if d.ChunkRows <= 0 {
 		d.ChunkRows = 5000
 	}
+	if d.UndoWindow <= 0 {
+		d.UndoWindow = 30 * 24 * time.Hour
+	}
 	return &ImportWizard{imports: d.Imports, uploads: d.Uploads, secrets: d.Secrets, orgs: d.Orgs, inspector: d.Inspector,
-		policy: d.Policy, maxUpload: d.MaxUpload, chunkRows: d.ChunkRows, now: d.Now, logger: d.Logger}, nil
+		policy: d.Policy, maxUpload: d.MaxUpload, chunkRows: d.ChunkRows, undo: d.UndoWindow, now: d.Now, logger: d.Logger}, nil
 }
 
 func meta(actor tenancy.Actor, correlationID string) Metadata {

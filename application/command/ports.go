@@ -30,6 +30,9 @@ type Login struct {
 	GroupID            uuid.UUID
 	PasswordHash       string
 	MustChangePassword bool
+	// Active is false for a deactivated account (an undone import's): it
+	// cannot sign in.
+	Active bool
 }
 
 // Logins reads and writes sign-in records and sessions.

@@ -104,5 +104,16 @@ func (h *SignInHandler) Handle(ctx context.Context, cmd SignIn) (Session, error)
 		}
 		return Session{}, apperror.New(apperror.Unauthorized, "invalid-credentials", "The email or the password is wrong.")
 	}
+	// Said only to whoever knows the password, so it reveals nothing.
+	if !login.Active {
+		attempt.Abandon(ctx)
+		return Session{}, ErrDeactivated()
+	}
 	return attempt.Succeed(ctx, login)
+}
+
+// ErrDeactivated is the answer to a deactivated account's sign-in.
+func ErrDeactivated() error {
+	return apperror.New(apperror.Unauthorized, "account-deactivated",
+		"This account has been deactivated. Ask your administrator to reactivate it (importing it again does).")
 }

@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -172,6 +173,16 @@ func (w *ImportWizard) Commit(ctx context.Context, cmd Commit) (*importsession.I
 			ThresholdPercent: org.ChangeThresholdPercent, OrgAccounts: accounts}, w.now())
 	})
 }
+
+// Undo undoes a completed import; a saga starts the chunk jobs.
+func (w *ImportWizard) Undo(ctx context.Context, cmd ImportCommand) (*importsession.Import, error) {
+	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
+		return imp.Undo(cmd.Actor, w.undo, w.chunkRows, w.now())
+	})
+}
+
+// UndoWindow is how long after it completes an import can be undone.
+func (w *ImportWizard) UndoWindow() time.Duration { return w.undo }
 
 // Cancel gives up an import before it is committed.
 func (w *ImportWizard) Cancel(ctx context.Context, cmd ImportCommand) (*importsession.Import, error) {

@@ -174,9 +174,11 @@ func (c *committer) applyBatch(ctx context.Context, job Job, rows []CommitRow, p
 	planRows := make([]account.PlanRow, len(rows))
 	keys := make([]string, len(rows))
 	sealed := make(map[int][]byte, len(rows))
+	seqOf := make(map[int]int, len(rows))
 	for i, cr := range rows {
 		planRows[i] = account.PlanRow{ImportRow: cr.Row, Reviewed: cr.Reviewed}
 		keys[i] = cr.Row.Email.Key()
+		seqOf[cr.Row.Number] = cr.SeqAll
 		if cr.SealedPassword != nil {
 			sealed[cr.Row.Number] = cr.SealedPassword
 		}
@@ -210,7 +212,7 @@ func (c *committer) applyBatch(ctx context.Context, job Job, rows []CommitRow, p
 			created := make([]NewAccount, len(plan.Created))
 			var welcomes []Mail
 			for i, cr := range plan.Created {
-				created[i] = NewAccount{Account: cr.Account, PasswordHash: hashes[cr.Row]}
+				created[i] = NewAccount{Account: cr.Account, PasswordHash: hashes[cr.Row], Seq: seqOf[cr.Row]}
 				if queuedWelcome(cr.Account) {
 					welcomes = append(welcomes, welcomeMail(c.orgName, c.d.PublicURL, cr.Account))
 				}
@@ -218,9 +220,10 @@ func (c *committer) applyBatch(ctx context.Context, job Job, rows []CommitRow, p
 			w.CreateAccounts(created, meta)
 			changed := make([]ChangedAccount, len(plan.Changed))
 			for i, ch := range plan.Changed {
-				changed[i] = ChangedAccount{Account: ch.Account}
+				changed[i] = ChangedAccount{Account: ch.Account, Seq: seqOf[ch.Row]}
 				if ch.PasswordReplaced {
-					changed[i].PasswordHash = hashes[ch.Row]
+					// Whoever signed in with the old password is signed out.
+					changed[i].PasswordHash, changed[i].EndSessions = hashes[ch.Row], true
 				}
 			}
 			w.ChangeAccounts(changed, meta)
@@ -229,7 +232,7 @@ func (c *committer) applyBatch(ctx context.Context, job Job, rows []CommitRow, p
 			return nil
 		})
 		var taken *EmailsTakenError
-		if errors.As(err, &taken) && attempt < 5 {
+		if (errors.As(err, &taken) || isConflict(err)) && attempt < 5 {
 			continue
 		}
 		if err != nil {

@@ -22,23 +22,8 @@ func (r *Runner) Finish(ctx context.Context, job Job) error {
 	if !ok {
 		return err
 	}
-	deadline := time.Now().Add(readModelWait)
-	for {
-		shown, err := r.d.AccountList.ShowsImport(ctx, imp.ID())
-		if err != nil {
-			return err
-		}
-		if shown {
-			break
-		}
-		if time.Now().After(deadline) {
-			return errors.New("the account list has not caught up with the import yet")
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+	if err := r.waitForAccountList(ctx, imp); err != nil {
+		return err
 	}
 	org, err := r.d.Orgs.Organization(ctx, imp.OrgID())
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/importsession"
 )
@@ -23,9 +25,12 @@ func welcomeMail(orgName, publicURL string, a *account.Account) Mail {
 		b.WriteString("You will be asked to choose a new one when you first sign in.\n")
 	}
 	b.WriteString("\nIf you did not expect this email, you can ignore it.\n")
-	return Mail{OrgID: a.OrgID(), IdempotencyKey: "welcome:" + a.ID().String(), To: a.Email().String(),
+	return Mail{OrgID: a.OrgID(), IdempotencyKey: welcomeKey(a.ID()), To: a.Email().String(),
 		Subject: "Your new account at " + orgName, Text: b.String()}
 }
+
+// welcomeKey is the outbox key of an account's welcome email.
+func welcomeKey(accountID uuid.UUID) string { return "welcome:" + accountID.String() }
 
 func summaryMail(imp *importsession.Import, orgName, publicURL string) Mail {
 	s := imp.Completed()
@@ -49,4 +54,24 @@ func summaryMail(imp *importsession.Import, orgName, publicURL string) Mail {
 	}
 	return Mail{OrgID: imp.OrgID(), IdempotencyKey: "summary:" + imp.ID().String(), To: imp.CreatedByEmail(),
 		Subject: fmt.Sprintf("Import complete: %d accounts created, %d changed", s.Created, s.Updated), Text: b.String()}
+}
+
+func undoneMail(imp *importsession.Import, orgName, publicURL string) Mail {
+	u, by := imp.Undone(), imp.UndoStarted()
+	var b strings.Builder
+	fmt.Fprintf(&b, "The import of %s into %s was undone by %s.\n\n", imp.File().FileName, orgName, by.ByEmail)
+	fmt.Fprintf(&b, "Accounts deactivated (they had been created by the import): %d\nAccounts put back as they were before it: %d\nAccounts with fields kept because they changed again since: %d\n",
+		u.Deactivated, u.Restored, u.Kept)
+	for i, k := range u.KeptAccounts {
+		if i == 20 {
+			fmt.Fprintf(&b, "… and %d more (see the import's page)\n", len(u.KeptAccounts)-20)
+			break
+		}
+		fmt.Fprintf(&b, "  %s: kept %s\n", k.Email, strings.Join(k.Fields, ", "))
+	}
+	if publicURL != "" {
+		fmt.Fprintf(&b, "\nThe import's page: %s/imports/%s\n", strings.TrimSuffix(publicURL, "/"), imp.ID())
+	}
+	return Mail{OrgID: imp.OrgID(), IdempotencyKey: "undone:" + imp.ID().String(), To: by.ByEmail,
+		Subject: fmt.Sprintf("Import undone: %d accounts deactivated, %d put back", u.Deactivated, u.Restored), Text: b.String()}
 }

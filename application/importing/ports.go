@@ -54,23 +54,33 @@ type Writes interface {
 	WriteRows(importID, orgID uuid.UUID, rows []ValidatedRow)
 	// QueueMail puts emails in the outbox; a key queued already is skipped.
 	QueueMail(mails ...Mail)
+	// CancelMail cancels the emails of these keys not sent yet.
+	CancelMail(keys ...string)
 	// EnqueueJob adds a job unless one with its id exists.
 	EnqueueJob(spec JobSpec)
 	// Checkpoint records the job's progress with the work.
 	Checkpoint(progress any)
 }
 
-// NewAccount is an account to create with its password hash.
+// NewAccount is an account to create with its password hash. Seq is the
+// position of the import row that creates it (0: not an import's); the
+// commit records it for the import's undo.
 type NewAccount struct {
 	Account      *account.Account
 	PasswordHash string
+	Seq          int
 }
 
 // ChangedAccount is an existing account with its changes recorded, and its
-// new password hash when the change replaces the password.
+// new password hash when the change replaces the password. EndSessions
+// signs the account out everywhere (a deactivated account always is). Seq, for a commit's
+// change, is the position of the import row, so the undo finds what
+// changed and the hash it replaced.
 type ChangedAccount struct {
 	Account      *account.Account
 	PasswordHash string
+	EndSessions  bool
+	Seq          int
 }
 
 // EmailsTakenError: emails were claimed by another writer between the plan
@@ -98,9 +108,11 @@ type Mail struct {
 	Text           string
 }
 
-// Holders finds the accounts that hold emails now, in any organization.
+// Holders finds the accounts that hold emails now, in any organization, or
+// accounts by id.
 type Holders interface {
 	Holders(ctx context.Context, keys []string) (map[string]*account.Account, error)
+	ByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*account.Account, error)
 }
 
 // ValidatedRow is a row as the review shows it and the commit applies it.
@@ -136,6 +148,16 @@ type CommitRow struct {
 	SealedPassword []byte
 }
 
+// UndoRow is what a commit did to one account, for its undo.
+type UndoRow struct {
+	Seq                int
+	AccountID          uuid.UUID
+	Created            bool
+	Change             account.Diff
+	PreviousHash       string
+	PreviousMustChange bool
+}
+
 // Rows reads and writes an import's validated rows.
 type Rows interface {
 	// Delete forgets the rows of an earlier validation.
@@ -146,6 +168,9 @@ type Rows interface {
 	// ToCommit returns up to limit new and existing rows whose position
 	// among listed rows is in (after, to], in order.
 	ToCommit(ctx context.Context, importID uuid.UUID, after, to, limit int) ([]CommitRow, error)
+	// ToUndo returns up to limit of what the commit did, for rows whose
+	// position is in (after, to], in order.
+	ToUndo(ctx context.Context, importID uuid.UUID, after, to, limit int) ([]UndoRow, error)
 }
 
 // Files opens an import's upload.

@@ -34,6 +34,13 @@ func (r *Runner) HandleEvent(ctx context.Context, ev eventstore.Recorded, fx Eff
 				return err
 			}
 		}
+	case importsession.UndoStarted:
+		for chunk := range max(1, e.Chunks) {
+			if err := fx.EnqueueJob(ctx, JobSpec{ID: UndoChunkJobID(importID, chunk), Kind: KindUndoChunk, OrgID: orgID,
+				Payload: payload{ImportID: importID, Chunk: chunk}}); err != nil {
+				return err
+			}
+		}
 	case importsession.ImportCompleted, importsession.ImportFailed, importsession.ImportCancelled:
 		// Deleting twice is harmless, so a redelivery is too.
 		if err := r.d.Uploads.Delete(ctx, importID); err != nil {

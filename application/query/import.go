@@ -31,6 +31,7 @@ type Import struct {
 	Verification     Verification      `json:"verification"`
 	Progress         Progress          `json:"progress"`
 	Summary          *Summary          `json:"summary,omitempty"`
+	Undo             *Undo             `json:"undo,omitempty"`
 	CreatedBy        uuid.UUID         `json:"created_by"`
 	CreatedByEmail   string            `json:"created_by_email"`
 	CreatedAt        time.Time         `json:"created_at"`
@@ -127,6 +128,26 @@ type Summary struct {
 	FailedRows []FailedRow `json:"failed_rows"`
 }
 
+// Undo is the undo of a completed import: who, when, and what it did.
+// Kept counts accounts whose fields changed again since the import, which
+// the undo left as they are (KeptAccounts says which fields).
+type Undo struct {
+	By           string        `json:"by"`
+	StartedAt    time.Time     `json:"started_at"`
+	Done         int           `json:"done"`
+	Total        int           `json:"total"`
+	Deactivated  int           `json:"deactivated"`
+	Restored     int           `json:"restored"`
+	Kept         int           `json:"kept"`
+	KeptAccounts []KeptAccount `json:"kept_accounts"`
+}
+
+// KeptAccount is an account whose fields the undo kept.
+type KeptAccount struct {
+	Email  string   `json:"email"`
+	Fields []string `json:"fields"`
+}
+
 // FailedRow is a row the commit could not apply.
 type FailedRow struct {
 	Row   int    `json:"row"`
@@ -172,7 +193,15 @@ func ImportFrom(imp *importsession.Import) Import {
 	out.Verification = Verification{Pages: imp.Pages(), ReviewedPages: imp.ReviewedPages(), Skipped: imp.VerificationSkipped()}
 	p := imp.Progress()
 	out.Progress = Progress{Done: p.Done, Total: p.Total, Created: p.Created, Updated: p.Updated, Unchanged: p.Unchanged, Failed: p.Failed}
-	if imp.State() == importsession.StateCompleted {
+	if st := imp.State(); st == importsession.StateUndoing || st == importsession.StateUndone {
+		by, u, done := imp.UndoStarted(), imp.UndoProgress(), imp.Undone()
+		out.Undo = &Undo{By: by.ByEmail, StartedAt: by.StartedAt, Done: u.Done, Total: u.Total, Deactivated: u.Deactivated,
+			Restored: u.Restored, Kept: u.Kept, KeptAccounts: []KeptAccount{}}
+		for _, k := range done.KeptAccounts {
+			out.Undo.KeptAccounts = append(out.Undo.KeptAccounts, KeptAccount(k))
+		}
+	}
+	if st := imp.State(); st == importsession.StateCompleted || st == importsession.StateUndoing || st == importsession.StateUndone {
 		s := imp.Completed()
 		out.Summary = &Summary{Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed, FailedRows: []FailedRow{}}
 		for _, fr := range s.FailedRows {

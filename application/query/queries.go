@@ -9,10 +9,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rollcall/rollcall/application/apperror"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/importing"
 	"github.com/rollcall/rollcall/domain/account"
-	"github.com/rollcall/rollcall/application/apperror"
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
@@ -100,12 +100,17 @@ type Account struct {
 	GroupID   *uuid.UUID  `json:"group_id"`
 	TagIDs    []uuid.UUID `json:"tag_ids"`
 	ImportID  *uuid.UUID  `json:"import_id"`
+	PresetID  *uuid.UUID  `json:"preset_id"`
+	Active    bool        `json:"active"`
 	CreatedAt time.Time   `json:"created_at"`
 }
 
 // AccountFilter narrows the account list.
 type AccountFilter struct {
+	// Email matches the whole address; Q part of an email or a name.
 	Email    string
+	Q        string
+	Active   *bool
 	ImportID uuid.UUID
 	GroupID  uuid.UUID
 	TagID    uuid.UUID

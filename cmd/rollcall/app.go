@@ -30,6 +30,8 @@ func jobHandlers(r *importing.Runner) map[string]postgres.JobHandler {
 		importing.KindValidate:    func(ctx context.Context, j *postgres.Job) error { return r.Validate(ctx, j) },
 		importing.KindCommitChunk: func(ctx context.Context, j *postgres.Job) error { return r.CommitChunk(ctx, j) },
 		importing.KindFinish:      func(ctx context.Context, j *postgres.Job) error { return r.Finish(ctx, j) },
+		importing.KindUndoChunk:   func(ctx context.Context, j *postgres.Job) error { return r.UndoChunk(ctx, j) },
+		importing.KindUndoFinish:  func(ctx context.Context, j *postgres.Job) error { return r.UndoFinish(ctx, j) },
 	}
 }
 

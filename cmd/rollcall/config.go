@@ -46,6 +46,8 @@ type Config struct {
 	// ChunkRows is how many rows one commit job applies; the chunks of a
 	// commit are shared by every process.
 	ChunkRows int
+	// UndoWindow is how long after it completes an import can be undone.
+	UndoWindow time.Duration
 
 	// Mail.
 	SMTPURL   string
@@ -135,6 +137,9 @@ func configFromEnv() (Config, error) {
 		return c, err
 	}
 	if c.ChunkRows, err = envInt("IMPORT_CHUNK_ROWS", 5000); err != nil {
+		return c, err
+	}
+	if c.UndoWindow, err = envDuration("UNDO_WINDOW", 30*24*time.Hour); err != nil {
 		return c, err
 	}
 	if c.MailLease, err = envDuration("MAIL_LEASE", time.Minute); err != nil {

@@ -26,9 +26,18 @@ type Account struct {
 	importID           uuid.UUID
 	active             bool
 	mustChangePassword bool
+	// changedBy says, per field, which import set it last (uuid.Nil: not an
+	// import, such as the person's own password change): an undo puts back
+	// only what its import set and nobody changed since.
+	changedBy Provenance
 
 	version int64
 	pending []any
+}
+
+// Provenance is, per field, the import that set it last (uuid.Nil: none).
+type Provenance struct {
+	Names, Group, Tags, Password, Active uuid.UUID
 }
 
 // New is what it takes to create an account.
@@ -113,6 +122,7 @@ type Snapshot struct {
 	ImportID           uuid.UUID
 	Active             bool
 	MustChangePassword bool
+	ChangedBy          Provenance
 	Version            int64
 }
 
@@ -122,7 +132,7 @@ func FromSnapshot(s Snapshot) *Account {
 	return &Account{
 		id: s.ID, orgID: s.OrgID, email: EmailFromStorage(s.Email), firstName: s.FirstName, lastName: s.LastName,
 		role: s.Role, groupID: s.GroupID, tagIDs: slices.Clone(s.TagIDs), presetID: s.PresetID, importID: s.ImportID,
-		active: s.Active, mustChangePassword: s.MustChangePassword, version: s.Version,
+		active: s.Active, mustChangePassword: s.MustChangePassword, changedBy: s.ChangedBy, version: s.Version,
 	}
 }
 
@@ -131,7 +141,7 @@ func (a *Account) Snapshot() Snapshot {
 	return Snapshot{
 		ID: a.id, OrgID: a.orgID, Email: a.email.String(), FirstName: a.firstName, LastName: a.lastName,
 		Role: a.role, GroupID: a.groupID, TagIDs: orEmpty(slices.Clone(a.tagIDs)), PresetID: a.presetID, ImportID: a.importID,
-		Active: a.active, MustChangePassword: a.mustChangePassword, Version: a.version + int64(len(a.pending)),
+		Active: a.active, MustChangePassword: a.mustChangePassword, ChangedBy: a.changedBy, Version: a.version + int64(len(a.pending)),
 	}
 }
 
@@ -154,25 +164,54 @@ func (a *Account) apply(e any) {
 		a.firstName, a.lastName, a.role = e.FirstName, e.LastName, tenancy.Role(e.Role)
 		a.groupID, a.tagIDs, a.presetID, a.importID = e.GroupID, slices.Clone(e.TagIDs), e.PresetID, e.ImportID
 		a.active, a.mustChangePassword = true, e.MustChangePassword
+		by := e.ImportID
+		a.changedBy = Provenance{Names: by, Group: by, Tags: by, Password: by, Active: by}
 	case AccountUpdated:
+		by := e.ImportID
 		if e.FirstName != nil {
-			a.firstName = e.FirstName.To
+			a.firstName, a.changedBy.Names = e.FirstName.To, by
 		}
 		if e.LastName != nil {
-			a.lastName = e.LastName.To
+			a.lastName, a.changedBy.Names = e.LastName.To, by
 		}
 		if e.Group != nil {
-			a.groupID = e.Group.To
+			a.groupID, a.changedBy.Group = e.Group.To, by
 		}
-		a.tagIDs = union(a.tagIDs, e.TagsAdded)
+		if len(e.TagsAdded) > 0 {
+			a.tagIDs, a.changedBy.Tags = union(a.tagIDs, e.TagsAdded), by
+		}
 		if e.PasswordReplaced {
-			a.mustChangePassword = e.MustChangePassword
+			a.mustChangePassword, a.changedBy.Password = e.MustChangePassword, by
 		}
 		if e.Reactivated {
-			a.active = true
+			a.active, a.changedBy.Active = true, by
 		}
 	case PasswordChanged:
-		a.mustChangePassword = e.MustChangePassword
+		a.mustChangePassword, a.changedBy.Password = e.MustChangePassword, uuid.Nil
+	case AccountDeactivated:
+		a.active, a.changedBy.Active = false, uuid.Nil
+	case AccountRestored:
+		// What the undo put back is nobody's import's any more: a later undo
+		// of an older import keeps it.
+		if e.FirstName != nil {
+			a.firstName, a.changedBy.Names = e.FirstName.To, uuid.Nil
+		}
+		if e.LastName != nil {
+			a.lastName, a.changedBy.Names = e.LastName.To, uuid.Nil
+		}
+		if e.Group != nil {
+			a.groupID, a.changedBy.Group = e.Group.To, uuid.Nil
+		}
+		if len(e.TagsRemoved) > 0 {
+			a.tagIDs = slices.DeleteFunc(a.tagIDs, func(id uuid.UUID) bool { return slices.Contains(e.TagsRemoved, id) })
+			a.changedBy.Tags = uuid.Nil
+		}
+		if e.PasswordRestored {
+			a.mustChangePassword, a.changedBy.Password = e.MustChangePassword, uuid.Nil
+		}
+		if e.Deactivated {
+			a.active, a.changedBy.Active = false, uuid.Nil
+		}
 	}
 }
 

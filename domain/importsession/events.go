@@ -195,6 +195,54 @@ type ClassroomRosterFetched struct {
 	FetchedAt        time.Time
 }
 
+// UndoStarted: an importer or a system administrator undoes a completed
+// import, in chunks over the same rows as its commit.
+type UndoStarted struct {
+	ByActor   uuid.UUID
+	ByEmail   string
+	Chunks    int
+	ChunkRows int
+	StartedAt time.Time
+}
+
+// UndoProgressed is recorded after each batch of an undo chunk; its counts
+// are the chunk's so far.
+type UndoProgressed struct {
+	Chunk       int
+	Done        int
+	Deactivated int
+	Restored    int
+	Kept        int
+}
+
+// KeptAccount is an account whose fields, changed again since the import,
+// the undo kept.
+type KeptAccount struct {
+	Email  string
+	Fields []string
+}
+
+// UndoChunkCompleted: one chunk of the undo is applied.
+type UndoChunkCompleted struct {
+	Chunk        int
+	Done         int
+	Deactivated  int
+	Restored     int
+	Kept         int
+	KeptAccounts []KeptAccount
+}
+
+// ImportUndone: every account the import created is deactivated, every one
+// it changed is back as it was (but for the fields kept), and the account
+// list shows it.
+type ImportUndone struct {
+	Deactivated  int
+	Restored     int
+	Kept         int
+	KeptAccounts []KeptAccount // the first MaxFailedRows
+	UndoneAt     time.Time
+}
+
 // ImportSummaryEmailed: the importer was sent the summary.
 type ImportSummaryEmailed struct {
 	To string
@@ -220,6 +268,10 @@ func (ImportFailed) EventType() string                 { return "ImportFailed" }
 func (ImportCancelled) EventType() string              { return "ImportCancelled" }
 func (ClassroomRosterFetched) EventType() string       { return "ClassroomRosterFetched" }
 func (ImportSummaryEmailed) EventType() string         { return "ImportSummaryEmailed" }
+func (UndoStarted) EventType() string                  { return "UndoStarted" }
+func (UndoProgressed) EventType() string               { return "UndoProgressed" }
+func (UndoChunkCompleted) EventType() string           { return "UndoChunkCompleted" }
+func (ImportUndone) EventType() string                 { return "ImportUndone" }
 
 // Events lists a sample of every import event, for the codec registry.
 func Events() []interface{ EventType() string } {
@@ -227,7 +279,7 @@ func Events() []interface{ EventType() string } {
 		FileUploaded{}, ColumnsMapped{}, DefaultsChosen{}, ValidationStarted{}, RowsValidated{},
 		ValidationFailed{}, ExistingAccountsPolicyChosen{}, VerificationPageViewed{}, VerificationSkipped{},
 		ImportCommitted{}, CommitProgressed{}, CommitChunkCompleted{}, ImportCompleted{}, ImportFailed{}, ImportCancelled{},
-		ClassroomRosterFetched{}, ImportSummaryEmailed{},
+		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{},
 	}
 }
 

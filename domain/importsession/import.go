@@ -28,6 +28,8 @@ const (
 	StateCompleted      State = "completed"
 	StateFailed         State = "failed"
 	StateCancelled      State = "cancelled"
+	StateUndoing        State = "undoing"
+	StateUndone         State = "undone"
 )
 
 // Step is the wizard page an import resumes at.
@@ -61,7 +63,11 @@ func (s State) Step() Step {
 
 // Open reports whether the import can still be resumed or cancelled.
 func (s State) Open() bool {
-	return s != StateCommitting && s != StateCompleted && s != StateFailed && s != StateCancelled
+	switch s {
+	case StateUploaded, StateMapped, StateDefaultsChosen, StateValidating, StateValidated:
+		return true
+	}
+	return false
 }
 
 // Sources and account types.
@@ -118,6 +124,10 @@ type Import struct {
 	chunkProgress                    map[int]CommitProgressed
 	chunksDone                       map[int]CommitChunkCompleted
 	completed                        ImportCompleted
+	undo                             UndoStarted
+	undoProgress                     map[int]UndoProgressed
+	undoDone                         map[int]UndoChunkCompleted
+	undone                           ImportUndone
 	createdAt, updatedAt             time.Time
 
 	version int64
@@ -312,6 +322,15 @@ func (imp *Import) apply(e any) {
 		imp.state, imp.updatedAt = StateFailed, e.FailedAt
 	case ImportCancelled:
 		imp.state, imp.updatedAt = StateCancelled, e.CancelledAt
+	case UndoStarted:
+		imp.undo, imp.undoProgress, imp.undoDone = e, map[int]UndoProgressed{}, map[int]UndoChunkCompleted{}
+		imp.state, imp.updatedAt = StateUndoing, e.StartedAt
+	case UndoProgressed:
+		imp.undoProgress[e.Chunk] = e
+	case UndoChunkCompleted:
+		imp.undoDone[e.Chunk] = e
+	case ImportUndone:
+		imp.undone, imp.state, imp.updatedAt = e, StateUndone, e.UndoneAt
 	}
 }
 
@@ -659,6 +678,149 @@ func (imp *Import) RecordSummaryEmailed(to string) {
 	imp.record(ImportSummaryEmailed{To: to})
 }
 
+// UndoWindowClosedError: the import ended too long ago to be undone.
+type UndoWindowClosedError struct {
+	CompletedAt time.Time
+	Window      time.Duration
+}
+
+func (e *UndoWindowClosedError) Error() string {
+	return fmt.Sprintf("This import completed on %s; an import can be undone for %s after it completes. Change the accounts one by one, or import a corrected file.",
+		e.CompletedAt.Format("2 January 2006"), humanDuration(e.Window))
+}
+func (e *UndoWindowClosedError) Slug() string { return "undo-window-closed" }
+
+func humanDuration(d time.Duration) string {
+	if days := int(d.Hours() / 24); days >= 1 && d%(24*time.Hour) == 0 {
+		if days == 1 {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", days)
+	}
+	return d.String()
+}
+
+// Undo starts undoing a completed import: its importer or a system
+// administrator of the organization may, within the window after it
+// completed. The undo runs in chunks over the commit's rows.
+func (imp *Import) Undo(actor tenancy.Actor, window time.Duration, chunkRows int, now time.Time) error {
+	if actor.OrgID != imp.orgID || !actor.Role.CanImport() {
+		return &NotFoundError{}
+	}
+	if actor.ID != imp.createdBy && !actor.Role.IsSystemAdmin() {
+		if imp.CanSee(actor) {
+			return &ForbiddenError{"Only the person who ran this import or a system administrator can undo it."}
+		}
+		return &NotFoundError{}
+	}
+	if imp.state != StateCompleted {
+		return &WrongStepError{Current: imp.state, Wanted: []State{StateCompleted}}
+	}
+	if now.Sub(imp.completed.CompletedAt) > window {
+		return &UndoWindowClosedError{CompletedAt: imp.completed.CompletedAt, Window: window}
+	}
+	if chunkRows <= 0 {
+		return fmt.Errorf("importsession: an undo needs a positive chunk size")
+	}
+	c := imp.Counts()
+	imp.record(UndoStarted{ByActor: actor.ID, ByEmail: actor.Email, Chunks: max(1, (c.Total+chunkRows-1)/chunkRows), ChunkRows: chunkRows, StartedAt: now.UTC()})
+	return nil
+}
+
+// UndoChunks are the undo's chunks (the commit's rows, in order).
+func (imp *Import) UndoChunks() []Chunk {
+	out := make([]Chunk, imp.undo.Chunks)
+	for i := range out {
+		out[i] = Chunk{Index: i, From: i * imp.undo.ChunkRows, To: (i + 1) * imp.undo.ChunkRows}
+	}
+	return out
+}
+
+func (imp *Import) requireOpenUndoChunk(chunk int) error {
+	if err := imp.requireOwnState(StateUndoing); err != nil {
+		return err
+	}
+	if chunk < 0 || chunk >= imp.undo.Chunks {
+		return fmt.Errorf("importsession: the undo has no chunk %d", chunk)
+	}
+	if _, done := imp.undoDone[chunk]; done {
+		return &ChunkDoneError{Chunk: chunk}
+	}
+	return nil
+}
+
+// RecordUndoProgress is called by an undo chunk after each batch.
+func (imp *Import) RecordUndoProgress(p UndoProgressed) error {
+	if err := imp.requireOpenUndoChunk(p.Chunk); err != nil {
+		return err
+	}
+	imp.record(p)
+	return nil
+}
+
+// CompleteUndoChunk records an undo chunk's final counts, once.
+func (imp *Import) CompleteUndoChunk(c UndoChunkCompleted) error {
+	if err := imp.requireOpenUndoChunk(c.Chunk); err != nil {
+		return err
+	}
+	imp.record(c)
+	return nil
+}
+
+// UndoChunksLeft is the number of undo chunks not complete yet.
+func (imp *Import) UndoChunksLeft() int { return imp.undo.Chunks - len(imp.undoDone) }
+
+// CompleteUndo ends the undo once every chunk is applied.
+func (imp *Import) CompleteUndo(now time.Time) error {
+	if err := imp.requireOwnState(StateUndoing); err != nil {
+		return err
+	}
+	if left := imp.UndoChunksLeft(); left > 0 {
+		return fmt.Errorf("importsession: %d chunk(s) of the undo are not applied yet", left)
+	}
+	u := ImportUndone{UndoneAt: now.UTC()}
+	for i := range imp.undo.Chunks {
+		c := imp.undoDone[i]
+		u.Deactivated += c.Deactivated
+		u.Restored += c.Restored
+		u.Kept += c.Kept
+		for _, k := range c.KeptAccounts {
+			if len(u.KeptAccounts) < MaxFailedRows {
+				u.KeptAccounts = append(u.KeptAccounts, k)
+			}
+		}
+	}
+	imp.record(u)
+	return nil
+}
+
+// UndoProgress adds up the undo chunks' counts.
+type UndoProgress struct {
+	Done, Total, Deactivated, Restored, Kept int
+}
+
+// UndoProgress is the undo's progress: every chunk's latest counts.
+func (imp *Import) UndoProgress() UndoProgress {
+	p := UndoProgress{Total: imp.completed.Created + imp.completed.Updated}
+	for i := range imp.undo.Chunks {
+		if c, ok := imp.undoDone[i]; ok {
+			p.Done, p.Deactivated, p.Restored, p.Kept = p.Done+c.Done, p.Deactivated+c.Deactivated, p.Restored+c.Restored, p.Kept+c.Kept
+		} else if c, ok := imp.undoProgress[i]; ok {
+			p.Done, p.Deactivated, p.Restored, p.Kept = p.Done+c.Done, p.Deactivated+c.Deactivated, p.Restored+c.Restored, p.Kept+c.Kept
+		}
+	}
+	if imp.state == StateUndone {
+		p.Done = p.Total
+	}
+	return p
+}
+
+// Undone is the outcome of a finished undo.
+func (imp *Import) Undone() ImportUndone { return imp.undone }
+
+// UndoStarted says who undoes it and when.
+func (imp *Import) UndoStarted() UndoStarted { return imp.undo }
+
 // Read access for the application layer.
 
 func (imp *Import) ID() uuid.UUID                     { return imp.id }
@@ -702,7 +864,7 @@ func (imp *Import) Progress() Progress {
 		p.Unchanged += unchanged
 		p.Failed += failed
 	}
-	if imp.state == StateCompleted {
+	if imp.state == StateCompleted || imp.state == StateUndoing || imp.state == StateUndone {
 		p.Done = p.Total
 	}
 	return p

@@ -50,7 +50,7 @@ func (a *Accounts) CreateAccounts(ctx context.Context, accounts []command.NewAcc
 				continue
 			}
 			holders[keys[i]] = acc.Account // a second row with the same email in this batch is taken too
-			todo = append(todo, importing.NewAccount(acc))
+			todo = append(todo, importing.NewAccount{Account: acc.Account, PasswordHash: acc.PasswordHash})
 		}
 		if len(todo) == 0 {
 			return taken, nil
@@ -74,16 +74,33 @@ func (a *Accounts) CreateAccounts(ctx context.Context, accounts []command.NewAcc
 }
 
 // ChangePassword appends PasswordChanged and stores the new hash together.
+//
+// The account records the change itself (Account.ChangePassword), so its
+// stored state says the password is the person's own now: an undo of the
+// import that set the one before keeps it.
 func (a *Accounts) ChangePassword(ctx context.Context, ev account.PasswordChanged, hash string, meta command.Metadata) error {
-	return pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-		if err := a.store.AppendTx(ctx, tx, eventstore.Append{
-			StreamID: account.StreamID(ev.AccountID), ExpectedVersion: eventstore.AnyVersion,
-			Events: []eventstore.Event{{ID: uuid.New(), Data: ev, Metadata: eventMetadata(meta)}},
-		}); err != nil {
+	for attempt := 0; ; attempt++ {
+		accounts, err := a.ByID(ctx, []uuid.UUID{ev.AccountID})
+		if err != nil {
 			return err
 		}
-		return setPassword(ctx, tx, ev.AccountID, hash, ev.MustChangePassword)
-	})
+		acc := accounts[ev.AccountID]
+		if acc == nil {
+			return ErrNotFound
+		}
+		acc.ChangePassword(ev.ChangedAt)
+		err = pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+			if err := a.store.AppendTx(ctx, tx, accountAppend(acc, acc.Version(), meta)); err != nil {
+				return err
+			}
+			return updateAccounts(ctx, tx, []importing.ChangedAccount{{Account: acc, PasswordHash: hash}})
+		})
+		var conflict *eventstore.ConcurrencyError
+		if errors.As(err, &conflict) && attempt < 5 {
+			continue
+		}
+		return err
+	}
 }
 
 func eventMetadata(m command.Metadata) eventstore.Metadata {

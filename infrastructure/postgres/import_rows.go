@@ -83,6 +83,28 @@ func (s *ImportRows) ToCommit(ctx context.Context, importID uuid.UUID, after, to
 	})
 }
 
+// ToUndo reads what the commit did to the accounts of a chunk's rows.
+func (s *ImportRows) ToUndo(ctx context.Context, importID uuid.UUID, after, to, limit int) ([]importing.UndoRow, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT seq_all, account_id, created, diff, coalesce(previous_hash, ''), coalesce(previous_must_change, false)
+		FROM import_account_changes
+		WHERE import_id = $1 AND seq_all > $2 AND seq_all <= $3
+		ORDER BY seq_all LIMIT $4`, importID, after, to, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (importing.UndoRow, error) {
+		var u importing.UndoRow
+		var diff []byte
+		if err := row.Scan(&u.Seq, &u.AccountID, &u.Created, &diff, &u.PreviousHash, &u.PreviousMustChange); err != nil {
+			return u, err
+		}
+		var err error
+		u.Change, err = decodeDiff(diff)
+		return u, err
+	})
+}
+
 // insertImportRows copies a batch of validated rows in one round trip.
 func insertImportRows(ctx context.Context, tx pgx.Tx, importID, orgID uuid.UUID, rows []importing.ValidatedRow) error {
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rows"},

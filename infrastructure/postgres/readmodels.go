@@ -51,22 +51,27 @@ func (r *ReadModels) ListImports(ctx context.Context, orgID, createdBy uuid.UUID
 func (r *ReadModels) Accounts(ctx context.Context, orgID uuid.UUID, f query.AccountFilter) (query.AccountsPage, error) {
 	const pageSize = 100
 	out := query.AccountsPage{Page: f.Page, PageSize: pageSize, Accounts: []query.Account{}}
-	where := `org_id = $1 AND ($2 = '' OR email_key = lower($2)) AND ($3::uuid IS NULL OR import_id = $3)
+	// q matches part of an email or of a name, case-insensitively; its
+	// LIKE wildcards are escaped, so "_" and "%" are taken as written.
+	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(strings.TrimSpace(f.Q))) + "%"
+	where := `org_id = $1 AND ($2 = '' OR email_key = $2) AND ($3::uuid IS NULL OR import_id = $3)
 		AND ($4::uuid IS NULL OR group_id = $4) AND ($5::uuid IS NULL OR tag_ids @> ARRAY[$5::uuid])
-		AND (NOT $6::bool OR group_id IS NOT DISTINCT FROM $4::uuid)`
-	args := []any{orgID, strings.TrimSpace(f.Email), nullUUID(f.ImportID), nullUUID(f.GroupID), nullUUID(f.TagID), f.GroupOnly}
+		AND (NOT $6::bool OR group_id IS NOT DISTINCT FROM $4::uuid)
+		AND ($7::bool IS NULL OR active = $7)
+		AND ($8 = '%%' OR email_key LIKE $8 OR lower(first_name || ' ' || last_name) LIKE $8)`
+	args := []any{orgID, EmailKey(f.Email), nullUUID(f.ImportID), nullUUID(f.GroupID), nullUUID(f.TagID), f.GroupOnly, f.Active, like}
 	if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM accounts_view WHERE `+where, args...).Scan(&out.Total); err != nil {
 		return out, err
 	}
 	rows, err := r.pool.Query(ctx, `
-		SELECT id, email, first_name, last_name, role, group_id, tag_ids, import_id, created_at FROM accounts_view
-		WHERE `+where+` ORDER BY email_key LIMIT $7 OFFSET $8`, append(args, pageSize, (f.Page-1)*pageSize)...)
+		SELECT id, email, first_name, last_name, role, group_id, tag_ids, import_id, preset_id, active, created_at FROM accounts_view
+		WHERE `+where+` ORDER BY email_key LIMIT $9 OFFSET $10`, append(args, pageSize, (f.Page-1)*pageSize)...)
 	if err != nil {
 		return out, err
 	}
 	out.Accounts, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (query.Account, error) {
 		var a query.Account
-		err := row.Scan(&a.ID, &a.Email, &a.FirstName, &a.LastName, &a.Role, &a.GroupID, &a.TagIDs, &a.ImportID, &a.CreatedAt)
+		err := row.Scan(&a.ID, &a.Email, &a.FirstName, &a.LastName, &a.Role, &a.GroupID, &a.TagIDs, &a.ImportID, &a.PresetID, &a.Active, &a.CreatedAt)
 		return a, err
 	})
 	if out.Accounts == nil {

@@ -34,7 +34,12 @@ func (t *Tenancy) SessionLogin(ctx context.Context, token string) (Login, error)
 	if err != nil {
 		return Login{}, err
 	}
-	return t.LoginByID(ctx, accountID)
+	login, err := t.LoginByID(ctx, accountID)
+	if err == nil && !login.Active {
+		// Deactivating ends the sessions too; this guards the moment between.
+		return Login{}, ErrNotFound
+	}
+	return login, err
 }
 
 // EndSession deletes one session; the token is refused from then on. An

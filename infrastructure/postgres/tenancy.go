@@ -141,9 +141,9 @@ func (t *Tenancy) login(ctx context.Context, where string, arg any) (Login, erro
 	var l Login
 	var group *uuid.UUID
 	err := t.pool.QueryRow(ctx, `
-		SELECT account_id, org_id, email, role, group_id, password_hash, must_change_password
+		SELECT account_id, org_id, email, role, group_id, password_hash, must_change_password, active
 		FROM account_logins WHERE `+where, arg).
-		Scan(&l.AccountID, &l.OrgID, &l.Email, &l.Role, &group, &l.PasswordHash, &l.MustChangePassword)
+		Scan(&l.AccountID, &l.OrgID, &l.Email, &l.Role, &group, &l.PasswordHash, &l.MustChangePassword, &l.Active)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, ErrNotFound
 	}
@@ -153,29 +153,7 @@ func (t *Tenancy) login(ctx context.Context, where string, arg any) (Login, erro
 	return l, err
 }
 
-// InsertLogin claims the login's email inside tx (the transaction that
-// records AccountCreated); a taken email is ErrDuplicate.
-func InsertLogin(ctx context.Context, tx pgx.Tx, l Login) error {
-	_, err := tx.Exec(ctx, `
-		INSERT INTO account_logins (account_id, org_id, email, email_key, role, group_id, password_hash, must_change_password)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		l.AccountID, l.OrgID, l.Email, EmailKey(l.Email), l.Role, nullUUID(l.GroupID), l.PasswordHash, l.MustChangePassword)
-	if isUniqueViolation(err) {
-		return ErrDuplicate
-	}
-	return err
-}
 
-// setPassword replaces an account's password hash.
-func setPassword(ctx context.Context, tx pgx.Tx, accountID uuid.UUID, hash string, mustChange bool) error {
-	tag, err := tx.Exec(ctx, `
-		UPDATE account_logins SET password_hash = $2, must_change_password = $3, version = version + 1, updated_at = now()
-		WHERE account_id = $1`, accountID, hash, mustChange)
-	if err == nil && tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return err
-}
 
 // EmailKey is the form emails are compared in: the domain's one rule.
 func EmailKey(email string) string { return account.EmailKey(email) }

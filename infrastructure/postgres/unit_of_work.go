@@ -60,8 +60,10 @@ func (u *UnitOfWork) Do(ctx context.Context, job importing.Job, fn func(w import
 			return w.err
 		}
 		err := pgx.BeginFunc(ctx, u.pool, func(tx pgx.Tx) error { return w.flush(ctx, tx, job) })
+		// Accounts were read before fn ran, so fn running again would write
+		// the same stale state: their caller decides the batch again.
 		var conflict *eventstore.ConcurrencyError
-		if errors.As(err, &conflict) && attempt < 10 {
+		if errors.As(err, &conflict) && len(w.changed) == 0 && attempt < 10 {
 			continue
 		}
 		return err
@@ -76,6 +78,7 @@ type writes struct {
 	changed    []importing.ChangedAccount
 	rows       []rowsToWrite
 	mails      []importing.Mail
+	cancelled  []string
 	jobs       []importing.JobSpec
 	checkpoint any
 	err        error
@@ -120,6 +123,8 @@ func (w *writes) WriteRows(importID, orgID uuid.UUID, rows []importing.Validated
 
 func (w *writes) QueueMail(mails ...importing.Mail) { w.mails = append(w.mails, mails...) }
 
+func (w *writes) CancelMail(keys ...string) { w.cancelled = append(w.cancelled, keys...) }
+
 func (w *writes) EnqueueJob(spec importing.JobSpec) { w.jobs = append(w.jobs, spec) }
 
 func (w *writes) Checkpoint(progress any) { w.checkpoint = progress }
@@ -129,6 +134,9 @@ func (w *writes) flush(ctx context.Context, tx pgx.Tx, job importing.Job) error 
 		return err
 	}
 	if err := insertAccounts(ctx, tx, w.created); err != nil {
+		return err
+	}
+	if err := recordImportChanges(ctx, tx, w.created, w.changed); err != nil {
 		return err
 	}
 	if err := updateAccounts(ctx, tx, w.changed); err != nil {
@@ -141,6 +149,11 @@ func (w *writes) flush(ctx context.Context, tx pgx.Tx, job importing.Job) error 
 	}
 	if len(w.mails) > 0 {
 		if err := w.u.mail.Enqueue(ctx, tx, w.mails...); err != nil {
+			return err
+		}
+	}
+	if len(w.cancelled) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE mail_outbox SET state = 'cancelled', lease_until = NULL WHERE idempotency_key = ANY($1) AND state = 'pending'`, w.cancelled); err != nil {
 			return err
 		}
 	}
@@ -179,11 +192,14 @@ func insertAccounts(ctx context.Context, tx pgx.Tx, accounts []importing.NewAcco
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"account_logins"},
 		[]string{"account_id", "org_id", "email", "email_key", "first_name", "last_name", "role", "group_id", "tag_ids",
-			"preset_id", "import_id", "active", "must_change_password", "version", "password_hash"},
+			"preset_id", "import_id", "active", "must_change_password", "version", "password_hash",
+			"names_by", "group_by", "tags_by", "password_by", "active_by"},
 		pgx.CopyFromSlice(len(accounts), func(i int) ([]any, error) {
 			s := accounts[i].Account.Snapshot()
+			by := s.ChangedBy
 			return []any{s.ID, s.OrgID, s.Email, account.EmailKey(s.Email), s.FirstName, s.LastName, string(s.Role), nullUUID(s.GroupID), s.TagIDs,
-				nullUUID(s.PresetID), nullUUID(s.ImportID), s.Active, s.MustChangePassword, s.Version, accounts[i].PasswordHash}, nil
+				nullUUID(s.PresetID), nullUUID(s.ImportID), s.Active, s.MustChangePassword, s.Version, accounts[i].PasswordHash,
+				nullUUID(by.Names), nullUUID(by.Group), nullUUID(by.Tags), nullUUID(by.Password), nullUUID(by.Active)}, nil
 		}))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "account_logins_email_key" {
@@ -205,10 +221,16 @@ type accountState struct {
 	MustChange   bool        `json:"must_change"`
 	Version      int64       `json:"version"`
 	PasswordHash string      `json:"password_hash"`
+	NamesBy      *uuid.UUID  `json:"names_by"`
+	GroupBy      *uuid.UUID  `json:"group_by"`
+	TagsBy       *uuid.UUID  `json:"tags_by"`
+	PasswordBy   *uuid.UUID  `json:"password_by"`
+	ActiveBy     *uuid.UUID  `json:"active_by"`
 }
 
 // updateAccounts stores changed accounts' new state; a new password hash
-// replaces the old one and ends every session of the account.
+// replaces the old one. The sessions of an account asked to end them, or
+// no longer active, end.
 func updateAccounts(ctx context.Context, tx pgx.Tx, accounts []importing.ChangedAccount) error {
 	if len(accounts) == 0 {
 		return nil
@@ -217,9 +239,11 @@ func updateAccounts(ctx context.Context, tx pgx.Tx, accounts []importing.Changed
 	var ended []uuid.UUID
 	for i, a := range accounts {
 		s := a.Account.Snapshot()
+		by := s.ChangedBy
 		states[i] = accountState{ID: s.ID, FirstName: s.FirstName, LastName: s.LastName, GroupID: nullUUID(s.GroupID), TagIDs: s.TagIDs,
-			Active: s.Active, MustChange: s.MustChangePassword, Version: s.Version, PasswordHash: a.PasswordHash}
-		if a.PasswordHash != "" {
+			Active: s.Active, MustChange: s.MustChangePassword, Version: s.Version, PasswordHash: a.PasswordHash,
+			NamesBy: nullUUID(by.Names), GroupBy: nullUUID(by.Group), TagsBy: nullUUID(by.Tags), PasswordBy: nullUUID(by.Password), ActiveBy: nullUUID(by.Active)}
+		if a.EndSessions || !s.Active {
 			ended = append(ended, s.ID)
 		}
 	}
@@ -232,9 +256,11 @@ func updateAccounts(ctx context.Context, tx pgx.Tx, accounts []importing.Changed
 			first_name = a.first_name, last_name = a.last_name, group_id = a.group_id, tag_ids = a.tag_ids,
 			active = a.active, must_change_password = a.must_change, version = a.version,
 			password_hash = CASE WHEN a.password_hash <> '' THEN a.password_hash ELSE l.password_hash END,
+			names_by = a.names_by, group_by = a.group_by, tags_by = a.tags_by, password_by = a.password_by, active_by = a.active_by,
 			updated_at = now()
 		FROM jsonb_to_recordset($1::jsonb) AS a(id uuid, first_name text, last_name text, group_id uuid, tag_ids uuid[],
-			active boolean, must_change boolean, version bigint, password_hash text)
+			active boolean, must_change boolean, version bigint, password_hash text,
+			names_by uuid, group_by uuid, tags_by uuid, password_by uuid, active_by uuid)
 		WHERE l.account_id = a.id`, batch)
 	if err != nil {
 		return err
@@ -252,27 +278,100 @@ func (a *Accounts) Holders(ctx context.Context, keys []string) (map[string]*acco
 	if len(keys) == 0 {
 		return out, nil
 	}
+	err := a.snapshots(ctx, `email_key = ANY($1)`, keys, func(acc *account.Account) { out[acc.Email().Key()] = acc })
+	return out, err
+}
+
+// ByID reads accounts by id, as the write side stores them.
+func (a *Accounts) ByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*account.Account, error) {
+	out := make(map[uuid.UUID]*account.Account, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := a.snapshots(ctx, `account_id = ANY($1)`, ids, func(acc *account.Account) { out[acc.ID()] = acc })
+	return out, err
+}
+
+func (a *Accounts) snapshots(ctx context.Context, where string, arg any, fn func(*account.Account)) error {
 	rows, err := a.pool.Query(ctx, `
-		SELECT account_id, org_id, email, email_key, first_name, last_name, role, group_id, tag_ids, preset_id, import_id,
-			active, must_change_password, version
-		FROM account_logins WHERE email_key = ANY($1)`, keys)
+		SELECT account_id, org_id, email, first_name, last_name, role, group_id, tag_ids, preset_id, import_id,
+			active, must_change_password, version, names_by, group_by, tags_by, password_by, active_by
+		FROM account_logins WHERE `+where, arg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var s account.Snapshot
-		var key, role string
-		var group, preset, imp *uuid.UUID
-		if err := rows.Scan(&s.ID, &s.OrgID, &s.Email, &key, &s.FirstName, &s.LastName, &role, &group, &s.TagIDs, &preset, &imp,
-			&s.Active, &s.MustChangePassword, &s.Version); err != nil {
-			return nil, err
+		var role string
+		var group, preset, imp, names, grp, tags, pw, active *uuid.UUID
+		if err := rows.Scan(&s.ID, &s.OrgID, &s.Email, &s.FirstName, &s.LastName, &role, &group, &s.TagIDs, &preset, &imp,
+			&s.Active, &s.MustChangePassword, &s.Version, &names, &grp, &tags, &pw, &active); err != nil {
+			return err
 		}
 		s.Role = tenancyRole(role)
 		s.GroupID, s.PresetID, s.ImportID = deref(group), deref(preset), deref(imp)
-		out[key] = account.FromSnapshot(s)
+		s.ChangedBy = account.Provenance{Names: deref(names), Group: deref(grp), Tags: deref(tags), Password: deref(pw), Active: deref(active)}
+		fn(account.FromSnapshot(s))
 	}
-	return out, rows.Err()
+	return rows.Err()
+}
+
+// recordImportChanges keeps what a commit did to each account, for its
+// undo: the accounts it created, and for those it changed the change and
+// the password hash it replaced (read before the update, in the same
+// transaction).
+func recordImportChanges(ctx context.Context, tx pgx.Tx, created []importing.NewAccount, changed []importing.ChangedAccount) error {
+	var rows [][]any
+	for _, a := range created {
+		if a.Seq > 0 {
+			s := a.Account.Snapshot()
+			rows = append(rows, []any{s.ImportID, a.Seq, s.ID, true})
+		}
+	}
+	if len(rows) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_account_changes"}, []string{"import_id", "seq_all", "account_id", "created"}, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+	}
+	type changeJSON struct {
+		ImportID  uuid.UUID       `json:"import_id"`
+		Seq       int             `json:"seq_all"`
+		AccountID uuid.UUID       `json:"account_id"`
+		Diff      json.RawMessage `json:"diff"`
+		Password  bool            `json:"password"`
+	}
+	var changes []changeJSON
+	for _, a := range changed {
+		if a.Seq <= 0 {
+			continue
+		}
+		for _, e := range a.Account.PendingEvents() {
+			u, ok := e.(account.AccountUpdated)
+			if !ok {
+				continue
+			}
+			diff, err := encodeDiff(account.Diff{FirstName: u.FirstName, LastName: u.LastName, Group: u.Group, TagsAdded: u.TagsAdded,
+				Password: u.PasswordReplaced, Reactivate: u.Reactivated})
+			if err != nil {
+				return err
+			}
+			changes = append(changes, changeJSON{ImportID: u.ImportID, Seq: a.Seq, AccountID: u.AccountID, Diff: diff, Password: u.PasswordReplaced})
+		}
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	batch, err := json.Marshal(changes)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO import_account_changes (import_id, seq_all, account_id, created, diff, previous_hash, previous_must_change)
+		SELECT c.import_id, c.seq_all, c.account_id, false, c.diff, CASE WHEN c.password THEN l.password_hash END, l.must_change_password
+		FROM jsonb_to_recordset($1::jsonb) AS c(import_id uuid, seq_all int, account_id uuid, diff jsonb, password boolean)
+		JOIN account_logins l ON l.account_id = c.account_id`, batch)
+	return err
 }
 
 func deref(id *uuid.UUID) uuid.UUID {

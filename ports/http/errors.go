@@ -33,6 +33,7 @@ var statusOfSlug = map[string]int{
 	"verification-incomplete":   http.StatusConflict,
 	"nothing-to-import":         http.StatusConflict,
 	"change-threshold-exceeded": http.StatusConflict,
+	"undo-window-closed":        http.StatusConflict,
 	"conflict":                  http.StatusConflict,
 	"invalid-mapping":           http.StatusUnprocessableEntity,
 	"invalid-defaults":          http.StatusUnprocessableEntity,

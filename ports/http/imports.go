@@ -33,6 +33,7 @@ func (a *API) registerImports(r *mux.Router) {
 	r.HandleFunc("/imports/{id}/rejected.csv", a.rejected).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/commit", a.commit).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/events", a.importEvents).Methods(http.MethodGet)
+	r.HandleFunc("/imports/{id}/undo", a.undo).Methods(http.MethodPost)
 	r.HandleFunc("/accounts", a.accounts).Methods(http.MethodGet)
 }
 
@@ -367,8 +368,17 @@ func (a *API) importEvents(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) accounts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := query.AccountFilter{Email: q.Get("email")}
+	f := query.AccountFilter{Email: q.Get("email"), Q: q.Get("q")}
 	var err error
+	switch v := q.Get("active"); v {
+	case "":
+	case "true", "false":
+		active := v == "true"
+		f.Active = &active
+	default:
+		a.fail(w, r, apperror.New(apperror.Invalid, "invalid-parameter", "active must be true or false, not %q.", v))
+		return
+	}
 	for name, dst := range map[string]*uuid.UUID{"import_id": &f.ImportID, "group_id": &f.GroupID, "tag_id": &f.TagID} {
 		if v := q.Get(name); v != "" {
 			if *dst, err = uuid.Parse(v); err != nil {
