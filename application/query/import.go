@@ -120,12 +120,13 @@ type Progress struct {
 // Summary is the outcome of a completed import. Created, updated (changed),
 // unchanged, skipped (invalid) and failed add up to the rows listed.
 type Summary struct {
-	Created    int         `json:"created"`
-	Updated    int         `json:"updated"`
-	Unchanged  int         `json:"unchanged"`
-	Skipped    int         `json:"skipped"`
-	Failed     int         `json:"failed"`
-	FailedRows []FailedRow `json:"failed_rows"`
+	CompletedAt time.Time   `json:"completed_at"`
+	Created     int         `json:"created"`
+	Updated     int         `json:"updated"`
+	Unchanged   int         `json:"unchanged"`
+	Skipped     int         `json:"skipped"`
+	Failed      int         `json:"failed"`
+	FailedRows  []FailedRow `json:"failed_rows"`
 }
 
 // Undo is the undo of a completed import: who, when, and what it did.
@@ -203,7 +204,7 @@ func ImportFrom(imp *importsession.Import) Import {
 	}
 	if st := imp.State(); st == importsession.StateCompleted || st == importsession.StateUndoing || st == importsession.StateUndone {
 		s := imp.Completed()
-		out.Summary = &Summary{Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed, FailedRows: []FailedRow{}}
+		out.Summary = &Summary{CompletedAt: s.CompletedAt, Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed, FailedRows: []FailedRow{}}
 		for _, fr := range s.FailedRows {
 			out.Summary.FailedRows = append(out.Summary.FailedRows, FailedRow(fr))
 		}

@@ -93,7 +93,7 @@ func (n referenceNames) tagNames(ids []uuid.UUID) []string {
 // accountsData is the accounts page: the filter as typed (to refill the
 // form), the choices, and one page of accounts.
 type accountsData struct {
-	Email, GroupID, TagID, ImportID string
+	Email, Q, Active, GroupID, TagID, ImportID string
 	ImportName                      string
 	Groups, Tags                    []command.Named
 	// Listed is false when the filter was refused: no list is shown, rather
@@ -108,6 +108,7 @@ type accountsData struct {
 
 type accountRow struct {
 	Email, Name, Role, Group string
+	Active                   bool
 	Tags                     []string
 	CreatedAt                time.Time
 	ImportID                 string
@@ -117,7 +118,8 @@ type accountRow struct {
 func (p *Pages) accountsPage(w http.ResponseWriter, r *http.Request) {
 	actor := sessionFrom(r).actor
 	q := r.URL.Query()
-	data := accountsData{Email: strings.TrimSpace(q.Get("email")), GroupID: q.Get("group_id"), TagID: q.Get("tag_id"), ImportID: q.Get("import_id")}
+	data := accountsData{Email: strings.TrimSpace(q.Get("email")), Q: strings.TrimSpace(q.Get("q")), Active: q.Get("active"),
+		GroupID: q.Get("group_id"), TagID: q.Get("tag_id"), ImportID: q.Get("import_id")}
 	filter, problem := parseAccountFilter(q)
 	if !actor.Role.CanImport() {
 		p.fail(w, r, query.ErrNotFound)
@@ -145,7 +147,7 @@ func (p *Pages) accountsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Listed = true
-	data.Filtered = filter.Email != "" || filter.GroupID != uuid.Nil || filter.TagID != uuid.Nil || filter.ImportID != uuid.Nil
+	data.Filtered = filter.Email != "" || filter.Q != "" || filter.Active != nil || filter.GroupID != uuid.Nil || filter.TagID != uuid.Nil || filter.ImportID != uuid.Nil
 	data.Total, data.Page, data.Pages = page.Total, page.Page, pageCount(page.Total, page.PageSize)
 	if len(page.Accounts) > 0 {
 		data.FirstShown = (page.Page-1)*page.PageSize + 1
@@ -158,7 +160,7 @@ func (p *Pages) accountsPage(w http.ResponseWriter, r *http.Request) {
 		data.Next = pageURL(q, page.Page+1)
 	}
 	for _, a := range page.Accounts {
-		row := accountRow{Email: a.Email, Name: strings.TrimSpace(a.FirstName + " " + a.LastName), Role: roleLabel(a.Role),
+		row := accountRow{Email: a.Email, Name: strings.TrimSpace(a.FirstName + " " + a.LastName), Role: roleLabel(a.Role), Active: a.Active,
 			Tags: names.tagNames(a.TagIDs), CreatedAt: a.CreatedAt}
 		if a.GroupID != nil {
 			row.Group = names.group(*a.GroupID)
@@ -174,7 +176,15 @@ func (p *Pages) accountsPage(w http.ResponseWriter, r *http.Request) {
 // parseAccountFilter reads the list's query string; problem is a sentence
 // for the page when a value is malformed (a hand-edited or stale link).
 func parseAccountFilter(q url.Values) (f query.AccountFilter, problem string) {
-	f.Email = strings.TrimSpace(q.Get("email"))
+	f.Email, f.Q = strings.TrimSpace(q.Get("email")), strings.TrimSpace(q.Get("q"))
+	switch v := q.Get("active"); v {
+	case "":
+	case "true", "false":
+		active := v == "true"
+		f.Active = &active
+	default:
+		return f, "The status in this address is not one we know. Choose it again in the filter below."
+	}
 	for _, param := range []struct {
 		key, what string
 		dst       *uuid.UUID
@@ -210,7 +220,7 @@ func pageCount(total, size int) int {
 // pageURL keeps the filters when moving between pages.
 func pageURL(q url.Values, page int) string {
 	next := url.Values{}
-	for _, k := range []string{"email", "group_id", "tag_id", "import_id"} {
+	for _, k := range []string{"email", "q", "active", "group_id", "tag_id", "import_id"} {
 		if v := q.Get(k); v != "" {
 			next.Set(k, v)
 		}
@@ -518,6 +528,24 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 			s += ". Failed rows: " + joinAnd(rows)
 		}
 		return s, none, nil
+	case importsession.UndoStarted:
+		return "Started undoing the import (" + ev.ByEmail + ")", none, nil
+	case importsession.UndoProgressed:
+		return fmt.Sprintf("Undo of part %d: %s done (%d deactivated, %d put back, %d with fields kept)", ev.Chunk+1,
+			plural(ev.Done, "account", "accounts"), ev.Deactivated, ev.Restored, ev.Kept), none, nil
+	case importsession.UndoChunkCompleted:
+		return fmt.Sprintf("Undo of part %d applied: %d deactivated, %d put back, %d with fields kept", ev.Chunk+1, ev.Deactivated, ev.Restored, ev.Kept), none, nil
+	case importsession.ImportUndone:
+		s := fmt.Sprintf("Undone: %s it created deactivated, %s it changed put back as they were", plural(ev.Deactivated, "account", "accounts"),
+			plural(ev.Restored, "account", "accounts"))
+		if ev.Kept > 0 {
+			kept := make([]string, 0, 5)
+			for _, k := range ev.KeptAccounts[:min(5, len(ev.KeptAccounts))] {
+				kept = append(kept, k.Email+" ("+strings.Join(k.Fields, ", ")+")")
+			}
+			s += fmt.Sprintf("; on %s, fields changed again since were kept: %s", plural(ev.Kept, "account", "accounts"), joinAnd(kept))
+		}
+		return s, none, nil
 	case importsession.ImportFailed:
 		return "Stopped for good: " + ev.Reason, none, nil
 	case importsession.ImportCancelled:
@@ -578,6 +606,41 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 		return "Password changed (not shown)", none, nil
 	case account.WelcomeEmailQueued:
 		return "Welcome email queued for sending", none, nil
+	case account.AccountDeactivated:
+		return "Deactivated: the import that created it, " + n.importName(ev.UndoOf) + ", was undone", n.importLink(ev.UndoOf), nil
+	case account.AccountRestored:
+		var parts []string
+		if ev.FirstName != nil || ev.LastName != nil {
+			parts = append(parts, "the name")
+		}
+		if ev.Group != nil {
+			to := "no group"
+			if ev.Group.To != uuid.Nil {
+				to = "group " + n.names.group(ev.Group.To)
+			}
+			parts = append(parts, "the group ("+to+")")
+		}
+		if tags := n.names.tagNames(ev.TagsRemoved); len(tags) > 0 {
+			parts = append(parts, "the tags (removed "+joinAnd(tags)+")")
+		}
+		if ev.PasswordRestored {
+			parts = append(parts, "the password (not shown)")
+		}
+		s := "The undo of " + n.importName(ev.UndoOf)
+		switch {
+		case len(parts) > 0 && ev.Deactivated:
+			s += " put back " + joinAnd(parts) + " and deactivated the account again"
+		case len(parts) > 0:
+			s += " put back " + joinAnd(parts)
+		case ev.Deactivated:
+			s += " deactivated the account again"
+		default:
+			s += " changed nothing"
+		}
+		if len(ev.Kept) > 0 {
+			s += "; kept " + joinAnd(ev.Kept) + ", changed again since"
+		}
+		return s, n.importLink(ev.UndoOf), nil
 	}
 	return "Recorded " + eventType + " (see the details)", none, nil
 }

@@ -150,6 +150,10 @@ func stateLabel(state string) string {
 		return "Failed"
 	case "cancelled":
 		return "Cancelled"
+	case "undoing":
+		return "Being undone"
+	case "undone":
+		return "Undone"
 	}
 	return capitalise(state)
 }

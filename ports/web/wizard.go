@@ -45,6 +45,7 @@ func (p *Pages) registerWizard(r *mux.Router) {
 	r.HandleFunc("/imports/{id}/progress", p.withSession(p.progressPage, false)).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/status.json", p.withSession(p.status, false)).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/cancel", p.withSession(p.cancelSubmit, false)).Methods(http.MethodPost)
+	r.HandleFunc("/imports/{id}/undo", p.withSession(p.undoSubmit, false)).Methods(http.MethodPost)
 }
 
 // stepPath is the page that continues an import.
@@ -599,8 +600,12 @@ func (p *Pages) progressPage(w http.ResponseWriter, r *http.Request) {
 		title = "Import failed"
 	case importsession.StateCancelled:
 		title = "Import cancelled"
+	case importsession.StateUndoing:
+		title = "Undoing the import"
+	case importsession.StateUndone:
+		title = "Import undone"
 	}
-	p.render(w, r, "progress", http.StatusOK, view{Title: title, Data: wizardView{Import: imp}})
+	p.render(w, r, "progress", http.StatusOK, view{Title: title, Data: p.progressView(r, imp)})
 }
 
 // status is what the pages poll while a background job runs.
@@ -611,9 +616,13 @@ func (p *Pages) status(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	progress := query.Progress{Done: imp.Progress.Done, Total: imp.Progress.Total}
+	if imp.Undo != nil {
+		progress = query.Progress{Done: imp.Undo.Done, Total: imp.Undo.Total}
+	}
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"state": imp.State, "next": stepPath(imp), "progress": imp.Progress, "counts": imp.Counts,
-		"label": fmt.Sprintf("%d of %d", imp.Progress.Done, imp.Progress.Total),
+		"state": imp.State, "next": stepPath(imp), "progress": progress, "counts": imp.Counts,
+		"label": fmt.Sprintf("%d of %d", progress.Done, progress.Total),
 	})
 }
 

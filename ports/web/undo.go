@@ -1,0 +1,44 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/rollcall/rollcall/application/query"
+	"github.com/rollcall/rollcall/domain/importsession"
+)
+
+// progressView is the commit's page: its progress, its summary, and once it
+// is complete whether the reader may still undo it.
+type progressView struct {
+	wizardView
+	// CanUndo: the reader ran the import or is a system administrator, and
+	// the undo window is open until UndoUntil.
+	CanUndo   bool
+	UndoUntil time.Time
+}
+
+func (p *Pages) progressView(r *http.Request, imp query.Import) progressView {
+	v := progressView{wizardView: wizardView{Import: imp}}
+	if imp.State != string(importsession.StateCompleted) || imp.Summary == nil {
+		return v
+	}
+	actor := sessionFrom(r).actor
+	v.UndoUntil = imp.Summary.CompletedAt.Add(p.wizard.UndoWindow())
+	v.CanUndo = (actor.ID == imp.CreatedBy || actor.Role.IsSystemAdmin()) && time.Now().Before(v.UndoUntil)
+	return v
+}
+
+// undoSubmit starts the undo the page asked to confirm, then shows its
+// progress.
+func (p *Pages) undoSubmit(w http.ResponseWriter, r *http.Request) {
+	imp, ok := p.load(w, r)
+	if !ok {
+		return
+	}
+	if _, err := p.wizard.Undo(r.Context(), importCommand(r, imp.ID)); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/imports/"+imp.ID.String()+"/progress", http.StatusSeeOther)
+}
