@@ -99,6 +99,8 @@ func newHarness(t *testing.T) *harness {
 			importing.KindValidate:    func(ctx context.Context, j *postgres.Job) error { return h.runner.Validate(ctx, j) },
 			importing.KindCommitChunk: func(ctx context.Context, j *postgres.Job) error { return h.runner.CommitChunk(ctx, j) },
 			importing.KindFinish:      func(ctx context.Context, j *postgres.Job) error { return h.runner.Finish(ctx, j) },
+			importing.KindUndoChunk:   func(ctx context.Context, j *postgres.Job) error { return h.runner.UndoChunk(ctx, j) },
+			importing.KindUndoFinish:  func(ctx context.Context, j *postgres.Job) error { return h.runner.UndoFinish(ctx, j) },
 		})
 	if err != nil {
 		t.Fatal(err)
@@ -147,13 +149,18 @@ func (h *harness) named(kind command.ReferenceKind, name string) uuid.UUID {
 // validate uploads a CSV, maps it as suggested, sets the defaults and waits
 // for the validation to end at want.
 func (h *harness) validate(csv string, defaults command.ChooseDefaults, want importsession.State) *importsession.Import {
+	return h.validateWith(command.UploadFile{}, csv, defaults, want)
+}
+
+func (h *harness) validateWith(upload command.UploadFile, csv string, defaults command.ChooseDefaults, want importsession.State) *importsession.Import {
 	h.t.Helper()
 	ctx := context.Background()
 	stored, err := h.wizard.StoreUpload(ctx, strings.NewReader(csv))
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	imp, err := h.wizard.Upload(ctx, command.UploadFile{Actor: h.root, FileName: "people.csv", File: stored})
+	upload.Actor, upload.FileName, upload.File = h.root, "people.csv", stored
+	imp, err := h.wizard.Upload(ctx, upload)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -379,5 +386,48 @@ func TestChunkOutOfRetriesFailsTheImport(t *testing.T) {
 	}
 	if !strings.Contains(reason, "default password is no longer stored") {
 		t.Fatalf("failure reason %q", reason)
+	}
+}
+
+// Undoing an import cancels the welcome emails not sent yet to the accounts
+// it deactivates; the others are left alone.
+func TestUndoCancelsUnsentWelcomeEmails(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	if err := h.tenancy.SetWelcomeEmail(ctx, h.orgID, true); err != nil {
+		t.Fatal(err)
+	}
+	imp := h.validateWith(command.UploadFile{SendWelcomeEmail: true}, "First Name,Last Name,Email\nAna,Lima,ana@lincoln.edu\nBo,Ek,bo@lincoln.edu\n",
+		command.ChooseDefaults{Password: secret.New("Welcome-2026!"), ForcePasswordChange: true}, importsession.StateValidated)
+	h.commit(imp.ID(), importsession.ExistingPolicy{})
+	// One welcome email went out before the undo (a dispatcher sent it).
+	if _, err := h.pool.Exec(ctx, `UPDATE mail_outbox SET state = 'sent', sent_at = now() WHERE to_address = 'bo@lincoln.edu'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.wizard.Undo(ctx, command.ImportCommand{Actor: h.root, ImportID: imp.ID()}); err != nil {
+		t.Fatal(err)
+	}
+	undone := h.wait(imp.ID(), importsession.StateUndone)
+	if u := undone.Undone(); u.Deactivated != 2 {
+		t.Fatalf("undone %+v", u)
+	}
+	states := map[string]string{}
+	rows, err := h.pool.Query(ctx, `SELECT to_address, state FROM mail_outbox WHERE idempotency_key LIKE 'welcome:%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var to, state string
+		if err := rows.Scan(&to, &state); err != nil {
+			t.Fatal(err)
+		}
+		states[to] = state
+	}
+	if states["ana@lincoln.edu"] != "cancelled" || states["bo@lincoln.edu"] != "sent" {
+		t.Fatalf("welcome emails after the undo: %v", states)
+	}
+	if login, err := h.tenancy.LoginByEmail(ctx, "ana@lincoln.edu"); err != nil || login.Active {
+		t.Fatalf("Ana after the undo: %+v %v", login, err)
 	}
 }

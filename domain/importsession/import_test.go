@@ -334,3 +334,63 @@ func TestClassroomImportsUpdateNamesByDefault(t *testing.T) {
 		t.Fatalf("old upload's importer role %s", r)
 	}
 }
+
+func TestUndo(t *testing.T) {
+	completed := []any{uploaded, mapped, defaulted, started, validated, VerificationSkipped{}, committed,
+		CommitChunkCompleted{Chunk: 0}, CommitChunkCompleted{Chunk: 1}, CommitChunkCompleted{Chunk: 2},
+		ImportCompleted{Created: 200, Updated: 30, CompletedAt: now}}
+	otherAdmin := tenancy.Actor{ID: uuid.New(), OrgID: org, Role: tenancy.RoleAdmin, GroupID: groupA}
+	const window = 30 * 24 * time.Hour
+	tests := []struct {
+		name    string
+		given   []any
+		actor   tenancy.Actor
+		at      time.Time
+		wantErr any
+	}{
+		{"the importer, within the window", completed, sysAdmin, now.Add(window - time.Minute), nil},
+		{"another system administrator", completed, tenancy.Actor{ID: uuid.New(), OrgID: org, Role: tenancy.RoleSystemAdmin}, now.Add(time.Hour), nil},
+		{"past the window", completed, sysAdmin, now.Add(window + time.Minute), new(*UndoWindowClosedError)},
+		{"a group administrator who did not run it", completed, otherAdmin, now, new(*NotFoundError)},
+		{"another organization", completed, otherOrg, now, new(*NotFoundError)},
+		{"an import not completed", completed[:7], sysAdmin, now, new(*WrongStepError)},
+		{"twice", append(append([]any{}, completed...), UndoStarted{Chunks: 3, ChunkRows: 100}), sysAdmin, now, new(*WrongStepError)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			imp := Rehydrate(tt.given)
+			err := imp.Undo(tt.actor, window, 100, tt.at)
+			if tt.wantErr != nil {
+				if err == nil || !errors.As(err, reflect.ValueOf(tt.wantErr).Interface()) {
+					t.Fatalf("err = %v, want %T", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			started := imp.PendingEvents()[0].(UndoStarted)
+			if started.ByActor != tt.actor.ID || started.Chunks != 3 || imp.State() != StateUndoing {
+				t.Fatalf("undo started %+v, state %s", started, imp.State())
+			}
+		})
+	}
+	// The undo completes once every chunk is applied, adding them up.
+	imp := Rehydrate(append(append([]any{}, completed...), UndoStarted{Chunks: 2, ChunkRows: 100},
+		UndoChunkCompleted{Chunk: 0, Done: 100, Deactivated: 90, Restored: 10, KeptAccounts: []KeptAccount{{Email: "a@b.c", Fields: []string{"group"}}}, Kept: 1}))
+	if err := imp.CompleteUndo(now); err == nil {
+		t.Fatal("the undo completed with a chunk left")
+	}
+	if err := imp.CompleteUndoChunk(UndoChunkCompleted{Chunk: 0}); !errors.As(err, new(*ChunkDoneError)) {
+		t.Fatalf("a chunk undone twice: %v", err)
+	}
+	if err := imp.CompleteUndoChunk(UndoChunkCompleted{Chunk: 1, Done: 30, Deactivated: 20, Restored: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if err := imp.CompleteUndo(now); err != nil {
+		t.Fatal(err)
+	}
+	if u := imp.Undone(); u.Deactivated != 110 || u.Restored != 20 || u.Kept != 1 || len(u.KeptAccounts) != 1 || imp.State() != StateUndone {
+		t.Fatalf("undone %+v, state %s", u, imp.State())
+	}
+}
