@@ -316,7 +316,7 @@ func TestBrowserResumeWizard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(strings.Fields(countsText), " "); got != "2 new 1 existing 6 invalid, will be skipped" {
+	if got := strings.Join(strings.Fields(countsText), " "); got != "2 new 0 changed 1 unchanged 6 invalid, will be skipped" {
 		t.Fatalf("resumed counts: %q", got)
 	}
 	if force || !tag || !keep || tagColumn != "ignore" {
