@@ -52,6 +52,9 @@ type Writes interface {
 	ChangeAccounts(accounts []ChangedAccount, meta command.Metadata)
 	// WriteRows stores validated rows for the review.
 	WriteRows(importID, orgID uuid.UUID, rows []ValidatedRow)
+	// ReplaceRow rewrites one validated row, corrected on the review; a row
+	// whose status changed goes last among the rows of its new status.
+	ReplaceRow(importID uuid.UUID, row ValidatedRow)
 	// QueueMail puts emails in the outbox; a key queued already is skipped.
 	QueueMail(mails ...Mail)
 	// CancelMail cancels the emails of these keys not sent yet.
@@ -168,6 +171,11 @@ type Rows interface {
 	// ToCommit returns up to limit new and existing rows whose position
 	// among listed rows is in (after, to], in order.
 	ToCommit(ctx context.Context, importID uuid.UUID, after, to, limit int) ([]CommitRow, error)
+	// Row reads one validated row.
+	Row(ctx context.Context, importID uuid.UUID, number int) (ValidatedRow, bool, error)
+	// RowWithEmail is the first other listed row with the email key (0:
+	// none).
+	RowWithEmail(ctx context.Context, importID uuid.UUID, key string, except int) (int, error)
 	// ToUndo returns up to limit of what the commit did, for rows whose
 	// position is in (after, to], in order.
 	ToUndo(ctx context.Context, importID uuid.UUID, after, to, limit int) ([]UndoRow, error)

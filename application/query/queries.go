@@ -148,6 +148,8 @@ type AuditActor struct {
 type ReadModel interface {
 	ListImports(ctx context.Context, orgID uuid.UUID, createdBy uuid.UUID, openOnly bool) ([]Import, error)
 	Rows(ctx context.Context, importID uuid.UUID, f RowFilter, page int) ([]StoredRow, error)
+	// Row reads one listed row (ok false: none).
+	Row(ctx context.Context, importID uuid.UUID, number int) (StoredRow, bool, error)
 	// InvalidRows calls fn with each invalid row's number and problems, in
 	// row order.
 	InvalidRows(ctx context.Context, importID uuid.UUID, fn func(row int, problems []Problem) error) error
@@ -317,20 +319,47 @@ func (q *Queries) Rows(ctx context.Context, actor tenancy.Actor, id uuid.UUID, s
 	}
 	rows := make([]Row, len(stored))
 	for i, s := range stored {
-		rows[i] = Row{Row: s.Row, Status: s.Status, FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, Group: s.Group,
-			Tags: orEmpty(s.Tags), Problems: s.Problems, Changes: []Change{}}
-		if rows[i].Problems == nil {
-			rows[i].Problems = []Problem{}
-		}
-		if s.Status == importsession.RowExisting {
-			rows[i].Status = RowUnchanged
-			if s.ChangedUnder&(1<<policy.Bits()) != 0 {
-				rows[i].Status = RowChanged
-				rows[i].Changes = names.changes(s.Diff.Under(policy))
-			}
-		}
+		rows[i] = names.row(s, policy)
 	}
 	return RowsPage{Page: page, PageSize: PageSize, Total: total, Rows: rows}, nil
+}
+
+// Row is one row of the review, as Rows shows it, with the import's counts.
+func (q *Queries) Row(ctx context.Context, actor tenancy.Actor, id uuid.UUID, number int) (Row, Import, error) {
+	imp, err := q.visible(ctx, actor, id)
+	if err != nil {
+		return Row{}, Import{}, err
+	}
+	stored, ok, err := q.rm.Row(ctx, id, number)
+	if err != nil {
+		return Row{}, Import{}, err
+	}
+	if !ok {
+		return Row{}, Import{}, ErrNotFound
+	}
+	names, err := q.referenceNames(ctx, imp.OrgID())
+	if err != nil {
+		return Row{}, Import{}, err
+	}
+	return names.row(stored, imp.ExistingPolicy()), ImportFrom(imp), nil
+}
+
+// row shows a stored row under the import's policy: an existing row is
+// changed (with what changes) or unchanged.
+func (n names) row(s StoredRow, policy importsession.ExistingPolicy) Row {
+	out := Row{Row: s.Row, Status: s.Status, FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, Group: s.Group,
+		Tags: orEmpty(s.Tags), Problems: s.Problems, Changes: []Change{}}
+	if out.Problems == nil {
+		out.Problems = []Problem{}
+	}
+	if s.Status == importsession.RowExisting {
+		out.Status = RowUnchanged
+		if s.ChangedUnder&(1<<policy.Bits()) != 0 {
+			out.Status = RowChanged
+			out.Changes = n.changes(s.Diff.Under(policy))
+		}
+	}
+	return out
 }
 
 // Accounts lists the actor's organization's accounts; a group-scoped

@@ -177,7 +177,7 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 func (a *app) api(m *Main, pages *web.Pages) (*rhttp.API, error) {
 	return rhttp.NewAPI(rhttp.APIDeps{
 		Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, SignOut: a.signOut, ChangePassword: a.changePwd, Reference: a.reference,
-		Wizard: a.wizard, Queries: a.queries, SampleFile: spreadsheet.Sample(), Upload: m.uploadLimits(), TrustedProxies: m.Config.TrustedProxies,
+		Wizard: a.wizard, Queries: a.queries, Rows: a.jobs, SampleFile: spreadsheet.Sample(), Upload: m.uploadLimits(), TrustedProxies: m.Config.TrustedProxies,
 		Classroom: a.classroom, AfterGoogle: m.Config.PublicURL + "/imports/new/classroom",
 		BrowserCallback: http.HandlerFunc(pages.GoogleCallback),
 	})
@@ -195,7 +195,7 @@ func (m *Main) mailSender() (mail.Sender, error) {
 
 func (a *app) pages(m *Main) (*web.Pages, error) {
 	return web.New(web.Deps{Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, SignOut: a.signOut, ChangePassword: a.changePwd,
-		Queries: a.queries, Wizard: a.wizard, Reference: a.reference, Classroom: a.classroom, SampleFile: spreadsheet.Sample(),
+		Queries: a.queries, Wizard: a.wizard, Reference: a.reference, Rows: a.jobs, Classroom: a.classroom, SampleFile: spreadsheet.Sample(),
 		Upload: m.uploadLimits(), TrustedProxies: m.Config.TrustedProxies, PublicURL: m.Config.PublicURL,
 		CSRFKey: a.csrfKey, SecureCookies: strings.HasPrefix(m.Config.PublicURL, "https://")})
 }

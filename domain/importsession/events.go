@@ -243,6 +243,28 @@ type ImportUndone struct {
 	UndoneAt     time.Time
 }
 
+// FieldChange is one field of a row, before and after a correction.
+type FieldChange struct {
+	Field    string
+	From, To string
+}
+
+// RowCorrected: the importer fixed a row on the review, and it was checked
+// again at once. The statuses and masks before and after keep the counts
+// right without reading the rows again.
+type RowCorrected struct {
+	Row                int
+	ByActor            uuid.UUID
+	Changes            []FieldChange
+	StatusBefore       string
+	StatusAfter        string
+	ChangedUnderBefore uint16
+	ChangedUnderAfter  uint16
+	ProblemsBefore     []string // problem codes
+	ProblemsAfter      []string
+	CorrectedAt        time.Time
+}
+
 // ImportSummaryEmailed: the importer was sent the summary.
 type ImportSummaryEmailed struct {
 	To string
@@ -269,6 +291,7 @@ func (ImportCancelled) EventType() string              { return "ImportCancelled
 func (ClassroomRosterFetched) EventType() string       { return "ClassroomRosterFetched" }
 func (ImportSummaryEmailed) EventType() string         { return "ImportSummaryEmailed" }
 func (UndoStarted) EventType() string                  { return "UndoStarted" }
+func (RowCorrected) EventType() string                 { return "RowCorrected" }
 func (UndoProgressed) EventType() string               { return "UndoProgressed" }
 func (UndoChunkCompleted) EventType() string           { return "UndoChunkCompleted" }
 func (ImportUndone) EventType() string                 { return "ImportUndone" }
@@ -279,7 +302,7 @@ func Events() []interface{ EventType() string } {
 		FileUploaded{}, ColumnsMapped{}, DefaultsChosen{}, ValidationStarted{}, RowsValidated{},
 		ValidationFailed{}, ExistingAccountsPolicyChosen{}, VerificationPageViewed{}, VerificationSkipped{},
 		ImportCommitted{}, CommitProgressed{}, CommitChunkCompleted{}, ImportCompleted{}, ImportFailed{}, ImportCancelled{},
-		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{},
+		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{}, RowCorrected{},
 	}
 }
 

@@ -6,6 +6,7 @@ package importsession
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -299,10 +300,16 @@ func (imp *Import) apply(e any) {
 		imp.state, imp.updatedAt = StateValidating, e.StartedAt
 		imp.resetValidation()
 	case RowsValidated:
+		// Copies: corrections adjust the counts, never the event.
 		imp.validated = e
+		imp.validated.ChangedUnder, imp.validated.ProblemCounts = slices.Clone(e.ChangedUnder), maps.Clone(e.ProblemCounts)
 		imp.state, imp.updatedAt = StateValidated, e.ValidatedAt
 	case ValidationFailed:
 		imp.state, imp.updatedAt = StateDefaultsChosen, e.FailedAt
+	case RowCorrected:
+		imp.validated.adjust(e.StatusBefore, e.ChangedUnderBefore, e.ProblemsBefore, -1)
+		imp.validated.adjust(e.StatusAfter, e.ChangedUnderAfter, e.ProblemsAfter, +1)
+		imp.updatedAt = e.CorrectedAt
 	case ExistingAccountsPolicyChosen:
 		imp.existing = ExistingPolicy{UpdatePassword: e.UpdatePassword, UpdateGroup: e.UpdateGroup, UpdateTags: e.UpdateTags, UpdateNames: e.UpdateNames}
 	case VerificationPageViewed:
@@ -676,6 +683,48 @@ func (imp *Import) Cancel(actor tenancy.Actor, now time.Time) error {
 // RecordSummaryEmailed notes that the importer was sent the summary.
 func (imp *Import) RecordSummaryEmailed(to string) {
 	imp.record(ImportSummaryEmailed{To: to})
+}
+
+// adjust counts one row of a status in or out.
+func (v *RowsValidated) adjust(status string, changedUnder uint16, problems []string, by int) {
+	switch status {
+	case RowNew:
+		v.New += by
+	case RowExisting:
+		v.Existing += by
+		if len(v.ChangedUnder) == account.Policies {
+			for p := range account.Policies {
+				if changedUnder&(1<<p) != 0 {
+					v.ChangedUnder[p] += by
+				}
+			}
+		}
+	case RowInvalid:
+		v.Invalid += by
+	}
+	if len(problems) > 0 && v.ProblemCounts == nil {
+		v.ProblemCounts = map[string]int{}
+	}
+	for _, code := range problems {
+		v.ProblemCounts[code] += by
+		if v.ProblemCounts[code] <= 0 {
+			delete(v.ProblemCounts, code)
+		}
+	}
+}
+
+// CorrectRow records a row fixed on the review and checked again; only
+// while the import waits for its review, and only a change.
+func (imp *Import) CorrectRow(actor tenancy.Actor, c RowCorrected, now time.Time) error {
+	if err := imp.requireState(actor, StateValidated); err != nil {
+		return err
+	}
+	if len(c.Changes) == 0 {
+		return &InvalidValueError{"Nothing to correct: the values are the row's already."}
+	}
+	c.ByActor, c.CorrectedAt = actor.ID, now.UTC()
+	imp.record(c)
+	return nil
 }
 
 // UndoWindowClosedError: the import ended too long ago to be undone.

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -81,6 +83,89 @@ func (s *ImportRows) ToCommit(ctx context.Context, importID uuid.UUID, after, to
 		cr.Reviewed.Diff, err = decodeDiff(diff)
 		return cr, err
 	})
+}
+
+// Row reads one validated row.
+func (s *ImportRows) Row(ctx context.Context, importID uuid.UUID, number int) (importing.ValidatedRow, bool, error) {
+	var (
+		v        importing.ValidatedRow
+		group    *uuid.UUID
+		problems []byte
+		diff     []byte
+		mask     int32
+	)
+	err := s.pool.QueryRow(ctx, `
+		SELECT row_number, status, first_name, last_name, email, email_key, group_name, group_id, tags, tag_ids, has_password,
+			problems, diff, changed_under, password_sealed, seq_all, seq_status
+		FROM import_rows WHERE import_id = $1 AND row_number = $2`, importID, number).
+		Scan(&v.Number, &v.Status, &v.FirstName, &v.LastName, &v.Email, &v.EmailKey, &v.Group, &group, &v.Tags, &v.TagIDs, &v.HasPassword,
+			&problems, &diff, &mask, &v.SealedPassword, &v.SeqAll, &v.SeqStatus)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return v, false, nil
+	}
+	if err != nil {
+		return v, false, err
+	}
+	v.GroupID, v.ChangedUnder = deref(group), uint16(mask)
+	var stored []query.Problem
+	if err := json.Unmarshal(problems, &stored); err != nil {
+		return v, false, err
+	}
+	for _, p := range stored {
+		v.Problems = append(v.Problems, importsession.Problem(p))
+	}
+	v.Diff, err = decodeDiff(diff)
+	return v, true, err
+}
+
+// RowWithEmail is the first other listed row of the import with the email.
+func (s *ImportRows) RowWithEmail(ctx context.Context, importID uuid.UUID, key string, except int) (int, error) {
+	if key == "" {
+		return 0, nil
+	}
+	var row *int
+	err := s.pool.QueryRow(ctx, `SELECT min(row_number) FROM import_rows WHERE import_id = $1 AND email_key = $2 AND row_number <> $3`,
+		importID, key, except).Scan(&row)
+	if err != nil || row == nil {
+		return 0, err
+	}
+	return *row, nil
+}
+
+// replaceImportRow rewrites a corrected row. One that changed status goes
+// last among its new status's rows, so every filter still pages.
+func replaceImportRow(ctx context.Context, tx pgx.Tx, importID uuid.UUID, v importing.ValidatedRow) error {
+	problems := make([]map[string]string, len(v.Problems))
+	for j, p := range v.Problems {
+		problems[j] = map[string]string{"field": p.Field, "code": p.Code, "message": storable(p.Message)}
+	}
+	pj, err := json.Marshal(problems)
+	if err != nil {
+		return err
+	}
+	var diff []byte
+	if v.Status == importsession.RowExisting {
+		if diff, err = encodeDiff(v.Diff); err != nil {
+			return err
+		}
+	}
+	tags := make([]string, len(v.Tags))
+	for j, t := range v.Tags {
+		tags[j] = storable(t)
+	}
+	tag, err := tx.Exec(ctx, `
+		UPDATE import_rows SET
+			seq_status = CASE WHEN status = $3 THEN seq_status
+				ELSE (SELECT coalesce(max(seq_status), 0) + 1 FROM import_rows WHERE import_id = $1 AND status = $3) END,
+			status = $3, first_name = $4, last_name = $5, email = $6, email_key = $7, group_name = $8, group_id = $9,
+			tags = $10, tag_ids = $11, problems = $12, diff = $13, changed_under = $14
+		WHERE import_id = $1 AND row_number = $2`,
+		importID, v.Number, v.Status, storable(v.FirstName), storable(v.LastName), storable(v.Email), v.EmailKey, storable(v.Group),
+		nullUUID(v.GroupID), tags, v.TagIDs, pj, diff, int32(v.ChangedUnder))
+	if err == nil && tag.RowsAffected() != 1 {
+		return fmt.Errorf("postgres: import %s has no row %d", importID, v.Number)
+	}
+	return err
 }
 
 // ToUndo reads what the commit did to the accounts of a chunk's rows.
@@ -234,6 +319,29 @@ func (r *ReadModels) Rows(ctx context.Context, importID uuid.UUID, f query.RowFi
 		out = []query.StoredRow{}
 	}
 	return out, err
+}
+
+// Row reads one listed row of the review.
+func (r *ReadModels) Row(ctx context.Context, importID uuid.UUID, number int) (query.StoredRow, bool, error) {
+	var v query.StoredRow
+	var problems, diff []byte
+	var mask int32
+	err := r.pool.QueryRow(ctx, `
+		SELECT row_number, status, first_name, last_name, email, group_name, tags, problems, diff, changed_under
+		FROM import_rows WHERE import_id = $1 AND row_number = $2`, importID, number).
+		Scan(&v.Row, &v.Status, &v.FirstName, &v.LastName, &v.Email, &v.Group, &v.Tags, &problems, &diff, &mask)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return v, false, nil
+	}
+	if err != nil {
+		return v, false, err
+	}
+	v.ChangedUnder = uint16(mask)
+	if err := json.Unmarshal(problems, &v.Problems); err != nil {
+		return v, false, err
+	}
+	v.Diff, err = decodeDiff(diff)
+	return v, true, err
 }
 
 // InvalidRows streams the invalid rows' numbers and problems in row order.

@@ -77,6 +77,7 @@ type writes struct {
 	created    []importing.NewAccount
 	changed    []importing.ChangedAccount
 	rows       []rowsToWrite
+	replaced   []rowsToWrite
 	mails      []importing.Mail
 	cancelled  []string
 	jobs       []importing.JobSpec
@@ -121,6 +122,10 @@ func (w *writes) WriteRows(importID, orgID uuid.UUID, rows []importing.Validated
 	w.rows = append(w.rows, rowsToWrite{importID: importID, orgID: orgID, rows: rows})
 }
 
+func (w *writes) ReplaceRow(importID uuid.UUID, row importing.ValidatedRow) {
+	w.replaced = append(w.replaced, rowsToWrite{importID: importID, rows: []importing.ValidatedRow{row}})
+}
+
 func (w *writes) QueueMail(mails ...importing.Mail) { w.mails = append(w.mails, mails...) }
 
 func (w *writes) CancelMail(keys ...string) { w.cancelled = append(w.cancelled, keys...) }
@@ -145,6 +150,13 @@ func (w *writes) flush(ctx context.Context, tx pgx.Tx, job importing.Job) error 
 	for _, r := range w.rows {
 		if err := insertImportRows(ctx, tx, r.importID, r.orgID, r.rows); err != nil {
 			return err
+		}
+	}
+	for _, r := range w.replaced {
+		for _, row := range r.rows {
+			if err := replaceImportRow(ctx, tx, r.importID, row); err != nil {
+				return err
+			}
 		}
 	}
 	if len(w.mails) > 0 {

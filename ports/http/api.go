@@ -29,6 +29,7 @@ type API struct {
 	reference             *command.ReferenceHandler
 	wizard                *command.ImportWizard
 	queries               *query.Queries
+	rowCorrector          RowCorrector
 	sampleFile            []byte
 	uploadLimits          UploadLimits
 	trustedProxies        []netip.Prefix
@@ -47,8 +48,10 @@ type APIDeps struct {
 	Reference      *command.ReferenceHandler
 	Wizard         *command.ImportWizard
 	Queries        *query.Queries
-	SampleFile     []byte
-	Upload         UploadLimits
+	// Rows corrects rows on the review.
+	Rows       RowCorrector
+	SampleFile []byte
+	Upload     UploadLimits
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed
 	// (TRUSTED_PROXIES); none: the connection's peer is the client.
 	TrustedProxies []netip.Prefix
@@ -64,11 +67,11 @@ type APIDeps struct {
 // NewAPI refuses missing dependencies.
 func NewAPI(d APIDeps) (*API, error) {
 	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.SignOut == nil || d.ChangePassword == nil || d.Reference == nil ||
-		d.Wizard == nil || d.Queries == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 {
+		d.Wizard == nil || d.Queries == nil || d.Rows == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 {
 		return nil, errors.New("http: NewAPI needs every dependency")
 	}
 	return &API{logger: d.Logger, logins: d.Logins, signInHandler: d.SignIn, signOutHandler: d.SignOut, changePasswordHandler: d.ChangePassword,
-		reference: d.Reference, wizard: d.Wizard, queries: d.Queries, sampleFile: d.SampleFile, uploadLimits: d.Upload,
+		reference: d.Reference, wizard: d.Wizard, queries: d.Queries, rowCorrector: d.Rows, sampleFile: d.SampleFile, uploadLimits: d.Upload,
 		trustedProxies: d.TrustedProxies, classroom: d.Classroom, afterGoogle: d.AfterGoogle, browserCallback: d.BrowserCallback}, nil
 }
 

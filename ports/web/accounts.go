@@ -528,6 +528,12 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 			s += ". Failed rows: " + joinAnd(rows)
 		}
 		return s, none, nil
+	case importsession.RowCorrected:
+		changes := make([]string, len(ev.Changes))
+		for i, c := range ev.Changes {
+			changes[i] = fmt.Sprintf("%s from %q to %q", strings.ReplaceAll(c.Field, "_", " "), c.From, c.To)
+		}
+		return fmt.Sprintf("Corrected row %d on the review: %s; checked again, it is now %s (was %s)", ev.Row, joinAnd(changes), ev.StatusAfter, ev.StatusBefore), none, nil
 	case importsession.UndoStarted:
 		return "Started undoing the import (" + ev.ByEmail + ")", none, nil
 	case importsession.UndoProgressed:

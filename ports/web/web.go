@@ -39,6 +39,7 @@ const sessionCookie = "rollcall_session"
 
 // Pages serves the web pages.
 type Pages struct {
+	rows           rhttp.RowCorrector
 	logger         *slog.Logger
 	logins         command.Logins
 	signIn         *command.SignInHandler
@@ -68,6 +69,8 @@ type Deps struct {
 	Queries        *query.Queries
 	Wizard         *command.ImportWizard
 	Reference      *command.ReferenceHandler
+	// Rows corrects rows on the review.
+	Rows rhttp.RowCorrector
 	// Classroom is nil when Google is not configured: the pages then say so.
 	Classroom  *command.Classroom
 	SampleFile []byte
@@ -87,14 +90,14 @@ type Deps struct {
 // templates/layout.html, with the partials templates/_*.html.
 func New(d Deps) (*Pages, error) {
 	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.SignOut == nil || d.ChangePassword == nil || d.Queries == nil || d.Wizard == nil ||
-		d.Reference == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 || len(d.CSRFKey) == 0 {
+		d.Reference == nil || d.Rows == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 || len(d.CSRFKey) == 0 {
 		return nil, errors.New("web: New needs every dependency")
 	}
 	publicOrigin := ""
 	if u, err := url.Parse(d.PublicURL); err == nil && u.Host != "" {
 		publicOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 	}
-	p := &Pages{logger: d.Logger, logins: d.Logins, signIn: d.SignIn, signOutHandler: d.SignOut, changePassword: d.ChangePassword, queries: d.Queries,
+	p := &Pages{rows: d.Rows, logger: d.Logger, logins: d.Logins, signIn: d.SignIn, signOutHandler: d.SignOut, changePassword: d.ChangePassword, queries: d.Queries,
 		wizard: d.Wizard, reference: d.Reference, classroom: d.Classroom, sampleFile: d.SampleFile, maxUpload: d.Upload.MaxBytes,
 		upload: d.Upload, trustedProxies: d.TrustedProxies, publicOrigin: publicOrigin,
 		csrfKey: d.CSRFKey, secureCookies: d.SecureCookies, templates: map[string]*template.Template{}}

@@ -3,6 +3,8 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -46,6 +48,7 @@ func (p *Pages) registerWizard(r *mux.Router) {
 	r.HandleFunc("/imports/{id}/status.json", p.withSession(p.status, false)).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/cancel", p.withSession(p.cancelSubmit, false)).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/undo", p.withSession(p.undoSubmit, false)).Methods(http.MethodPost)
+	r.HandleFunc("/imports/{id}/rows/{row}", p.withSession(p.correctRow, false)).Methods(http.MethodPost)
 }
 
 // stepPath is the page that continues an import.
@@ -424,12 +427,16 @@ type filterTab struct {
 type verificationView struct {
 	wizardView
 	IsSystemAdmin bool
-	Status        string
-	Filters       []filterTab
-	Page          query.RowsPage
-	Pages         int
-	Rows          []verificationRow
-	Notice        string
+	// GroupColumn: the file has a group column, so a row's group can be fixed.
+	GroupColumn bool
+	Status      string
+	Filters     []filterTab
+	Page        query.RowsPage
+	Pages       int
+	Rows        []verificationRow
+	Notice      string
+	// Corrected says how a row fixed on this page came out of the check.
+	CorrectedRow, CorrectedNow string
 	// Confirm is set when the commit was refused for changing too many
 	// existing accounts: the figures to confirm.
 	Confirm *thresholdView
@@ -478,7 +485,9 @@ func (p *Pages) verificationPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := verificationView{wizardView: wizardView{Import: imp}, IsSystemAdmin: sessionFrom(r).actor.Role.IsSystemAdmin(), Status: status, Page: rows,
-		Pages: max(1, (rows.Total+rows.PageSize-1)/rows.PageSize), Notice: r.URL.Query().Get("notice")}
+		GroupColumn: slices.Contains(slices.Collect(maps.Values(imp.Mapping)), importsession.FieldGroup),
+		Pages: max(1, (rows.Total+rows.PageSize-1)/rows.PageSize), Notice: r.URL.Query().Get("notice"),
+		CorrectedRow: r.URL.Query().Get("row"), CorrectedNow: r.URL.Query().Get("now")}
 	if n, err := strconv.Atoi(r.URL.Query().Get("confirm")); err == nil && n > 0 {
 		percent, _ := strconv.Atoi(r.URL.Query().Get("percent"))
 		accounts, _ := strconv.Atoi(r.URL.Query().Get("accounts"))
