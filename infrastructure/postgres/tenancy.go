@@ -153,8 +153,6 @@ func (t *Tenancy) login(ctx context.Context, where string, arg any) (Login, erro
 	return l, err
 }
 
-
-
 // EmailKey is the form emails are compared in: the domain's one rule.
 func EmailKey(email string) string { return account.EmailKey(email) }
 

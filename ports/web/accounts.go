@@ -94,8 +94,8 @@ func (n referenceNames) tagNames(ids []uuid.UUID) []string {
 // form), the choices, and one page of accounts.
 type accountsData struct {
 	Email, Q, Active, GroupID, TagID, ImportID string
-	ImportName                      string
-	Groups, Tags                    []command.Named
+	ImportName                                 string
+	Groups, Tags                               []command.Named
 	// Listed is false when the filter was refused: no list is shown, rather
 	// than a list that looks filtered and is not.
 	Listed                bool

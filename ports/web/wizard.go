@@ -3,11 +3,11 @@ package web
 import (
 	"encoding/json"
 	"errors"
-	"maps"
-	"slices"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -486,7 +486,7 @@ func (p *Pages) verificationPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := verificationView{wizardView: wizardView{Import: imp}, IsSystemAdmin: sessionFrom(r).actor.Role.IsSystemAdmin(), Status: status, Page: rows,
 		GroupColumn: slices.Contains(slices.Collect(maps.Values(imp.Mapping)), importsession.FieldGroup),
-		Pages: max(1, (rows.Total+rows.PageSize-1)/rows.PageSize), Notice: r.URL.Query().Get("notice"),
+		Pages:       max(1, (rows.Total+rows.PageSize-1)/rows.PageSize), Notice: r.URL.Query().Get("notice"),
 		CorrectedRow: r.URL.Query().Get("row"), CorrectedNow: r.URL.Query().Get("now")}
 	if n, err := strconv.Atoi(r.URL.Query().Get("confirm")); err == nil && n > 0 {
 		percent, _ := strconv.Atoi(r.URL.Query().Get("percent"))
