@@ -20,6 +20,7 @@ type ImportWizard struct {
 	secrets   ImportSecrets
 	orgs      Organizations
 	inspector FileInspector
+	earlier   EarlierImports
 	policy    PasswordPolicy
 	maxUpload int64
 	chunkRows int
@@ -35,6 +36,7 @@ type ImportWizardDeps struct {
 	Secrets   ImportSecrets
 	Orgs      Organizations
 	Inspector FileInspector
+	Earlier   EarlierImports
 	Policy    PasswordPolicy
 	MaxUpload int64
 	// ChunkRows is how many rows one commit job applies (default 5000):
@@ -49,7 +51,7 @@ type ImportWizardDeps struct {
 
 // NewImportWizard refuses missing dependencies.
 func NewImportWizard(d ImportWizardDeps) (*ImportWizard, error) {
-	if d.Imports == nil || d.Uploads == nil || d.Secrets == nil || d.Orgs == nil || d.Inspector == nil ||
+	if d.Imports == nil || d.Uploads == nil || d.Secrets == nil || d.Orgs == nil || d.Inspector == nil || d.Earlier == nil ||
 		d.Policy == nil || d.MaxUpload <= 0 || d.Now == nil || d.Logger == nil {
 		return nil, errors.New("command: NewImportWizard needs every dependency")
 	}
@@ -59,7 +61,7 @@ func NewImportWizard(d ImportWizardDeps) (*ImportWizard, error) {
 	if d.UndoWindow <= 0 {
 		d.UndoWindow = 30 * 24 * time.Hour
 	}
-	return &ImportWizard{imports: d.Imports, uploads: d.Uploads, secrets: d.Secrets, orgs: d.Orgs, inspector: d.Inspector,
+	return &ImportWizard{imports: d.Imports, uploads: d.Uploads, secrets: d.Secrets, orgs: d.Orgs, inspector: d.Inspector, earlier: d.Earlier,
 		policy: d.Policy, maxUpload: d.MaxUpload, chunkRows: d.ChunkRows, undo: d.UndoWindow, now: d.Now, logger: d.Logger}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/secret"
+	"github.com/rollcall/rollcall/domain/tenancy"
 )
 
 // Imports loads and saves Import aggregates. Update owns the transaction and
@@ -36,7 +37,15 @@ type File interface {
 // ImportSecrets keeps an open import's default password, encrypted.
 type ImportSecrets interface {
 	SaveDefaultPassword(ctx context.Context, importID, orgID uuid.UUID, pw secret.Secret) error
+	DefaultPassword(ctx context.Context, importID uuid.UUID) (secret.Secret, bool, error)
 	Delete(ctx context.Context, importID uuid.UUID) error
+}
+
+// EarlierImports finds the import a file of rejected rows comes from: the
+// newest the actor may see whose columns are the file's without the last
+// "problems" column, and which had invalid rows.
+type EarlierImports interface {
+	RejectedRowsOf(ctx context.Context, actor tenancy.Actor, headers []string) (uuid.UUID, bool, error)
 }
 
 // Organizations tells what the wizard needs of an organization.

@@ -54,6 +54,9 @@ type UploadFile struct {
 	AccountType      string
 	SendWelcomeEmail bool
 	PresetID         uuid.UUID
+	// FollowUpOf names the import whose rejected rows the file fixes
+	// (uuid.Nil: a file whose last column is "problems" is recognised).
+	FollowUpOf uuid.UUID
 }
 
 // FileInspector reads what the wizard needs to know of a file: its format,
@@ -101,6 +104,48 @@ func (w *ImportWizard) Upload(ctx context.Context, cmd UploadFile) (imp *imports
 	}
 	w.logger.InfoContext(ctx, "file uploaded", "import_id", imp.ID(), "org_id", cmd.Actor.OrgID, "rows", imp.File().Rows, "size", cmd.File.Size)
 	return imp, nil
+}
+
+// followUp continues a new import (not saved yet) of fixed rejected rows
+// from the import they come from, named or recognised by its "problems"
+// column. A file recognised by its columns alone that cannot continue is
+// imported afresh; one named explicitly is refused with the reason.
+func (w *ImportWizard) followUp(ctx context.Context, cmd UploadFile, imp *importsession.Import) (copyPasswordFrom uuid.UUID, err error) {
+	of := cmd.FollowUpOf
+	headers := imp.File().Headers
+	recognised := of == uuid.Nil
+	if recognised {
+		if len(headers) < 2 || !strings.EqualFold(headers[len(headers)-1], importsession.ProblemsColumn) {
+			return uuid.Nil, nil
+		}
+		found, ok, err := w.earlier.RejectedRowsOf(ctx, cmd.Actor, headers[:len(headers)-1])
+		if err != nil || !ok {
+			return uuid.Nil, err
+		}
+		of = found
+	}
+	original, err := w.imports.Load(ctx, of)
+	if err != nil {
+		if recognised {
+			return uuid.Nil, nil
+		}
+		return uuid.Nil, err
+	}
+	_, kept, err := w.secrets.DefaultPassword(ctx, of)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if err := imp.ContinueFrom(cmd.Actor, original, kept, w.now()); err != nil {
+		if recognised {
+			w.logger.InfoContext(ctx, "a file with a problems column is imported afresh", "import_id", imp.ID(), "reason", err)
+			return uuid.Nil, nil
+		}
+		return uuid.Nil, err
+	}
+	if kept {
+		return of, nil
+	}
+	return uuid.Nil, nil
 }
 
 // ErrTooLarge is what Uploads.Put returns past the limit.
@@ -154,8 +199,25 @@ func (w *ImportWizard) startImport(ctx context.Context, cmd UploadFile, org Orga
 	if err != nil {
 		return nil, err
 	}
+	copyFrom, err := w.followUp(ctx, cmd, imp)
+	if err != nil {
+		return nil, err
+	}
 	if err := w.imports.Add(ctx, imp, meta(cmd.Actor, cmd.CorrelationID)); err != nil {
 		return nil, err
+	}
+	// The follow-up's own copy of the default password, which the first
+	// import's end will destroy.
+	if copyFrom != uuid.Nil {
+		pw, kept, err := w.secrets.DefaultPassword(ctx, copyFrom)
+		if err == nil && kept {
+			err = w.secrets.SaveDefaultPassword(ctx, imp.ID(), cmd.Actor.OrgID, pw)
+		}
+		if err != nil || !kept {
+			// The import is saved; without the password its commit stops
+			// and says so, and the importer sets the defaults again.
+			w.logger.WarnContext(ctx, "could not copy the first import's default password", "import_id", imp.ID(), "of", copyFrom, "err", err)
+		}
 	}
 	return imp, nil
 }

@@ -76,7 +76,7 @@ func newHarness(t *testing.T) *harness {
 	uploads := vault.Uploads{Store: files}
 	secrets := postgres.NewImportSecrets(pool, key)
 	if h.wizard, err = command.NewImportWizard(command.ImportWizardDeps{Imports: h.imports, Uploads: uploads, Secrets: secrets, Orgs: h.tenancy,
-		Inspector: spreadsheet.Inspector{}, Policy: policy, MaxUpload: 1 << 20, ChunkRows: 4, Now: time.Now, Logger: logger}); err != nil {
+		Inspector: spreadsheet.Inspector{}, Earlier: postgres.NewReadModels(pool), Policy: policy, MaxUpload: 1 << 20, ChunkRows: 4, Now: time.Now, Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	work, err := postgres.NewUnitOfWork(pool, store, h.imports, mail.Outbox{})

@@ -32,6 +32,11 @@ type Import struct {
 	Progress         Progress          `json:"progress"`
 	Summary          *Summary          `json:"summary,omitempty"`
 	Undo             *Undo             `json:"undo,omitempty"`
+	// SameFileAs are earlier imports of the very same file (by SHA-256),
+	// said before anything else so nobody imports a file twice unawares.
+	SameFileAs []SameFile `json:"same_file_as"`
+	// FollowUpOf is the import whose rejected rows this one fixes.
+	FollowUpOf *uuid.UUID `json:"follow_up_of,omitempty"`
 	CreatedBy        uuid.UUID         `json:"created_by"`
 	CreatedByEmail   string            `json:"created_by_email"`
 	CreatedAt        time.Time         `json:"created_at"`
@@ -129,6 +134,15 @@ type Summary struct {
 	FailedRows  []FailedRow `json:"failed_rows"`
 }
 
+// SameFile is an earlier import of the same file.
+type SameFile struct {
+	ID        uuid.UUID `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	State     string    `json:"state"`
+	Rows      int       `json:"rows"`
+	Created   int       `json:"created"`
+}
+
 // Undo is the undo of a completed import: who, when, and what it did.
 // Kept counts accounts whose fields changed again since the import, which
 // the undo left as they are (KeptAccounts says which fields).
@@ -171,6 +185,7 @@ func ImportFrom(imp *importsession.Import) Import {
 	if out.SuggestedMapping == nil {
 		out.SuggestedMapping = map[string]string{}
 	}
+	out.SameFileAs, out.FollowUpOf = []SameFile{}, optional(imp.FollowUpOf())
 	if imp.Source() == importsession.SourceClassroom {
 		c := imp.Classroom()
 		out.File = File{Name: "Google Classroom", Rows: c.People, Headers: []string{}}

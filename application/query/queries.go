@@ -148,6 +148,9 @@ type AuditActor struct {
 type ReadModel interface {
 	ListImports(ctx context.Context, orgID uuid.UUID, createdBy uuid.UUID, openOnly bool) ([]Import, error)
 	Rows(ctx context.Context, importID uuid.UUID, f RowFilter, page int) ([]StoredRow, error)
+	// SameFile lists other imports of the same file (the creator's alone
+	// when createdBy is set).
+	SameFile(ctx context.Context, orgID, createdBy uuid.UUID, sha256 string, except uuid.UUID) ([]SameFile, error)
 	// Row reads one listed row (ok false: none).
 	Row(ctx context.Context, importID uuid.UUID, number int) (StoredRow, bool, error)
 	// InvalidRows calls fn with each invalid row's number and problems, in
@@ -230,7 +233,25 @@ func (q *Queries) Import(ctx context.Context, actor tenancy.Actor, id uuid.UUID)
 	if err != nil {
 		return Import{}, err
 	}
-	return ImportFrom(imp), nil
+	return q.Shown(ctx, actor, imp)
+}
+
+// Shown shapes an import for the actor, with the earlier imports of the
+// same file they may see.
+func (q *Queries) Shown(ctx context.Context, actor tenancy.Actor, imp *importsession.Import) (Import, error) {
+	out := ImportFrom(imp)
+	if sha := imp.File().FileSHA256; sha != "" {
+		createdBy := uuid.Nil
+		if !actor.Role.IsSystemAdmin() {
+			createdBy = actor.ID
+		}
+		same, err := q.rm.SameFile(ctx, actor.OrgID, createdBy, sha, imp.ID())
+		if err != nil {
+			return Import{}, err
+		}
+		out.SameFileAs = same
+	}
+	return out, nil
 }
 
 func (q *Queries) visible(ctx context.Context, actor tenancy.Actor, id uuid.UUID) (*importsession.Import, error) {

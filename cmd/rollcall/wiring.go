@@ -134,6 +134,7 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	readerOpts := spreadsheet.Options{}
 	a.wizard, err = command.NewImportWizard(command.ImportWizardDeps{
 		Imports: a.imports, Uploads: uploads, Secrets: secrets, Orgs: a.tenancy, Inspector: spreadsheet.Inspector{Options: readerOpts},
+		Earlier: postgres.NewReadModels(m.pool),
 		Policy: passwordPolicy(), MaxUpload: m.Config.MaxUploadSize, ChunkRows: m.Config.ChunkRows, UndoWindow: m.Config.UndoWindow, Now: time.Now, Logger: m.Logger,
 	})
 	if err != nil {

@@ -37,6 +37,17 @@ type FileUploaded struct {
 	UploadedAt       time.Time
 }
 
+// FollowUpStarted: the file is the fixed rejected rows of an earlier import
+// (its rejected.csv), continued with that import's mapping, defaults and
+// existing-accounts policy.
+type FollowUpStarted struct {
+	Of             uuid.UUID
+	UpdatePassword bool
+	UpdateGroup    bool
+	UpdateTags     bool
+	UpdateNames    bool
+}
+
 // ColumnsMapped records which column holds what.
 type ColumnsMapped struct {
 	Mapping  map[string]string
@@ -292,6 +303,7 @@ func (ClassroomRosterFetched) EventType() string       { return "ClassroomRoster
 func (ImportSummaryEmailed) EventType() string         { return "ImportSummaryEmailed" }
 func (UndoStarted) EventType() string                  { return "UndoStarted" }
 func (RowCorrected) EventType() string                 { return "RowCorrected" }
+func (FollowUpStarted) EventType() string              { return "FollowUpStarted" }
 func (UndoProgressed) EventType() string               { return "UndoProgressed" }
 func (UndoChunkCompleted) EventType() string           { return "UndoChunkCompleted" }
 func (ImportUndone) EventType() string                 { return "ImportUndone" }
@@ -302,7 +314,7 @@ func Events() []interface{ EventType() string } {
 		FileUploaded{}, ColumnsMapped{}, DefaultsChosen{}, ValidationStarted{}, RowsValidated{},
 		ValidationFailed{}, ExistingAccountsPolicyChosen{}, VerificationPageViewed{}, VerificationSkipped{},
 		ImportCommitted{}, CommitProgressed{}, CommitChunkCompleted{}, ImportCompleted{}, ImportFailed{}, ImportCancelled{},
-		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{}, RowCorrected{},
+		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{}, RowCorrected{}, FollowUpStarted{},
 	}
 }
 

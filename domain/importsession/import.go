@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -129,6 +130,7 @@ type Import struct {
 	undoProgress                     map[int]UndoProgressed
 	undoDone                         map[int]UndoChunkCompleted
 	undone                           ImportUndone
+	followUp                         FollowUpStarted
 	createdAt, updatedAt             time.Time
 
 	version int64
@@ -306,6 +308,9 @@ func (imp *Import) apply(e any) {
 		imp.state, imp.updatedAt = StateValidated, e.ValidatedAt
 	case ValidationFailed:
 		imp.state, imp.updatedAt = StateDefaultsChosen, e.FailedAt
+	case FollowUpStarted:
+		imp.followUp = e
+		imp.existing = imp.defaultPolicy()
 	case RowCorrected:
 		imp.validated.adjust(e.StatusBefore, e.ChangedUnderBefore, e.ProblemsBefore, -1)
 		imp.validated.adjust(e.StatusAfter, e.ChangedUnderAfter, e.ProblemsAfter, +1)
@@ -353,8 +358,73 @@ func (imp *Import) resetValidation() {
 // defaultPolicy changes nothing on existing accounts, except names from
 // Google Classroom: a class re-synced is the source of its students' names.
 func (imp *Import) defaultPolicy() ExistingPolicy {
+	if f := imp.followUp; f.Of != uuid.Nil {
+		return ExistingPolicy{UpdatePassword: f.UpdatePassword, UpdateGroup: f.UpdateGroup, UpdateTags: f.UpdateTags, UpdateNames: f.UpdateNames}
+	}
 	return ExistingPolicy{UpdateNames: imp.source == SourceClassroom}
 }
+
+// ProblemsColumn is the last column of a rejected.csv: the reasons, which a
+// follow-up ignores.
+const ProblemsColumn = "problems"
+
+// ContinueFrom makes a freshly uploaded file the follow-up of an earlier
+// import (the fixed rows of its rejected.csv): the same mapping, column by
+// column, the same defaults and, once checked, the same existing-accounts
+// policy. When the earlier import's default password is no longer kept
+// (it is destroyed when an import ends), the follow-up stops at the
+// defaults for the importer to type it again; otherwise it goes straight on
+// to checking the rows.
+func (imp *Import) ContinueFrom(actor tenancy.Actor, original *Import, defaultPasswordKept bool, now time.Time) error {
+	if err := imp.requireState(actor, StateUploaded); err != nil {
+		return err
+	}
+	if !original.CanSee(actor) || original.orgID != imp.orgID {
+		return &NotFoundError{}
+	}
+	if original.source == SourceClassroom || len(original.mapping) == 0 {
+		return &InvalidValueError{"Only the rejected rows of a spreadsheet import whose columns were matched can be uploaded as its follow-up."}
+	}
+	if original.accountType != imp.accountType {
+		return &InvalidValueError{fmt.Sprintf("The first import created %s; upload the follow-up with the same account type.", original.accountType)}
+	}
+	columns := map[string]string{}
+	for _, h := range imp.file.Headers {
+		field, ok := original.mapping[h]
+		switch {
+		case ok:
+			columns[h] = field
+		case strings.EqualFold(h, ProblemsColumn):
+			columns[h] = FieldIgnore
+		default:
+			return &InvalidValueError{fmt.Sprintf("The file has a column %q the first import did not have. Upload the rejected rows with the columns they were downloaded with, or start a new import.", h)}
+		}
+	}
+	m, err := NewMapping(imp.file.Headers, columns, actor)
+	if err != nil {
+		return err
+	}
+	p := original.existing
+	imp.record(FollowUpStarted{Of: original.id, UpdatePassword: p.UpdatePassword, UpdateGroup: p.UpdateGroup, UpdateTags: p.UpdateTags, UpdateNames: p.UpdateNames})
+	if err := imp.MapColumns(actor, m, now); err != nil {
+		return err
+	}
+	d := original.defaults
+	if !original.defaultsChosen || (d.PasswordSet && !defaultPasswordKept) {
+		return nil
+	}
+	if !actor.Role.IsSystemAdmin() {
+		d.GroupID = uuid.Nil // their own group, which ChooseDefaults fills in
+	}
+	if err := imp.ChooseDefaults(actor, d, now); err != nil {
+		return err
+	}
+	return imp.StartValidation(actor, now)
+}
+
+// FollowUpOf is the import whose rejected rows this one fixes (uuid.Nil:
+// none).
+func (imp *Import) FollowUpOf() uuid.UUID { return imp.followUp.Of }
 
 // recordedRole reads the importer's role from an event; events from before
 // it was recorded read as an administrator's, the narrower reach.

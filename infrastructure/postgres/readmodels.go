@@ -136,3 +136,53 @@ func (r *ReadModels) AccountReach(ctx context.Context, orgID uuid.UUID, email st
 	t.Role, err = tenancy.ParseRole(role)
 	return t, err
 }
+
+// RejectedRowsOf finds the import a file of rejected rows comes from: the
+// newest import the actor may see with exactly these columns and invalid
+// rows.
+func (r *ReadModels) RejectedRowsOf(ctx context.Context, actor tenancy.Actor, headers []string) (uuid.UUID, bool, error) {
+	cols, err := json.Marshal(headers)
+	if err != nil {
+		return uuid.Nil, false, err
+	}
+	var createdBy *uuid.UUID
+	if !actor.Role.IsSystemAdmin() {
+		createdBy = &actor.ID
+	}
+	var id uuid.UUID
+	err = r.pool.QueryRow(ctx, `
+		SELECT id FROM imports_view
+		WHERE org_id = $1 AND ($2::uuid IS NULL OR created_by = $2) AND doc->'file'->'headers' = $3::jsonb
+		  AND EXISTS (SELECT 1 FROM import_rows r WHERE r.import_id = imports_view.id AND r.status = 'invalid')
+		ORDER BY created_at DESC LIMIT 1`, actor.OrgID, createdBy, cols).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, false, nil
+	}
+	return id, err == nil, err
+}
+
+// SameFile lists the other imports of the organization (those of the
+// creator alone when createdBy is set) made from a file with this SHA-256,
+// newest first.
+func (r *ReadModels) SameFile(ctx context.Context, orgID, createdBy uuid.UUID, sha256 string, except uuid.UUID) ([]query.SameFile, error) {
+	if orgID == uuid.Nil {
+		return nil, errors.New("postgres: SameFile needs an organization")
+	}
+	rows, err := r.pool.Query(ctx, `
+		SELECT id, created_at, state, coalesce((doc->'file'->>'rows')::int, 0), coalesce((doc->'summary'->>'created')::int, 0)
+		FROM imports_view
+		WHERE org_id = $1 AND ($2::uuid IS NULL OR created_by = $2) AND doc->'file'->>'sha256' = $3 AND id <> $4
+		ORDER BY created_at DESC LIMIT 20`, orgID, nullUUID(createdBy), sha256, except)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (query.SameFile, error) {
+		var s query.SameFile
+		err := row.Scan(&s.ID, &s.CreatedAt, &s.State, &s.Rows, &s.Created)
+		return s, err
+	})
+	if out == nil {
+		out = []query.SameFile{}
+	}
+	return out, err
+}

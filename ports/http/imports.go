@@ -72,7 +72,12 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, query.ImportFrom(imp))
+	shown, err := a.queries.Shown(r.Context(), cmd.Actor, imp)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, shown)
 }
 
 // UploadForm is a multipart upload read as it streamed: the file already in
@@ -153,6 +158,12 @@ func (f UploadForm) Command(actor tenancy.Actor, correlationID string) (command.
 		var err error
 		if cmd.PresetID, err = uuid.Parse(v); err != nil {
 			return cmd, apperror.New(apperror.Unprocessable, "invalid-value", "preset_id %q is not an id.", v)
+		}
+	}
+	if v := f.Fields["follow_up_of"]; v != "" {
+		var err error
+		if cmd.FollowUpOf, err = uuid.Parse(v); err != nil {
+			return cmd, apperror.New(apperror.Unprocessable, "invalid-value", "follow_up_of %q is not the id of an import.", v)
 		}
 	}
 	return cmd, nil

@@ -275,6 +275,8 @@ type defaultsView struct {
 	Force          bool
 	GroupID        string
 	TagIDs         map[uuid.UUID]bool
+	// FollowUpOf is the import whose rejected rows this file fixes.
+	FollowUpOf *query.Import
 }
 
 func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, error) {
@@ -305,6 +307,19 @@ func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, e
 	} else if imp.Classroom != nil && imp.Classroom.GroupID != nil {
 		// The class picker asked for the group already.
 		v.GroupID = imp.Classroom.GroupID.String()
+	} else if imp.FollowUpOf != nil {
+		// A follow-up whose first import ended: its choices, but for the
+		// default password, which ended with it.
+		if first, err := p.queries.Import(r.Context(), actor, *imp.FollowUpOf); err == nil && first.Defaults != nil {
+			v.FollowUpOf = &first
+			v.Force = first.Defaults.ForcePasswordChange
+			if first.Defaults.GroupID != nil {
+				v.GroupID = first.Defaults.GroupID.String()
+			}
+			for _, t := range first.Defaults.TagIDs {
+				v.TagIDs[t] = true
+			}
+		}
 	}
 	return v, nil
 }
