@@ -36,11 +36,11 @@ type Import struct {
 	// said before anything else so nobody imports a file twice unawares.
 	SameFileAs []SameFile `json:"same_file_as"`
 	// FollowUpOf is the import whose rejected rows this one fixes.
-	FollowUpOf *uuid.UUID `json:"follow_up_of,omitempty"`
-	CreatedBy        uuid.UUID         `json:"created_by"`
-	CreatedByEmail   string            `json:"created_by_email"`
-	CreatedAt        time.Time         `json:"created_at"`
-	UpdatedAt        time.Time         `json:"updated_at"`
+	FollowUpOf     *uuid.UUID `json:"follow_up_of,omitempty"`
+	CreatedBy      uuid.UUID  `json:"created_by"`
+	CreatedByEmail string     `json:"created_by_email"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
 // File describes the uploaded file.
@@ -125,13 +125,16 @@ type Progress struct {
 // Summary is the outcome of a completed import. Created, updated (changed),
 // unchanged, skipped (invalid) and failed add up to the rows listed.
 type Summary struct {
-	CompletedAt time.Time   `json:"completed_at"`
-	Created     int         `json:"created"`
-	Updated     int         `json:"updated"`
-	Unchanged   int         `json:"unchanged"`
-	Skipped     int         `json:"skipped"`
-	Failed      int         `json:"failed"`
-	FailedRows  []FailedRow `json:"failed_rows"`
+	CompletedAt time.Time `json:"completed_at"`
+	Created     int       `json:"created"`
+	Updated     int       `json:"updated"`
+	Unchanged   int       `json:"unchanged"`
+	Skipped     int       `json:"skipped"`
+	Failed      int       `json:"failed"`
+	// Blank rows of the file (every mapped cell empty) are not listed: with
+	// them the figures add up to the file's rows.
+	Blank      int         `json:"blank"`
+	FailedRows []FailedRow `json:"failed_rows"`
 }
 
 // SameFile is an earlier import of the same file.
@@ -219,7 +222,7 @@ func ImportFrom(imp *importsession.Import) Import {
 	}
 	if st := imp.State(); st == importsession.StateCompleted || st == importsession.StateUndoing || st == importsession.StateUndone {
 		s := imp.Completed()
-		out.Summary = &Summary{CompletedAt: s.CompletedAt, Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed, FailedRows: []FailedRow{}}
+		out.Summary = &Summary{Blank: c.Blank, CompletedAt: s.CompletedAt, Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed, FailedRows: []FailedRow{}}
 		for _, fr := range s.FailedRows {
 			out.Summary.FailedRows = append(out.Summary.FailedRows, FailedRow(fr))
 		}

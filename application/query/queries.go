@@ -26,15 +26,20 @@ const PageSize = importsession.PageSize
 // Row is a verification row as the review shows it: new, changed (with
 // what changes), unchanged or invalid. It never holds a password.
 type Row struct {
-	Row       int       `json:"row"`
-	Status    string    `json:"status"`
-	FirstName string    `json:"first_name"`
-	LastName  string    `json:"last_name"`
-	Email     string    `json:"email"`
-	Group     string    `json:"group"`
-	Tags      []string  `json:"tags"`
-	Changes   []Change  `json:"changes"`
-	Problems  []Problem `json:"problems"`
+	Row       int      `json:"row"`
+	Status    string   `json:"status"`
+	FirstName string   `json:"first_name"`
+	LastName  string   `json:"last_name"`
+	Email     string   `json:"email"`
+	Group     string   `json:"group"`
+	Tags      []string `json:"tags"`
+	// GroupIsDefault: the row names no group, and Group is the import's
+	// default; DefaultTags are the import's tags every row gets too. The
+	// review shows rows as they will be created.
+	GroupIsDefault bool      `json:"group_is_default"`
+	DefaultTags    []string  `json:"default_tags"`
+	Changes        []Change  `json:"changes"`
+	Problems       []Problem `json:"problems"`
 }
 
 // Change is one field a changed row changes. A password change has no
@@ -340,7 +345,7 @@ func (q *Queries) Rows(ctx context.Context, actor tenancy.Actor, id uuid.UUID, s
 	}
 	rows := make([]Row, len(stored))
 	for i, s := range stored {
-		rows[i] = names.row(s, policy)
+		rows[i] = names.row(s, policy, imp.Defaults())
 	}
 	return RowsPage{Page: page, PageSize: PageSize, Total: total, Rows: rows}, nil
 }
@@ -362,14 +367,22 @@ func (q *Queries) Row(ctx context.Context, actor tenancy.Actor, id uuid.UUID, nu
 	if err != nil {
 		return Row{}, Import{}, err
 	}
-	return names.row(stored, imp.ExistingPolicy()), ImportFrom(imp), nil
+	return names.row(stored, imp.ExistingPolicy(), imp.Defaults()), ImportFrom(imp), nil
 }
 
 // row shows a stored row under the import's policy: an existing row is
 // changed (with what changes) or unchanged.
-func (n names) row(s StoredRow, policy importsession.ExistingPolicy) Row {
+func (n names) row(s StoredRow, policy importsession.ExistingPolicy, d importsession.Defaults) Row {
 	out := Row{Row: s.Row, Status: s.Status, FirstName: s.FirstName, LastName: s.LastName, Email: s.Email, Group: s.Group,
-		Tags: orEmpty(s.Tags), Problems: s.Problems, Changes: []Change{}}
+		Tags: orEmpty(s.Tags), Problems: s.Problems, Changes: []Change{}, DefaultTags: []string{}}
+	if out.Group == "" && d.GroupID != uuid.Nil && s.Status != importsession.RowInvalid {
+		out.Group, out.GroupIsDefault = n.group(d.GroupID), true
+	}
+	for _, id := range d.TagIDs {
+		if name, ok := n.tags[id]; ok {
+			out.DefaultTags = append(out.DefaultTags, name)
+		}
+	}
 	if out.Problems == nil {
 		out.Problems = []Problem{}
 	}

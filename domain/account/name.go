@@ -2,10 +2,14 @@ package account
 
 import "strings"
 
-// particles start a family name: "Ludwig van Beethoven" is Ludwig + van Beethoven.
+// particles start a family name: "Ludwig van Beethoven" is Ludwig + van
+// Beethoven, "Thaïs Da Silva" Thaïs + Da Silva. They are compared in lower
+// case: a spreadsheet writes "Van der Berg" as often as "van der Berg".
 var particles = map[string]bool{
-	"van": true, "von": true, "de": true, "da": true, "del": true, "der": true, "di": true,
-	"le": true, "la": true, "du": true, "dos": true, "das": true, "ten": true, "ter": true, "den": true,
+	"van": true, "von": true, "vom": true, "de": true, "da": true, "das": true, "del": true, "della": true, "delle": true,
+	"dello": true, "dei": true, "degli": true, "der": true, "den": true, "des": true, "di": true, "do": true, "dos": true,
+	"du": true, "la": true, "le": true, "lo": true, "ten": true, "ter": true, "te": true, "zu": true, "zum": true, "zur": true,
+	"bin": true, "binti": true, "ibn": true, "al": true, "el": true, "ben": true, "bint": true, "st.": true, "mac": true, "af": true, "av": true,
 }
 
 // SplitFullName splits a full name into first and last names. "Last, First"
@@ -22,7 +26,7 @@ func SplitFullName(full string) (first, last string, ok bool) {
 		return "", "", false
 	}
 	cut := len(words) - 1
-	for cut > 1 && particles[words[cut-1]] {
+	for cut > 1 && particles[strings.ToLower(words[cut-1])] {
 		cut--
 	}
 	return strings.Join(words[:cut], " "), strings.Join(words[cut:], " "), true
