@@ -140,3 +140,40 @@ func errorMessage(body map[string]any) string {
 	msg, _ := e["message"].(string)
 	return msg
 }
+
+// TestReadTheFileOtherwise: a CSV whose separator or encoding the detection
+// got wrong is read again the way the importer chooses; the mapping starts
+// over with the new columns.
+func TestReadTheFileOtherwise(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	root := w.root
+	// Windows-1252 bytes for "Zoë", separated by semicolons.
+	file := []byte("First Name;Last Name;Email\nZo\xeb;M\xfcller;zoe@lincoln.edu\n")
+	status, imp := root.uploadBytes("semi.csv", file, nil)
+	if status != 201 || imp["file"].(map[string]any)["delimiter"] != ";" || imp["file"].(map[string]any)["encoding"] != "windows-1252" {
+		t.Fatalf("upload: %d %v", status, imp)
+	}
+	id := imp["id"].(string)
+	root.must(200, "PUT", "/api/v1/imports/"+id+"/mapping", map[string]any{"columns": imp["suggested_mapping"]})
+	imp = root.must(200, "PUT", "/api/v1/imports/"+id+"/file", map[string]string{"encoding": "utf-8", "delimiter": ","})
+	headers := imp["file"].(map[string]any)["headers"].([]any)
+	if imp["state"] != "uploaded" || len(headers) != 1 || imp["file"].(map[string]any)["delimiter"] != "," || len(imp["mapping"].(map[string]any)) != 0 {
+		t.Fatalf("read with commas: %v", imp)
+	}
+	if status, body := root.do("PUT", "/api/v1/imports/"+id+"/file", map[string]string{"encoding": "ebcdic"}); status != 422 {
+		t.Fatalf("an encoding Rollcall does not read: %d %v", status, body)
+	}
+	imp = root.must(200, "PUT", "/api/v1/imports/"+id+"/file", map[string]string{"encoding": "windows-1252", "delimiter": ";"})
+	if h := imp["file"].(map[string]any)["headers"].([]any); len(h) != 3 {
+		t.Fatalf("read again with semicolons: %v", h)
+	}
+	root.must(200, "PUT", "/api/v1/imports/"+id+"/mapping", map[string]any{"columns": imp["suggested_mapping"]})
+	root.must(200, "PUT", "/api/v1/imports/"+id+"/defaults", map[string]any{"password": "Welcome-2026!", "force_password_change": true})
+	root.must(202, "POST", "/api/v1/imports/"+id+"/validation", nil)
+	root.waitForState(id, "validated")
+	row := root.must(200, "GET", "/api/v1/imports/"+id+"/rows", nil)["rows"].([]any)[0].(map[string]any)
+	if row["first_name"] != "Zoë" || row["last_name"] != "Müller" {
+		t.Fatalf("accents: %v", row)
+	}
+}

@@ -62,7 +62,26 @@ type UploadFile struct {
 // FileInspector reads what the wizard needs to know of a file: its format,
 // encoding, delimiter, headers and number of data rows.
 type FileInspector interface {
-	Inspect(ctx context.Context, f File, fileName string) (FileInfo, error)
+	Inspect(ctx context.Context, f File, ref FileRef) (FileInfo, error)
+}
+
+// Encodings and Delimiters are what a CSV may be read as, when the ones
+// detected are wrong.
+var (
+	Encodings  = []string{"utf-8", "utf-8-bom", "utf-16le", "utf-16be", "windows-1252"}
+	Delimiters = []string{",", ";", "\t"}
+)
+
+// FileRef names a stored file and how to read it: its encoding and
+// delimiter ("" to detect them).
+type FileRef struct {
+	Name, Encoding, Delimiter string
+}
+
+// FileRefOf is the import's upload as its steps read it.
+func FileRefOf(imp *importsession.Import) FileRef {
+	f := imp.File()
+	return FileRef{Name: f.FileName, Encoding: f.Encoding, Delimiter: f.Delimiter}
 }
 
 // FileInfo is what FileInspector found.
@@ -186,7 +205,7 @@ func (w *ImportWizard) startImport(ctx context.Context, cmd UploadFile, org Orga
 		return nil, err
 	}
 	defer f.Close()
-	info, err := w.inspector.Inspect(ctx, f, cmd.FileName)
+	info, err := w.inspector.Inspect(ctx, f, FileRef{Name: cmd.FileName})
 	if err != nil {
 		return nil, err
 	}
@@ -220,4 +239,38 @@ func (w *ImportWizard) startImport(ctx context.Context, cmd UploadFile, org Orga
 		}
 	}
 	return imp, nil
+}
+
+// RereadFile reads a CSV again with the encoding and delimiter the importer
+// chose ("" keeps detecting that one).
+type RereadFile struct {
+	Actor         tenancy.Actor
+	CorrelationID string
+	ImportID      uuid.UUID
+	Encoding      string
+	Delimiter     string
+}
+
+// RereadFile records FileReread; the mapping starts over.
+func (w *ImportWizard) RereadFile(ctx context.Context, cmd RereadFile) (*importsession.Import, error) {
+	imp, err := w.imports.Load(ctx, cmd.ImportID)
+	if err != nil {
+		return nil, err
+	}
+	if !imp.CanSee(cmd.Actor) {
+		return nil, &importsession.NotFoundError{}
+	}
+	f, err := w.uploads.Open(ctx, imp.ID())
+	if err != nil {
+		return nil, apperror.New(apperror.Conflict, "upload-gone", "The uploaded file is no longer stored; upload it again.")
+	}
+	defer f.Close()
+	info, err := w.inspector.Inspect(ctx, f, FileRef{Name: imp.File().FileName, Encoding: cmd.Encoding, Delimiter: cmd.Delimiter})
+	if err != nil {
+		return nil, err
+	}
+	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
+		return imp.Reread(cmd.Actor, importsession.Upload{Encoding: info.Encoding, Delimiter: info.Delimiter, Headers: info.Headers,
+			HeaderLine: info.HeaderLine, Rows: info.Rows}, w.now())
+	})
 }

@@ -185,7 +185,7 @@ type Rows interface {
 type Files interface {
 	// Open reads the file row by row. Errors the file itself causes (not
 	// a spreadsheet, an encoding it cannot read) are *UnreadableError.
-	Open(ctx context.Context, importID uuid.UUID, fileName string) (RowReader, error)
+	Open(ctx context.Context, importID uuid.UUID, ref command.FileRef) (RowReader, error)
 }
 
 // RowReader streams a file's data rows.

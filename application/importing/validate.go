@@ -98,7 +98,7 @@ func (r *Runner) validate(ctx context.Context, job Job, imp *importsession.Impor
 		return err
 	}
 
-	file, err := r.d.Files.Open(ctx, imp.ID(), imp.File().FileName)
+	file, err := r.d.Files.Open(ctx, imp.ID(), command.FileRefOf(imp))
 	if err != nil {
 		return err
 	}

@@ -188,6 +188,9 @@ func ImportFrom(imp *importsession.Import) Import {
 	if out.SuggestedMapping == nil {
 		out.SuggestedMapping = map[string]string{}
 	}
+	if out.Mapping == nil {
+		out.Mapping = map[string]string{}
+	}
 	out.SameFileAs, out.FollowUpOf = []SameFile{}, optional(imp.FollowUpOf())
 	if imp.Source() == importsession.SourceClassroom {
 		c := imp.Classroom()

@@ -13,6 +13,7 @@ import (
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/importsession"
+	"github.com/rollcall/rollcall/domain/tenancy"
 )
 
 // names shows the ids of groups and tags by the names people gave them.
@@ -86,7 +87,7 @@ func (n names) changes(d account.Diff) []Change {
 // run as a formula (starting with = + - @ or a control character) is
 // prefixed with an apostrophe.
 func (q *Queries) writeRejected(ctx context.Context, imp *importsession.Import, open func() io.Writer) error {
-	file, err := q.files.Open(ctx, imp.ID(), imp.File().FileName)
+	file, err := q.files.Open(ctx, imp.ID(), command.FileRefOf(imp))
 	if err != nil {
 		return err
 	}
@@ -157,7 +158,7 @@ const previewCellRunes = 60
 // before there is one, by the suggestion, are masked: a password is never
 // sent back to a browser.
 func (q *Queries) preview(ctx context.Context, imp *importsession.Import, rows int) ([]PreviewRow, error) {
-	file, err := q.files.Open(ctx, imp.ID(), imp.File().FileName)
+	file, err := q.files.Open(ctx, imp.ID(), command.FileRefOf(imp))
 	if err != nil {
 		return nil, err
 	}
@@ -203,4 +204,80 @@ func shorten(s string) string {
 		n++
 	}
 	return s
+}
+
+// groupScanRows bounds the scan for unknown groups: enough to catch a
+// column of another system's paths, and quick on any file.
+const groupScanRows = 50_000
+
+// UnknownGroups is what a column matched to Group holds that is not a group
+// of the organization.
+type UnknownGroups struct {
+	Header string
+	// Values are the first distinct unknown values, in file order.
+	Values []string
+	// Rows counts the rows with an unknown value among the Scanned ones.
+	Rows, Scanned int
+	// More: there are more distinct unknown values than Values lists.
+	More bool
+}
+
+// UnknownGroups scans the column (the first rows of the file) for values
+// that are not groups of the organization — a Google Workspace "Org Unit
+// Path" column gives /Students/7B, which no group is called — so the
+// mapping page can say so before the check makes every row invalid.
+func (q *Queries) UnknownGroups(ctx context.Context, actor tenancy.Actor, id uuid.UUID, header string) (UnknownGroups, error) {
+	out := UnknownGroups{Header: header, Values: []string{}}
+	imp, err := q.visible(ctx, actor, id)
+	if err != nil {
+		return out, err
+	}
+	if !imp.State().Open() || imp.Source() == importsession.SourceClassroom {
+		return out, nil
+	}
+	col := slices.Index(imp.File().Headers, header)
+	if col < 0 {
+		return out, nil
+	}
+	names, err := q.referenceNames(ctx, imp.OrgID())
+	if err != nil {
+		return out, err
+	}
+	known := map[string]bool{}
+	for _, n := range names.groups {
+		known[strings.ToLower(n)] = true
+	}
+	file, err := q.files.Open(ctx, imp.ID(), command.FileRefOf(imp))
+	if err != nil {
+		return out, err
+	}
+	defer file.Close()
+	seen := map[string]bool{}
+	for out.Scanned < groupScanRows {
+		row, err := file.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return out, err
+		}
+		if row.Blank || col >= len(row.Cells) {
+			continue
+		}
+		out.Scanned++
+		v := strings.TrimSpace(row.Cells[col])
+		if v == "" || known[strings.ToLower(v)] {
+			continue
+		}
+		out.Rows++
+		if !seen[strings.ToLower(v)] {
+			seen[strings.ToLower(v)] = true
+			if len(out.Values) < 50 {
+				out.Values = append(out.Values, shorten(v))
+			} else {
+				out.More = true
+			}
+		}
+	}
+	return out, nil
 }

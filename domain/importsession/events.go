@@ -37,6 +37,19 @@ type FileUploaded struct {
 	UploadedAt       time.Time
 }
 
+// FileReread: the importer chose how to read the CSV (its encoding or
+// delimiter were detected wrong); its columns, rows and suggested mapping
+// are read again, and the mapping starts over.
+type FileReread struct {
+	Encoding         string
+	Delimiter        string
+	Headers          []string
+	HeaderLine       int
+	Rows             int
+	SuggestedMapping map[string]string
+	RereadAt         time.Time
+}
+
 // FollowUpStarted: the file is the fixed rejected rows of an earlier import
 // (its rejected.csv), continued with that import's mapping, defaults and
 // existing-accounts policy.
@@ -304,6 +317,7 @@ func (ImportSummaryEmailed) EventType() string         { return "ImportSummaryEm
 func (UndoStarted) EventType() string                  { return "UndoStarted" }
 func (RowCorrected) EventType() string                 { return "RowCorrected" }
 func (FollowUpStarted) EventType() string              { return "FollowUpStarted" }
+func (FileReread) EventType() string                   { return "FileReread" }
 func (UndoProgressed) EventType() string               { return "UndoProgressed" }
 func (UndoChunkCompleted) EventType() string           { return "UndoChunkCompleted" }
 func (ImportUndone) EventType() string                 { return "ImportUndone" }
@@ -314,7 +328,7 @@ func Events() []interface{ EventType() string } {
 		FileUploaded{}, ColumnsMapped{}, DefaultsChosen{}, ValidationStarted{}, RowsValidated{},
 		ValidationFailed{}, ExistingAccountsPolicyChosen{}, VerificationPageViewed{}, VerificationSkipped{},
 		ImportCommitted{}, CommitProgressed{}, CommitChunkCompleted{}, ImportCompleted{}, ImportFailed{}, ImportCancelled{},
-		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{}, RowCorrected{}, FollowUpStarted{},
+		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{}, RowCorrected{}, FollowUpStarted{}, FileReread{},
 	}
 }
 

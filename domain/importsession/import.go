@@ -308,6 +308,11 @@ func (imp *Import) apply(e any) {
 		imp.state, imp.updatedAt = StateValidated, e.ValidatedAt
 	case ValidationFailed:
 		imp.state, imp.updatedAt = StateDefaultsChosen, e.FailedAt
+	case FileReread:
+		imp.file.Encoding, imp.file.Delimiter, imp.file.Headers, imp.file.HeaderLine = e.Encoding, e.Delimiter, e.Headers, e.HeaderLine
+		imp.file.Rows, imp.file.SuggestedMapping = e.Rows, e.SuggestedMapping
+		imp.mapping, imp.defaultsChosen, imp.state, imp.updatedAt = nil, false, StateUploaded, e.RereadAt
+		imp.resetValidation()
 	case FollowUpStarted:
 		imp.followUp = e
 		imp.existing = imp.defaultPolicy()
@@ -420,6 +425,23 @@ func (imp *Import) ContinueFrom(actor tenancy.Actor, original *Import, defaultPa
 		return err
 	}
 	return imp.StartValidation(actor, now)
+}
+
+// Reread records the file read again with the encoding and delimiter the
+// importer chose; the mapping starts over, as the columns may differ.
+func (imp *Import) Reread(actor tenancy.Actor, info Upload, now time.Time) error {
+	if err := imp.requireState(actor, StateUploaded, StateMapped, StateDefaultsChosen, StateValidated); err != nil {
+		return err
+	}
+	if imp.source != SourceCSV {
+		return &InvalidValueError{"Only a CSV file has an encoding and a separator to choose; a workbook says its own."}
+	}
+	if len(info.Headers) == 0 {
+		return &InvalidValueError{"Read that way, the file has no header row. Choose another encoding or separator."}
+	}
+	imp.record(FileReread{Encoding: info.Encoding, Delimiter: info.Delimiter, Headers: info.Headers, HeaderLine: info.HeaderLine,
+		Rows: info.Rows, SuggestedMapping: SuggestMapping(info.Headers, imp.actorRole.IsSystemAdmin()), RereadAt: now.UTC()})
+	return nil
 }
 
 // FollowUpOf is the import whose rejected rows this one fixes (uuid.Nil:

@@ -19,6 +19,12 @@ func openCSV(src *io.SectionReader, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Encoding != "" && opts.Encoding != enc {
+		if decoder, err = namedDecoder(opts.Encoding); err != nil {
+			return nil, err
+		}
+		enc = opts.Encoding
+	}
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -31,6 +37,11 @@ func openCSV(src *io.SectionReader, opts Options) (*Reader, error) {
 
 	sample, _ := text.Peek(64 << 10)
 	delim := detectDelimiter(sample)
+	if opts.Delimiter != "" {
+		if delim, err = namedDelimiter(opts.Delimiter); err != nil {
+			return nil, err
+		}
+	}
 	limited.r = text
 
 	cr := csv.NewReader(limited)
@@ -170,6 +181,30 @@ func validUTF8(src *io.SectionReader) (bool, error) {
 		carry = append(carry[:0], chunk[cut:]...)
 		copy(buf, carry)
 	}
+}
+
+func namedDecoder(name string) (transform.Transformer, error) {
+	switch name {
+	case "utf-8":
+		return encoding.Nop.NewDecoder(), nil
+	case "utf-8-bom":
+		return unicode.UTF8BOM.NewDecoder(), nil
+	case "utf-16le":
+		return unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewDecoder(), nil
+	case "utf-16be":
+		return unicode.UTF16(unicode.BigEndian, unicode.UseBOM).NewDecoder(), nil
+	case "windows-1252":
+		return charmap.Windows1252.NewDecoder(), nil
+	}
+	return nil, formatError("unknown_encoding", "%q is not an encoding Rollcall reads; choose one of utf-8, utf-16le, utf-16be or windows-1252.", name)
+}
+
+func namedDelimiter(d string) (rune, error) {
+	switch d {
+	case ",", ";", "\t":
+		return []rune(d)[0], nil
+	}
+	return 0, formatError("unknown_delimiter", "%q is not a separator Rollcall reads; choose a comma, a semicolon or a tab.", d)
 }
 
 // detectDelimiter picks, among comma, semicolon and tab, the one that splits

@@ -16,8 +16,10 @@ type Inspector struct{ Options Options }
 var _ command.FileInspector = Inspector{}
 
 // Inspect answers format problems as unsupported (415) or unprocessable (422).
-func (i Inspector) Inspect(ctx context.Context, f command.File, fileName string) (command.FileInfo, error) {
-	r, err := Open(f, f.Size(), fileName, i.Options)
+func (i Inspector) Inspect(ctx context.Context, f command.File, ref command.FileRef) (command.FileInfo, error) {
+	opts := i.Options
+	opts.Encoding, opts.Delimiter = ref.Encoding, ref.Delimiter
+	r, err := Open(f, f.Size(), ref.Name, opts)
 	if err != nil {
 		return command.FileInfo{}, asAppError(err)
 	}

@@ -18,6 +18,10 @@ type Options struct {
 	MaxCellBytes    int   // default 64 KiB
 	MaxColumns      int   // default 512
 	MaxXLSXUnzipped int64 // default 512 MiB, against zip bombs
+	// Encoding and Delimiter, when set, are used instead of being detected
+	// (a CSV the detection got wrong, chosen again on the mapping page).
+	Encoding  string
+	Delimiter string
 }
 
 func (o *Options) setDefaults() {

@@ -22,12 +22,14 @@ var _ importing.Files = Uploads{}
 
 // Open reads the import's upload; a file that cannot be read is an
 // *importing.UnreadableError with the reason for the importer.
-func (u Uploads) Open(ctx context.Context, importID uuid.UUID, fileName string) (importing.RowReader, error) {
+func (u Uploads) Open(ctx context.Context, importID uuid.UUID, ref command.FileRef) (importing.RowReader, error) {
 	f, err := u.Store.Open(ctx, importID)
 	if err != nil {
 		return nil, &importing.UnreadableError{Reason: "The uploaded file is no longer stored (it is deleted when an import ends). Upload it again."}
 	}
-	r, err := Open(f, f.Size(), fileName, u.Options)
+	opts := u.Options
+	opts.Encoding, opts.Delimiter = ref.Encoding, ref.Delimiter
+	r, err := Open(f, f.Size(), ref.Name, opts)
 	if err != nil {
 		f.Close()
 		return nil, unreadable(err)

@@ -35,6 +35,7 @@ func (a *API) registerImports(r *mux.Router) {
 	r.HandleFunc("/imports/{id}/events", a.importEvents).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/undo", a.undo).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/rows/{row}", a.correctRow).Methods(http.MethodPatch)
+	r.HandleFunc("/imports/{id}/file", a.rereadFile).Methods(http.MethodPut)
 	r.HandleFunc("/accounts", a.accounts).Methods(http.MethodGet)
 }
 

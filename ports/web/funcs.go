@@ -24,7 +24,8 @@ var funcs = template.FuncMap{
 	"cell": func(value string, problems []query.Problem, change query.Change) cellView {
 		return cellView{Value: value, Problems: problems, Change: change}
 	},
-	"failure": failureLabel,
+	"failure":   failureLabel,
+	"hasPrefix": strings.HasPrefix,
 }
 
 // failureLabel explains why the commit could not apply a row that passed

@@ -35,6 +35,8 @@ func (p *Pages) registerWizard(r *mux.Router) {
 	r.HandleFunc("/imports/{id}", p.withSession(p.resume, false)).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/mapping", p.withSession(p.mappingPage, false)).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/mapping", p.withSession(p.mappingSubmit, false)).Methods(http.MethodPost)
+	r.HandleFunc("/imports/{id}/file-format", p.withSession(p.fileFormatSubmit, false)).Methods(http.MethodPost)
+	r.HandleFunc("/imports/{id}/groups", p.withSession(p.createGroupsSubmit, false)).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/defaults", p.withSession(p.defaultsPage, false)).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/defaults", p.withSession(p.defaultsSubmit, false)).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/validation", p.withSession(p.validationPage, false)).Methods(http.MethodGet)
@@ -190,6 +192,12 @@ type mappingView struct {
 	// Preview are the first rows as a table, for files whose columns are
 	// easier to recognise side by side.
 	Preview []query.PreviewRow
+	// Format is how the file was read, with the choices to read it again.
+	Format fileFormatView
+	// UnknownGroups warns of a Group column whose values are not groups.
+	UnknownGroups *query.UnknownGroups
+	IsSystemAdmin bool
+	Notice        string
 }
 
 func (p *Pages) mappingView(r *http.Request, imp query.Import, chosen map[string]string) (mappingView, error) {
@@ -220,6 +228,19 @@ func (p *Pages) mappingView(r *http.Request, imp query.Import, chosen map[string
 			}
 		}
 		v.Columns = append(v.Columns, c)
+	}
+	v.IsSystemAdmin, v.Notice = sessionFrom(r).actor.Role.IsSystemAdmin(), r.URL.Query().Get("notice")
+	v.Format = formatView(imp)
+	for h, f := range chosen {
+		if f == importsession.FieldGroup && v.IsSystemAdmin {
+			unknown, err := p.queries.UnknownGroups(r.Context(), sessionFrom(r).actor, imp.ID, h)
+			if err != nil {
+				return mappingView{}, err
+			}
+			if len(unknown.Values) > 0 {
+				v.UnknownGroups = &unknown
+			}
+		}
 	}
 	return v, nil
 }
@@ -277,6 +298,8 @@ type defaultsView struct {
 	TagIDs         map[uuid.UUID]bool
 	// FollowUpOf is the import whose rejected rows this file fixes.
 	FollowUpOf *query.Import
+	// NoPasswordColumn: nothing but this page can give new rows a password.
+	NoPasswordColumn bool
 }
 
 func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, error) {
@@ -291,9 +314,13 @@ func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, e
 	}
 	v := defaultsView{wizardView: wizardView{Import: imp}, Groups: groups, Tags: tags, IsSystemAdmin: actor.Role.IsSystemAdmin(),
 		Force: true, TagIDs: map[uuid.UUID]bool{}}
+	v.NoPasswordColumn = imp.Classroom == nil
 	for _, field := range imp.Mapping {
 		if field == importsession.FieldGroup {
 			v.HasGroupColumn = true
+		}
+		if field == importsession.FieldPassword {
+			v.NoPasswordColumn = false
 		}
 	}
 	if d := imp.Defaults; d != nil {
