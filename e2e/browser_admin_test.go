@@ -147,8 +147,8 @@ func TestBrowserAdminSettingsAccountsImportsAndAudit(t *testing.T) {
 	var filtered, caption string
 	err = chromedp.Run(ctx,
 		shot(t, "admin-04-accounts"),
-		chromedp.SendKeys(`#email`, "ana.lima@lincoln.edu", chromedp.ByID),
-		chromedp.Submit(`#email`, chromedp.ByID),
+		chromedp.SendKeys(`#q`, "ana.lima@lincoln.edu", chromedp.ByID),
+		chromedp.Submit(`#q`, chromedp.ByID),
 		chromedp.WaitVisible(`//caption[contains(., "matching the filters")]`, chromedp.BySearch),
 		chromedp.Text(`caption`, &caption, chromedp.ByQuery),
 		chromedp.Text(`main`, &filtered, chromedp.ByQuery),

@@ -76,7 +76,7 @@ func newHarness(t *testing.T) *harness {
 	uploads := vault.Uploads{Store: files}
 	secrets := postgres.NewImportSecrets(pool, key)
 	if h.wizard, err = command.NewImportWizard(command.ImportWizardDeps{Imports: h.imports, Uploads: uploads, Secrets: secrets, Orgs: h.tenancy,
-		Inspector: spreadsheet.Inspector{}, Earlier: postgres.NewReadModels(pool), Policy: policy, MaxUpload: 1 << 20, ChunkRows: 4, Now: time.Now, Logger: logger}); err != nil {
+		Inspector: spreadsheet.Inspector{}, Earlier: postgres.NewReadModels(pool, eventcodec.Rollcall()), Policy: policy, MaxUpload: 1 << 20, ChunkRows: 4, Now: time.Now, Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	work, err := postgres.NewUnitOfWork(pool, store, h.imports, mail.Outbox{})
@@ -180,7 +180,7 @@ func (h *harness) validateWith(upload command.UploadFile, csv string, defaults c
 
 func (h *harness) wait(id uuid.UUID, state importsession.State) *importsession.Import {
 	h.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		imp, err := h.imports.Load(context.Background(), id)
 		if err != nil {
@@ -275,7 +275,7 @@ func TestCommitChangesExistingAccountsAndForgetsSecrets(t *testing.T) {
 		t.Fatalf("Kim's session outlived the password change: %v", err)
 	}
 	// The saga forgets every secret of the finished import.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for h.count(`SELECT count(*) FROM import_secrets WHERE import_id = $1`, imp.ID())+
 		h.count(`SELECT count(*) FROM import_rows WHERE import_id = $1 AND password_sealed IS NOT NULL`, imp.ID()) > 0 {
 		if time.Now().After(deadline) {

@@ -2,7 +2,6 @@ package query
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"time"
@@ -133,22 +132,6 @@ type AccountsPage struct {
 	Accounts []Account `json:"accounts"`
 }
 
-// AuditEvent is one entry of an audit trail.
-type AuditEvent struct {
-	Position int64           `json:"position"`
-	Type     string          `json:"type"`
-	At       time.Time       `json:"at"`
-	Actor    AuditActor      `json:"actor"`
-	Stream   string          `json:"stream,omitempty"`
-	Data     json.RawMessage `json:"data"`
-}
-
-// AuditActor is who did it.
-type AuditActor struct {
-	ID    *uuid.UUID `json:"id"`
-	Email string     `json:"email"`
-}
-
 // ReadModel is what the queries read.
 type ReadModel interface {
 	ListImports(ctx context.Context, orgID uuid.UUID, createdBy uuid.UUID, openOnly bool) ([]Import, error)
@@ -162,8 +145,12 @@ type ReadModel interface {
 	// row order.
 	InvalidRows(ctx context.Context, importID uuid.UUID, fn func(row int, problems []Problem) error) error
 	Accounts(ctx context.Context, orgID uuid.UUID, f AccountFilter) (AccountsPage, error)
+	// StreamAudit reads a stream's trail in the organization (which it
+	// requires: a forgotten id must not widen the read).
 	StreamAudit(ctx context.Context, orgID uuid.UUID, streamID string) ([]AuditEvent, error)
-	AccountIDByEmail(ctx context.Context, orgID uuid.UUID, email string) (uuid.UUID, error)
+	// AccountAnywhere finds an account by email in any organization, for
+	// the operator's command line only.
+	AccountAnywhere(ctx context.Context, email string) (tenancy.Target, error)
 	// AccountReach is what reach rules need of an account of the
 	// organization, found by email; ErrNotFound when there is none.
 	AccountReach(ctx context.Context, orgID uuid.UUID, email string) (tenancy.Target, error)
@@ -190,6 +177,7 @@ type ImportLoader interface {
 
 // Queries answers the read side of the API.
 type Queries struct {
+	*Audit
 	rm      ReadModel
 	imports ImportLoader
 	files   importing.Files
@@ -201,7 +189,11 @@ func NewQueries(rm ReadModel, imports ImportLoader, files importing.Files, names
 	if rm == nil || imports == nil || files == nil || names == nil {
 		return nil, errors.New("query: NewQueries needs a read model, an import loader, the uploaded files and the names")
 	}
-	return &Queries{rm: rm, imports: imports, files: files, names: names}, nil
+	audit, err := NewAudit(rm, imports, names)
+	if err != nil {
+		return nil, err
+	}
+	return &Queries{Audit: audit, rm: rm, imports: imports, files: files, names: names}, nil
 }
 
 // Rejected writes the import's invalid rows as CSV; it needs the upload, so
@@ -257,17 +249,6 @@ func (q *Queries) Shown(ctx context.Context, actor tenancy.Actor, imp *importses
 		out.SameFileAs = same
 	}
 	return out, nil
-}
-
-func (q *Queries) visible(ctx context.Context, actor tenancy.Actor, id uuid.UUID) (*importsession.Import, error) {
-	imp, err := q.imports.Load(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if !imp.CanSee(actor) {
-		return nil, ErrNotFound
-	}
-	return imp, nil
 }
 
 // errForbidden answers a user asking for what only administrators see: the
@@ -416,31 +397,4 @@ func (q *Queries) Accounts(ctx context.Context, actor tenancy.Actor, f AccountFi
 		f.GroupID, f.GroupOnly = actor.GroupID, true
 	}
 	return q.rm.Accounts(ctx, actor.OrgID, f)
-}
-
-// ImportAudit is the audit trail of one import.
-func (q *Queries) ImportAudit(ctx context.Context, actor tenancy.Actor, id uuid.UUID) ([]AuditEvent, error) {
-	if _, err := q.visible(ctx, actor, id); err != nil {
-		return nil, err
-	}
-	return q.rm.StreamAudit(ctx, actor.OrgID, importsession.StreamID(id))
-}
-
-// AccountAudit is the audit trail of one account, found by email, if the
-// actor may view that account (tenancy.Actor.CanView: the same reach as the
-// account list). An account out of reach is not found, like a missing one,
-// so the answer tells nothing about which emails exist.
-func (q *Queries) AccountAudit(ctx context.Context, actor tenancy.Actor, email string) ([]AuditEvent, error) {
-	noAccount := apperror.New(apperror.NotFound, "not-found", "There is no account with this email among the accounts you can see.")
-	target, err := q.rm.AccountReach(ctx, actor.OrgID, email)
-	if errors.Is(err, ErrNotFound) {
-		return nil, noAccount
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !actor.CanView(target) {
-		return nil, noAccount
-	}
-	return q.rm.StreamAudit(ctx, actor.OrgID, "account-"+target.ID.String())
 }

@@ -134,8 +134,8 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	readerOpts := spreadsheet.Options{}
 	a.wizard, err = command.NewImportWizard(command.ImportWizardDeps{
 		Imports: a.imports, Uploads: uploads, Secrets: secrets, Orgs: a.tenancy, Inspector: spreadsheet.Inspector{Options: readerOpts},
-		Earlier: postgres.NewReadModels(m.pool),
-		Policy: passwordPolicy(), MaxUpload: m.Config.MaxUploadSize, ChunkRows: m.Config.ChunkRows, UndoWindow: m.Config.UndoWindow, Now: time.Now, Logger: m.Logger,
+		Earlier: postgres.NewReadModels(m.pool, newCodec()),
+		Policy:  passwordPolicy(), MaxUpload: m.Config.MaxUploadSize, ChunkRows: m.Config.ChunkRows, UndoWindow: m.Config.UndoWindow, Now: time.Now, Logger: m.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -158,7 +158,7 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool), a.imports, rowFiles, a.tenancy); err != nil {
+	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool, newCodec()), a.imports, rowFiles, a.tenancy); err != nil {
 		return nil, err
 	}
 	if g := m.Config.Google; g.ClientID != "" {

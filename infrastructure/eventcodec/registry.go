@@ -110,6 +110,16 @@ func (r *Registry) Decode(name string, version int, payload []byte) (any, error)
 	return ptr.Elem().Interface(), nil
 }
 
+// DecodeCurrent rebuilds an event from JSON of its current schema (as a
+// read model keeps it, having decoded and upcast it already).
+func (r *Registry) DecodeCurrent(name string, payload []byte) (any, error) {
+	e, ok := r.byName[name]
+	if !ok {
+		return nil, &UnknownTypeError{Name: name}
+	}
+	return r.Decode(name, e.version, payload)
+}
+
 // UnknownTypeError is returned for an event type this build does not know;
 // consumers skip such events rather than stall on them.
 type UnknownTypeError struct{ Name string }

@@ -12,16 +12,28 @@ import (
 
 	"github.com/rollcall/rollcall/application/query"
 	"github.com/rollcall/rollcall/domain/tenancy"
+	"github.com/rollcall/rollcall/infrastructure/eventcodec"
 )
 
 // ReadModels answers the queries with plain SQL over the read-model tables.
 // Every query filters by organization.
-type ReadModels struct{ pool *pgxpool.Pool }
+type ReadModels struct {
+	pool  *pgxpool.Pool
+	codec CurrentDecoder
+}
+
+// CurrentDecoder rebuilds events from JSON of their current schema.
+type CurrentDecoder interface {
+	DecodeCurrent(name string, payload []byte) (any, error)
+}
 
 var _ query.ReadModel = (*ReadModels)(nil)
 
-// NewReadModels returns the read side.
-func NewReadModels(pool *pgxpool.Pool) *ReadModels { return &ReadModels{pool: pool} }
+// NewReadModels returns the read side; the codec decodes the audit trail's
+// events, the one registry of their names.
+func NewReadModels(pool *pgxpool.Pool, codec CurrentDecoder) *ReadModels {
+	return &ReadModels{pool: pool, codec: codec}
+}
 
 // ListImports reads the imports read model.
 func (r *ReadModels) ListImports(ctx context.Context, orgID, createdBy uuid.UUID, openOnly bool) ([]query.Import, error) {
@@ -80,21 +92,35 @@ func (r *ReadModels) Accounts(ctx context.Context, orgID uuid.UUID, f query.Acco
 	return out, err
 }
 
-// StreamAudit reads a stream's audit trail; orgID uuid.Nil reads any
-// organization (the operator's command line).
+// StreamAudit reads a stream's audit trail in an organization, each event
+// decoded by its registered name (an event of a newer build is kept
+// undecoded, by its name).
 func (r *ReadModels) StreamAudit(ctx context.Context, orgID uuid.UUID, streamID string) ([]query.AuditEvent, error) {
+	if orgID == uuid.Nil {
+		return nil, errors.New("postgres: StreamAudit needs an organization")
+	}
 	rows, err := r.pool.Query(ctx, `
 		SELECT a.position, a.event_type, a.recorded_at, a.actor_id, coalesce(l.email, ''), a.stream_id, a.data
 		FROM audit_trail a LEFT JOIN account_logins l ON l.account_id = a.actor_id
-		WHERE a.stream_id = $1 AND ($2::uuid IS NULL OR a.org_id = $2)
-		ORDER BY a.position`, streamID, nullUUID(orgID))
+		WHERE a.stream_id = $1 AND a.org_id = $2
+		ORDER BY a.position`, streamID, orgID)
 	if err != nil {
 		return nil, err
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (query.AuditEvent, error) {
 		var e query.AuditEvent
-		err := row.Scan(&e.Position, &e.Type, &e.At, &e.Actor.ID, &e.Actor.Email, &e.Stream, &e.Data)
-		return e, err
+		if err := row.Scan(&e.Position, &e.Type, &e.At, &e.Actor.ID, &e.Actor.Email, &e.Stream, &e.Data); err != nil {
+			return e, err
+		}
+		// The trail keeps each event as its current type's JSON (decoded
+		// and upcast when it was projected).
+		ev, err := r.codec.DecodeCurrent(e.Type, e.Data)
+		var unknown *eventcodec.UnknownTypeError
+		if err != nil && !errors.As(err, &unknown) {
+			return e, err
+		}
+		e.Event = ev
+		return e, nil
 	})
 	if out == nil {
 		out = []query.AuditEvent{}
@@ -102,15 +128,19 @@ func (r *ReadModels) StreamAudit(ctx context.Context, orgID uuid.UUID, streamID 
 	return out, err
 }
 
-// AccountIDByEmail finds an account of the organization (any when uuid.Nil).
-func (r *ReadModels) AccountIDByEmail(ctx context.Context, orgID uuid.UUID, email string) (uuid.UUID, error) {
-	var id uuid.UUID
-	err := r.pool.QueryRow(ctx, `SELECT account_id FROM account_logins WHERE email_key = $1 AND ($2::uuid IS NULL OR org_id = $2)`,
-		EmailKey(email), nullUUID(orgID)).Scan(&id)
+// AccountAnywhere finds an account by email in any organization: for the
+// operator's command line, which acts for no organization.
+func (r *ReadModels) AccountAnywhere(ctx context.Context, email string) (tenancy.Target, error) {
+	var t tenancy.Target
+	var role string
+	var group *uuid.UUID
+	err := r.pool.QueryRow(ctx, `SELECT account_id, org_id, role, group_id FROM account_logins WHERE email_key = $1`, EmailKey(email)).
+		Scan(&t.ID, &t.OrgID, &role, &group)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return id, query.ErrNotFound
+		return t, query.ErrNotFound
 	}
-	return id, err
+	t.Role, t.GroupID = tenancyRole(role), deref(group)
+	return t, err
 }
 
 // AccountReach finds an account of the organization by email, with what

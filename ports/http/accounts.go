@@ -15,7 +15,7 @@ func (a *API) accountAudit(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, apperror.New(apperror.Invalid, "invalid-parameter", "Say whose audit trail: ?email=<the account's email>."))
 		return
 	}
-	events, err := a.queries.AccountAudit(r.Context(), actorFrom(r.Context()), email)
+	events, err := a.queries.AccountTrail(r.Context(), actorFrom(r.Context()), email)
 	if err != nil {
 		a.fail(w, r, err)
 		return

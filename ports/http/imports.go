@@ -371,7 +371,7 @@ func (a *API) importEvents(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	events, err := a.queries.ImportAudit(r.Context(), actorFrom(r.Context()), id)
+	events, err := a.queries.ImportTrail(r.Context(), actorFrom(r.Context()), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return

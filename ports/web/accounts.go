@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,8 +18,6 @@ import (
 	"github.com/rollcall/rollcall/application/apperror"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/query"
-	"github.com/rollcall/rollcall/domain/account"
-	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/tenancy"
 	rhttp "github.com/rollcall/rollcall/ports/http"
 )
@@ -261,16 +258,19 @@ type auditData struct {
 	Entries  []auditEntry
 }
 
-// auditEntry is one event as a person reads it; Raw is the recorded data,
+// auditEntry is one event as the query tells it; Raw is the recorded data,
 // which holds no secret (the events carry none).
 type auditEntry struct {
-	Position          int64
-	At                time.Time
-	Who               string
-	Type              string
-	Sentence          string
-	LinkURL, LinkText string
-	Raw               string
+	query.AuditEntry
+	Raw string
+}
+
+func auditEntries(trail []query.AuditEntry) []auditEntry {
+	out := make([]auditEntry, len(trail))
+	for i, e := range trail {
+		out[i] = auditEntry{AuditEntry: e, Raw: prettyJSON(e.Data)}
+	}
+	return out
 }
 
 func (p *Pages) importAuditPage(w http.ResponseWriter, r *http.Request) {
@@ -280,21 +280,16 @@ func (p *Pages) importAuditPage(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, query.ErrNotFound)
 		return
 	}
-	events, err := p.queries.ImportAudit(r.Context(), actor, id)
+	trail, err := p.queries.ImportTrail(r.Context(), actor, id)
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	names, err := p.referenceNames(r.Context(), actor)
-	if err != nil {
-		p.fail(w, r, err)
-		return
+	subject := "this import"
+	if imp, err := p.queries.Import(r.Context(), actor, id); err == nil {
+		subject = imp.File.Name
 	}
-	subject := names.imports[id]
-	if subject == "" {
-		subject = "this import"
-	}
-	data := auditData{Subject: subject, ImportID: id.String(), Entries: narrate(events, names)}
+	data := auditData{Subject: subject, ImportID: id.String(), Entries: auditEntries(trail)}
 	p.render(w, r, "audit", http.StatusOK, view{Title: "Audit trail of " + subject, Data: data})
 }
 
@@ -311,377 +306,12 @@ func (p *Pages) accountAuditPage(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "Choose an account in the accounts list to see its audit trail."))
 		return
 	}
-	events, err := p.queries.AccountAudit(r.Context(), actor, email)
+	trail, err := p.queries.AccountTrail(r.Context(), actor, email)
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	names, err := p.referenceNames(r.Context(), actor)
-	if err != nil {
-		p.fail(w, r, err)
-		return
-	}
-	p.render(w, r, "audit", http.StatusOK, view{Title: "Audit trail of " + email, Data: auditData{Subject: email, Entries: narrate(events, names)}})
-}
-
-// narrate writes each event as a sentence. It reads the trail in order: the
-// upload's column order makes the later mapping read as the file does.
-func narrate(events []query.AuditEvent, names referenceNames) []auditEntry {
-	n := narrator{names: names}
-	out := make([]auditEntry, 0, len(events))
-	for _, e := range events {
-		out = append(out, n.entry(e))
-	}
-	return out
-}
-
-type narrator struct {
-	names   referenceNames
-	headers []string
-}
-
-func (n *narrator) entry(e query.AuditEvent) auditEntry {
-	entry := auditEntry{Position: e.Position, At: e.At, Who: e.Actor.Email, Type: e.Type, Raw: prettyJSON(e.Data)}
-	if entry.Who == "" {
-		// No signed-in person: the command line or a background step.
-		entry.Who = "Rollcall (automatic)"
-	}
-	sentence, link, err := n.describe(e.Type, e.Data)
-	if err != nil {
-		sentence, link = "Recorded "+e.Type+" (see the details).", auditLink{}
-	}
-	entry.Sentence, entry.LinkURL, entry.LinkText = sentence, link.url, link.text
-	return entry
-}
-
-type auditLink struct{ url, text string }
-
-// auditEventTypes are the domain's events by their stored name; the audit
-// trail keeps each event as the current type's JSON (decoded and upcast when
-// it was projected), so it reads back into that type.
-var auditEventTypes = func() map[string]reflect.Type {
-	types := map[string]reflect.Type{}
-	for _, ev := range append(importsession.Events(), account.Events()...) {
-		types[ev.EventType()] = reflect.TypeOf(ev)
-	}
-	return types
-}()
-
-// decodeEvent reads an audit entry's data as its event; an unknown type is
-// nil, not an error, so that it still shows by its name.
-func decodeEvent(eventType string, data json.RawMessage) (any, error) {
-	t, ok := auditEventTypes[eventType]
-	if !ok {
-		return nil, nil
-	}
-	ev := reflect.New(t)
-	if err := json.Unmarshal(data, ev.Interface()); err != nil {
-		return nil, err
-	}
-	return ev.Elem().Interface(), nil
-}
-
-// describe is the sentence for one event. Unknown types still appear, by
-// their name, so that nothing recorded is left out of the trail.
-func (n *narrator) describe(eventType string, data json.RawMessage) (string, auditLink, error) {
-	var none auditLink
-	decoded, err := decodeEvent(eventType, data)
-	if err != nil {
-		return "", none, err
-	}
-	switch ev := decoded.(type) {
-	case importsession.FileUploaded:
-		n.headers = ev.Headers
-		s := fmt.Sprintf("Uploaded %s (%s, %s, SHA-256 %s) to create %s", ev.FileName, fileSize(ev.FileSize), plural(ev.Rows, "row", "rows"),
-			shortDigest(ev.FileSHA256), accountTypeLabel(ev.AccountType))
-		s += ", " + welcomeLabel(ev.SendWelcomeEmail)
-		if ev.PresetID != uuid.Nil {
-			s += ", preset " + name(n.names.presets, ev.PresetID)
-		}
-		return s, none, nil
-	case importsession.ClassroomRosterFetched:
-		courses := make([]string, 0, len(ev.Courses))
-		for _, c := range ev.Courses {
-			if c.Section != "" {
-				courses = append(courses, c.Name+" ("+c.Section+")")
-			} else {
-				courses = append(courses, c.Name)
-			}
-		}
-		s := fmt.Sprintf("Fetched the Google Classroom roster of %s as %s: %s", joinAnd(courses), ev.GoogleEmail, plural(ev.People, "person", "people"))
-		if ev.IncludeTeachers {
-			s += ", teachers included"
-		} else {
-			s += ", students only"
-		}
-		if ev.GroupID != uuid.Nil {
-			s += ", group " + n.names.group(ev.GroupID)
-		}
-		s += ", " + welcomeLabel(ev.SendWelcomeEmail)
-		if ev.RosterSHA256 != "" {
-			s += ", SHA-256 " + shortDigest(ev.RosterSHA256)
-		}
-		return s, none, nil
-	case importsession.ColumnsMapped:
-		pairs := make([]string, 0, len(ev.Mapping))
-		for _, header := range orderedHeaders(ev.Mapping, n.headers) {
-			target := ev.Mapping[header]
-			if target == "ignore" || target == "" {
-				pairs = append(pairs, header+" → not imported")
-				continue
-			}
-			pairs = append(pairs, header+" → "+fieldLabel(target))
-		}
-		return "Matched the columns: " + strings.Join(pairs, ", "), none, nil
-	case importsession.DefaultsChosen:
-		parts := []string{"no default password (each row gives its own)"}
-		if ev.PasswordSet {
-			parts[0] = "default password set (not shown)"
-		}
-		if ev.ForcePasswordChange {
-			parts = append(parts, "must change password at first sign-in")
-		} else {
-			parts = append(parts, "may keep the password")
-		}
-		if ev.GroupID != uuid.Nil {
-			parts = append(parts, "group "+n.names.group(ev.GroupID))
-		} else {
-			parts = append(parts, "no default group")
-		}
-		if tags := n.names.tagNames(ev.TagIDs); len(tags) > 0 {
-			parts = append(parts, pluralWord(len(tags), "tag", "tags")+" "+joinAnd(tags))
-		} else {
-			parts = append(parts, "no tags")
-		}
-		return "Chose the defaults: " + strings.Join(parts, ", "), none, nil
-	case importsession.ValidationStarted:
-		return "Started checking the rows", none, nil
-	case importsession.RowsValidated:
-		s := fmt.Sprintf("Checked the rows: %d new, %d existing, %d invalid", ev.New, ev.Existing, ev.Invalid)
-		if len(ev.ChangedUnder) == account.Policies {
-			s += fmt.Sprintf(" (of the existing, %d would change with nothing ticked)", ev.ChangedUnder[0])
-		}
-		if ev.Blank > 0 {
-			s += ", " + plural(ev.Blank, "blank row", "blank rows") + " skipped"
-		}
-		if len(ev.ProblemCounts) > 0 {
-			codes := make([]string, 0, len(ev.ProblemCounts))
-			for code := range ev.ProblemCounts {
-				codes = append(codes, code)
-			}
-			sort.Strings(codes)
-			problems := make([]string, 0, len(codes))
-			for _, code := range codes {
-				problems = append(problems, fmt.Sprintf("%s (%d)", strings.ReplaceAll(code, "_", " "), ev.ProblemCounts[code]))
-			}
-			s += ". Problems: " + strings.Join(problems, ", ")
-		}
-		return s, none, nil
-	case importsession.ValidationFailed:
-		return "Could not read the file through: " + ev.Reason, none, nil
-	case importsession.ExistingAccountsPolicyChosen:
-		var changes []string
-		if ev.UpdatePassword {
-			changes = append(changes, "the password")
-		}
-		if ev.UpdateGroup {
-			changes = append(changes, "the group")
-		}
-		if ev.UpdateTags {
-			changes = append(changes, "the tags")
-		}
-		if ev.UpdateNames {
-			changes = append(changes, "the names")
-		}
-		if len(changes) == 0 {
-			return "Chose to leave existing accounts unchanged", none, nil
-		}
-		return "Chose what changes on existing accounts: " + joinAnd(changes), none, nil
-	case importsession.VerificationPageViewed:
-		return fmt.Sprintf("Reviewed page %d of the rows", ev.Page), none, nil
-	case importsession.VerificationSkipped:
-		return "Skipped the review of the rows", none, nil
-	case importsession.ImportCommitted:
-		s := fmt.Sprintf("Committed: %s to create, %d existing to change, %d unchanged", plural(ev.ExpectedNew, "account", "accounts"),
-			ev.ExpectedChanged, ev.ExpectedExisting-ev.ExpectedChanged)
-		if ev.ConfirmedChanged > 0 {
-			s += fmt.Sprintf("; confirmed changing %d existing accounts, over the organization's threshold", ev.ConfirmedChanged)
-		}
-		return s, none, nil
-	case importsession.CommitProgressed:
-		return fmt.Sprintf("Progress of part %d: %s done (%d created, %d changed, %d unchanged, %d failed)", ev.Chunk+1, plural(ev.Done, "row", "rows"),
-			ev.Created, ev.Updated, ev.Unchanged, ev.Failed), none, nil
-	case importsession.CommitChunkCompleted:
-		return fmt.Sprintf("Part %d applied: %s (%d created, %d changed, %d unchanged, %d failed)", ev.Chunk+1, plural(ev.Done, "row", "rows"),
-			ev.Created, ev.Updated, ev.Unchanged, ev.Failed), none, nil
-	case importsession.ImportCompleted:
-		s := fmt.Sprintf("Completed: %d created, %d changed, %d unchanged, %d skipped, %d failed", ev.Created, ev.Updated, ev.Unchanged, ev.Skipped, ev.Failed)
-		if len(ev.FailedRows) > 0 {
-			const shown = 5
-			rows := make([]string, 0, shown)
-			for _, fr := range ev.FailedRows[:min(shown, len(ev.FailedRows))] {
-				rows = append(rows, fmt.Sprintf("row %d (%s, %s)", fr.Row, fr.Email, strings.ReplaceAll(fr.Code, "_", " ")))
-			}
-			if more := len(ev.FailedRows) - shown; more > 0 {
-				rows = append(rows, fmt.Sprintf("%d more", more))
-			}
-			s += ". Failed rows: " + joinAnd(rows)
-		}
-		return s, none, nil
-	case importsession.RowCorrected:
-		changes := make([]string, len(ev.Changes))
-		for i, c := range ev.Changes {
-			changes[i] = fmt.Sprintf("%s from %q to %q", strings.ReplaceAll(c.Field, "_", " "), c.From, c.To)
-		}
-		return fmt.Sprintf("Corrected row %d on the review: %s; checked again, it is now %s (was %s)", ev.Row, joinAnd(changes), ev.StatusAfter, ev.StatusBefore), none, nil
-	case importsession.UndoStarted:
-		return "Started undoing the import (" + ev.ByEmail + ")", none, nil
-	case importsession.UndoProgressed:
-		return fmt.Sprintf("Undo of part %d: %s done (%d deactivated, %d put back, %d with fields kept)", ev.Chunk+1,
-			plural(ev.Done, "account", "accounts"), ev.Deactivated, ev.Restored, ev.Kept), none, nil
-	case importsession.UndoChunkCompleted:
-		return fmt.Sprintf("Undo of part %d applied: %d deactivated, %d put back, %d with fields kept", ev.Chunk+1, ev.Deactivated, ev.Restored, ev.Kept), none, nil
-	case importsession.ImportUndone:
-		s := fmt.Sprintf("Undone: %s it created deactivated, %s it changed put back as they were", plural(ev.Deactivated, "account", "accounts"),
-			plural(ev.Restored, "account", "accounts"))
-		if ev.Kept > 0 {
-			kept := make([]string, 0, 5)
-			for _, k := range ev.KeptAccounts[:min(5, len(ev.KeptAccounts))] {
-				kept = append(kept, k.Email+" ("+strings.Join(k.Fields, ", ")+")")
-			}
-			s += fmt.Sprintf("; on %s, fields changed again since were kept: %s", plural(ev.Kept, "account", "accounts"), joinAnd(kept))
-		}
-		return s, none, nil
-	case importsession.ImportFailed:
-		return "Stopped for good: " + ev.Reason, none, nil
-	case importsession.ImportCancelled:
-		return "Cancelled before any account was created", none, nil
-	case importsession.ImportSummaryEmailed:
-		return "Emailed the summary to " + ev.To, none, nil
-	case account.AccountCreated:
-		who := ev.Email
-		if full := strings.TrimSpace(ev.FirstName + " " + ev.LastName); full != "" {
-			who += " (" + full + ")"
-		}
-		parts := []string{"Created the account " + who + " as " + roleWithArticle(ev.Role)}
-		if ev.GroupID != uuid.Nil {
-			parts = append(parts, "group "+n.names.group(ev.GroupID))
-		}
-		if tags := n.names.tagNames(ev.TagIDs); len(tags) > 0 {
-			parts = append(parts, pluralWord(len(tags), "tag", "tags")+" "+joinAnd(tags))
-		}
-		if ev.MustChangePassword {
-			parts = append(parts, "must change password at first sign-in")
-		}
-		if ev.ImportID == uuid.Nil {
-			return strings.Join(parts, ", ") + ", from the command line", none, nil
-		}
-		return strings.Join(parts, ", ") + fmt.Sprintf(", from row %d of %s", ev.ImportRow, n.importName(ev.ImportID)), n.importLink(ev.ImportID), nil
-	case account.AccountUpdated:
-		var changes []string
-		if ev.FirstName != nil {
-			changes = append(changes, fmt.Sprintf("changed the first name from %q to %q", ev.FirstName.From, ev.FirstName.To))
-		}
-		if ev.LastName != nil {
-			changes = append(changes, fmt.Sprintf("changed the last name from %q to %q", ev.LastName.From, ev.LastName.To))
-		}
-		if ev.PasswordReplaced {
-			changes = append(changes, "replaced the password (not shown)")
-		}
-		if ev.Group != nil {
-			from := "no group"
-			if ev.Group.From != uuid.Nil {
-				from = "group " + n.names.group(ev.Group.From)
-			}
-			changes = append(changes, "moved from "+from+" to group "+n.names.group(ev.Group.To))
-		}
-		if tags := n.names.tagNames(ev.TagsAdded); len(tags) > 0 {
-			changes = append(changes, "added the "+pluralWord(len(tags), "tag", "tags")+" "+joinAnd(tags))
-		}
-		if ev.Reactivated {
-			changes = append(changes, "reactivated the account")
-		}
-		if len(changes) == 0 {
-			changes = append(changes, "changed nothing")
-		}
-		return fmt.Sprintf("Row %d of %s %s", ev.ImportRow, n.importName(ev.ImportID), joinAnd(changes)), n.importLink(ev.ImportID), nil
-	case account.PasswordChanged:
-		if ev.MustChangePassword {
-			return "Password changed (not shown); it must be changed at the next sign-in", none, nil
-		}
-		return "Password changed (not shown)", none, nil
-	case account.WelcomeEmailQueued:
-		return "Welcome email queued for sending", none, nil
-	case account.AccountDeactivated:
-		return "Deactivated: the import that created it, " + n.importName(ev.UndoOf) + ", was undone", n.importLink(ev.UndoOf), nil
-	case account.AccountRestored:
-		var parts []string
-		if ev.FirstName != nil || ev.LastName != nil {
-			parts = append(parts, "the name")
-		}
-		if ev.Group != nil {
-			to := "no group"
-			if ev.Group.To != uuid.Nil {
-				to = "group " + n.names.group(ev.Group.To)
-			}
-			parts = append(parts, "the group ("+to+")")
-		}
-		if tags := n.names.tagNames(ev.TagsRemoved); len(tags) > 0 {
-			parts = append(parts, "the tags (removed "+joinAnd(tags)+")")
-		}
-		if ev.PasswordRestored {
-			parts = append(parts, "the password (not shown)")
-		}
-		s := "The undo of " + n.importName(ev.UndoOf)
-		switch {
-		case len(parts) > 0 && ev.Deactivated:
-			s += " put back " + joinAnd(parts) + " and deactivated the account again"
-		case len(parts) > 0:
-			s += " put back " + joinAnd(parts)
-		case ev.Deactivated:
-			s += " deactivated the account again"
-		default:
-			s += " changed nothing"
-		}
-		if len(ev.Kept) > 0 {
-			s += "; kept " + joinAnd(ev.Kept) + ", changed again since"
-		}
-		return s, n.importLink(ev.UndoOf), nil
-	}
-	return "Recorded " + eventType + " (see the details)", none, nil
-}
-
-func (n *narrator) importName(id uuid.UUID) string {
-	if file, ok := n.names.imports[id]; ok {
-		return file
-	}
-	return "an import"
-}
-
-func (n *narrator) importLink(id uuid.UUID) auditLink {
-	return auditLink{url: "/imports/" + id.String() + "/audit", text: "The import's audit trail"}
-}
-
-// orderedHeaders lists the mapping's columns in the file's order; columns
-// the file's header list lacks (or every column, when the upload is not in
-// the trail) follow alphabetically, so the sentence is the same every time.
-func orderedHeaders(mapping map[string]string, headers []string) []string {
-	out := make([]string, 0, len(mapping))
-	seen := map[string]bool{}
-	for _, h := range headers {
-		if _, ok := mapping[h]; ok && !seen[h] {
-			out = append(out, h)
-			seen[h] = true
-		}
-	}
-	var rest []string
-	for h := range mapping {
-		if !seen[h] {
-			rest = append(rest, h)
-		}
-	}
-	sort.Strings(rest)
-	return append(out, rest...)
+	p.render(w, r, "audit", http.StatusOK, view{Title: "Audit trail of " + email, Data: auditData{Subject: email, Entries: auditEntries(trail)}})
 }
 
 func prettyJSON(data json.RawMessage) string {
@@ -690,74 +320,4 @@ func prettyJSON(data json.RawMessage) string {
 		return string(data)
 	}
 	return b.String()
-}
-
-// fileSize writes a size the way a file manager does.
-func fileSize(n int64) string {
-	switch {
-	case n < 1024:
-		return plural(int(n), "byte", "bytes")
-	case n < 1024*1024:
-		return fmt.Sprintf("%d KB", (n+1023)/1024)
-	}
-	return fmt.Sprintf("%.1f MB", float64(n)/(1024*1024))
-}
-
-// shortDigest is enough of a SHA-256 to compare by eye; the whole digest is
-// in the event's details.
-func shortDigest(hex string) string {
-	if len(hex) <= 12 {
-		return hex
-	}
-	return hex[:12] + "…"
-}
-
-func accountTypeLabel(t string) string {
-	if t == "administrators" {
-		return "administrators"
-	}
-	return "users"
-}
-
-func welcomeLabel(send bool) string {
-	if send {
-		return "with a welcome email"
-	}
-	return "without a welcome email"
-}
-
-func plural(n int, one, many string) string {
-	return strconv.Itoa(n) + " " + pluralWord(n, one, many)
-}
-
-func pluralWord(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// roleWithArticle is the role inside a sentence ("as a user"); spelled out
-// because "user" starts with a vowel and takes "a".
-func roleWithArticle(role string) string {
-	switch role {
-	case string(tenancy.RoleSystemAdmin):
-		return "a system administrator"
-	case string(tenancy.RoleAdmin):
-		return "an administrator"
-	case string(tenancy.RoleUser):
-		return "a user"
-	}
-	return "the role " + role
-}
-
-// joinAnd lists things as a sentence does: "a, b and c".
-func joinAnd(items []string) string {
-	switch len(items) {
-	case 0:
-		return "none"
-	case 1:
-		return items[0]
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }

@@ -15,7 +15,7 @@ var funcs = template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
 	"sub":     func(a, b int) int { return a - b },
 	"when":    when,
-	"field":   fieldLabel,
+	"field":   query.FieldLabel,
 	"step":    stepLabel,
 	"state":   stateLabel,
 	"steps":   func() []wizardStep { return wizardSteps },
@@ -86,29 +86,6 @@ func when(t time.Time) string {
 		return ""
 	}
 	return t.Format("2 Jan 2006 15:04")
-}
-
-// fieldLabel names a mapping target the way the pages write it.
-func fieldLabel(field string) string {
-	switch field {
-	case "first_name":
-		return "First name"
-	case "last_name":
-		return "Last name"
-	case "full_name":
-		return "Full name"
-	case "email":
-		return "Email"
-	case "password":
-		return "Password"
-	case "group":
-		return "Group"
-	case "tag":
-		return "Tag"
-	case "ignore", "":
-		return "Ignore this column"
-	}
-	return capitalise(strings.ReplaceAll(field, "_", " "))
 }
 
 // stepLabel names a wizard step for a person.
