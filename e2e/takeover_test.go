@@ -113,7 +113,7 @@ func TestImportCannotTakeOverAccounts(t *testing.T) {
 		"First Name": "first_name", "Last Name": "last_name", "Email": "email", "Password": "password", "Tag": "tag"}})
 	w.ada.must(200, "PUT", "/api/v1/imports/"+id+"/defaults", map[string]any{"force_password_change": false, "tag_ids": []string{w.tag}})
 	w.ada.must(202, "POST", "/api/v1/imports/"+id+"/validation", nil)
-	imp = w.ada.waitForState(id, "validated")
+	w.ada.waitForState(id, "validated")
 
 	// The review shows the three out of reach before anything is committed.
 	problems := rowProblems(w.ada, id)

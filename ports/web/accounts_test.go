@@ -17,7 +17,6 @@ import (
 var (
 	group7B  = uuid.MustParse("00000000-0000-0000-0000-0000000000b7")
 	robotics = uuid.MustParse("00000000-0000-0000-0000-00000000000a")
-	science  = uuid.MustParse("00000000-0000-0000-0000-00000000005c")
 	importID = uuid.MustParse("11111111-2222-3333-4444-555555555555")
 	stranger = uuid.MustParse("99999999-8888-7777-6666-555555555555")
 )
