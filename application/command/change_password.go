@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/secret"
 )
@@ -55,19 +55,19 @@ func (h *ChangePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) 
 		return err
 	}
 	if !ok {
-		return apperror.New(apperror.Unauthorized, "invalid-credentials", "The current password is wrong.")
+		return failure.New(failure.Unauthorized, "invalid_credentials", "The current password is wrong.")
 	}
 	if problems := h.policy(cmd.NewPassword); len(problems) > 0 {
 		msgs := make([]string, len(problems))
 		for i, p := range problems {
 			msgs[i] = p.Message
 		}
-		e := apperror.New(apperror.Unprocessable, "password-policy", "%s", strings.Join(msgs, " "))
+		e := failure.New(failure.Unprocessable, "password_policy", "%s", strings.Join(msgs, " "))
 		e.Details = map[string]any{"codes": problems[0].Code}
 		return e
 	}
 	if cmd.NewPassword.Equal(cmd.CurrentPassword) {
-		return apperror.New(apperror.Unprocessable, "password-unchanged", "The new password is the same as the current one. Choose a different one.")
+		return failure.New(failure.Unprocessable, "password_unchanged", "The new password is the same as the current one. Choose a different one.")
 	}
 	hash, err := h.hasher.HashContext(ctx, cmd.NewPassword)
 	if err != nil {

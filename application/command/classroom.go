@@ -16,7 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
@@ -81,7 +81,7 @@ func NewClassroom(google Google, conns GoogleConnections, wizard *ImportWizard, 
 // state bound to the administrator for ten minutes and a PKCE verifier.
 func (c *Classroom) Connect(ctx context.Context, actor tenancy.Actor) (string, error) {
 	if !actor.Role.CanImport() {
-		return "", apperror.New(apperror.Forbidden, "forbidden", "Only administrators can import from Google Classroom.")
+		return "", failure.New(failure.Forbidden, "forbidden", "Only administrators can import from Google Classroom.")
 	}
 	raw := make([]byte, 24)
 	if _, err := rand.Read(raw); err != nil {
@@ -101,7 +101,7 @@ func (c *Classroom) Callback(ctx context.Context, actor tenancy.Actor, query url
 	state := query.Get("state")
 	owner, verifier, err := c.conns.TakeState(ctx, state)
 	if err != nil || owner != actor.ID {
-		return apperror.New(apperror.Conflict, "google-state-invalid", "This Google sign-in has expired or was started by someone else. Click \"Connect Google\" again.")
+		return failure.New(failure.Conflict, "google_state_invalid", "This Google sign-in has expired or was started by someone else. Click \"Connect Google\" again.")
 	}
 	if err := c.google.ErrorFromCallback(query); err != nil {
 		return googleError(err)
@@ -111,7 +111,7 @@ func (c *Classroom) Callback(ctx context.Context, actor tenancy.Actor, query url
 		return googleError(err)
 	}
 	if len(missing) > 0 {
-		return apperror.New(apperror.Conflict, "google-scope-missing",
+		return failure.New(failure.Conflict, "google_scope_missing",
 			"Rollcall needs every permission it asked for to read your classes (missing: %s). Connect again and leave every box ticked.", strings.Join(missing, ", "))
 	}
 	session, err := c.google.Session(ctx, token, nil)
@@ -123,7 +123,7 @@ func (c *Classroom) Callback(ctx context.Context, actor tenancy.Actor, query url
 		return googleError(err)
 	}
 	if !strings.EqualFold(strings.TrimSpace(email), strings.TrimSpace(actor.Email)) {
-		e := apperror.New(apperror.Conflict, "google-email-mismatch",
+		e := failure.New(failure.Conflict, "google_email_mismatch",
 			"You connected the Google account %s, but you are signed in to Rollcall as %s. They must be the same account: connect with %s, change your email in Rollcall to %s, or export the class from Google Classroom as a CSV and use the CSV import.",
 			email, actor.Email, actor.Email, email)
 		e.Details = map[string]any{"google_email": email, "rollcall_email": actor.Email}
@@ -137,7 +137,7 @@ func (c *Classroom) Callback(ctx context.Context, actor tenancy.Actor, query url
 func (c *Classroom) session(ctx context.Context, actor tenancy.Actor) (ClassroomSession, string, error) {
 	token, googleEmail, err := c.conns.Token(ctx, actor.ID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, "", apperror.New(apperror.Conflict, "google-not-connected", "Connect your Google account first.")
+		return nil, "", failure.New(failure.Conflict, "google_not_connected", "Connect your Google account first.")
 	}
 	if err != nil {
 		return nil, "", err
@@ -178,7 +178,7 @@ type CreateClassroomImport struct {
 // failure half-way leaves no half-made import.
 func (c *Classroom) CreateImport(ctx context.Context, cmd CreateClassroomImport) (*importsession.Import, error) {
 	if len(cmd.CourseIDs) == 0 {
-		return nil, apperror.New(apperror.Unprocessable, "invalid-value", "Pick at least one class.")
+		return nil, failure.New(failure.Unprocessable, "invalid_value", "Pick at least one class.")
 	}
 	// As for the CSV defaults: a group must be one of the organization's,
 	// or the imported accounts would carry another organization's group.
@@ -188,7 +188,7 @@ func (c *Classroom) CreateImport(ctx context.Context, cmd CreateClassroomImport)
 			return nil, err
 		}
 		if !ok {
-			return nil, apperror.New(apperror.Unprocessable, "invalid-value", "There is no such group in your organization.")
+			return nil, failure.New(failure.Unprocessable, "invalid_value", "There is no such group in your organization.")
 		}
 	}
 	s, googleEmail, err := c.session(ctx, cmd.Actor)
@@ -204,7 +204,7 @@ func (c *Classroom) CreateImport(ctx context.Context, cmd CreateClassroomImport)
 	for _, id := range slices.Compact(slices.Sorted(slices.Values(cmd.CourseIDs))) {
 		i := slices.IndexFunc(courses, func(course GoogleCourse) bool { return course.ID == id })
 		if i < 0 {
-			return nil, apperror.New(apperror.Unprocessable, "invalid-value", "You do not teach a class with the id %q (or it is archived).", id)
+			return nil, failure.New(failure.Unprocessable, "invalid_value", "You do not teach a class with the id %q (or it is archived).", id)
 		}
 		roster, err := s.Roster(ctx, id, cmd.IncludeTeachers)
 		if err != nil {
@@ -293,7 +293,7 @@ func rosterFile(people []GooglePerson, courses []importsession.ClassroomCourse) 
 // forgetIfRevoked drops a connection Google no longer honours, so the next
 // step asks to reconnect.
 func (c *Classroom) forgetIfRevoked(ctx context.Context, actor tenancy.Actor, err error) error {
-	if e, ok := apperror.As(err); ok && e.Slug == "google-reconnect-required" {
+	if e, ok := failure.As(err); ok && e.Code == "google_reconnect_required" {
 		_ = c.conns.Disconnect(ctx, actor.ID)
 	}
 	return err
@@ -317,9 +317,9 @@ func googleError(err error) error {
 	if !errors.As(err, &gf) {
 		return err
 	}
-	kind := apperror.Conflict
+	kind := failure.Conflict
 	if gf.CanRetry() {
-		kind = apperror.Unavailable
+		kind = failure.Unavailable
 	}
-	return &apperror.Error{Kind: kind, Slug: "google-" + strings.ReplaceAll(gf.GoogleCode(), "_", "-"), Message: fmt.Sprint(gf.Error()), Err: err}
+	return &failure.Error{Kind: kind, Code: "google_" + gf.GoogleCode(), Message: fmt.Sprint(gf.Error()), Err: err}
 }

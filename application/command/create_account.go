@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/domain/tenancy"
@@ -47,21 +47,21 @@ func NewCreateAccountHandler(accounts AccountWriter, hasher PasswordHasher, poli
 func (h *CreateAccountHandler) Handle(ctx context.Context, cmd CreateAccount) (uuid.UUID, error) {
 	email, err := account.NewEmail(cmd.Email)
 	if err != nil {
-		return uuid.Nil, apperror.New(apperror.Unprocessable, "invalid-value", "%s", err.Error())
+		return uuid.Nil, failure.New(failure.Unprocessable, "invalid_value", "%s", err.Error())
 	}
 	role, err := tenancy.ParseRole(cmd.Role)
 	if err != nil {
-		return uuid.Nil, apperror.New(apperror.Unprocessable, "invalid-value", "%s", err.Error())
+		return uuid.Nil, failure.New(failure.Unprocessable, "invalid_value", "%s", err.Error())
 	}
 	if problems := h.policy(cmd.Password); len(problems) > 0 {
-		return uuid.Nil, apperror.New(apperror.Unprocessable, "password-policy", "%s", problems[0].Message)
+		return uuid.Nil, failure.New(failure.Unprocessable, "password_policy", "%s", problems[0].Message)
 	}
 	created, err := account.Create(account.New{
 		ID: uuid.New(), OrgID: cmd.OrgID, Email: email, FirstName: cmd.FirstName, LastName: cmd.LastName,
 		Role: role, GroupID: cmd.GroupID, MustChangePassword: cmd.MustChangePassword,
 	}, h.now())
 	if err != nil {
-		return uuid.Nil, apperror.New(apperror.Unprocessable, "invalid-value", "%s", err.Error())
+		return uuid.Nil, failure.New(failure.Unprocessable, "invalid_value", "%s", err.Error())
 	}
 	hash, err := h.hasher.HashContext(ctx, cmd.Password)
 	if err != nil {
@@ -73,7 +73,7 @@ func (h *CreateAccountHandler) Handle(ctx context.Context, cmd CreateAccount) (u
 		return uuid.Nil, err
 	}
 	if len(taken) > 0 {
-		return uuid.Nil, apperror.New(apperror.Conflict, "email-taken", "An account with the email %s already exists.", email)
+		return uuid.Nil, failure.New(failure.Conflict, "email_taken", "An account with the email %s already exists.", email)
 	}
 	return created.ID(), nil
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
 
@@ -75,16 +75,16 @@ func NewReferenceHandler(store ReferenceData) (*ReferenceHandler, error) {
 // CreateNamed returns the new object.
 func (h *ReferenceHandler) CreateNamed(ctx context.Context, cmd CreateNamed) (Named, error) {
 	if !cmd.Actor.Role.IsSystemAdmin() {
-		return Named{}, apperror.New(apperror.Forbidden, "forbidden", "Only a system administrator can create %s.", cmd.Kind)
+		return Named{}, failure.New(failure.Forbidden, "forbidden", "Only a system administrator can create %s.", cmd.Kind)
 	}
 	name := strings.Join(strings.Fields(cmd.Name), " ")
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return Named{}, apperror.New(apperror.Unprocessable, "invalid-value", "Give the %s a name of 1 to 100 characters.", cmd.Kind.singular())
+		return Named{}, failure.New(failure.Unprocessable, "invalid_value", "Give the %s a name of 1 to 100 characters.", cmd.Kind.singular())
 	}
 	n := Named{ID: uuid.New(), Name: name}
 	err := h.store.CreateNamed(ctx, cmd.Kind, cmd.Actor.OrgID, n)
 	if errors.Is(err, ErrDuplicate) {
-		return Named{}, apperror.New(apperror.Conflict, "name-taken", "A %s named %q already exists.", cmd.Kind.singular(), name)
+		return Named{}, failure.New(failure.Conflict, "name_taken", "A %s named %q already exists.", cmd.Kind.singular(), name)
 	}
 	return n, err
 }
@@ -92,7 +92,7 @@ func (h *ReferenceHandler) CreateNamed(ctx context.Context, cmd CreateNamed) (Na
 // ListNamed lists the actor's organization's groups, tags or presets.
 func (h *ReferenceHandler) ListNamed(ctx context.Context, actor tenancy.Actor, kind ReferenceKind) ([]Named, error) {
 	if !actor.Role.CanImport() {
-		return nil, apperror.New(apperror.Forbidden, "forbidden", "Only administrators can see %s.", kind)
+		return nil, failure.New(failure.Forbidden, "forbidden", "Only administrators can see %s.", kind)
 	}
 	return h.store.ListNamed(ctx, kind, actor.OrgID)
 }
@@ -100,7 +100,7 @@ func (h *ReferenceHandler) ListNamed(ctx context.Context, actor tenancy.Actor, k
 // Organization returns the actor's organization.
 func (h *ReferenceHandler) Organization(ctx context.Context, actor tenancy.Actor) (Organization, error) {
 	if !actor.Role.CanImport() {
-		return Organization{}, apperror.New(apperror.Forbidden, "forbidden", "Only administrators can see the organization's settings.")
+		return Organization{}, failure.New(failure.Forbidden, "forbidden", "Only administrators can see the organization's settings.")
 	}
 	return h.store.Organization(ctx, actor.OrgID)
 }
@@ -114,10 +114,10 @@ type OrganizationSettings struct {
 // UpdateOrganization changes the organization's settings.
 func (h *ReferenceHandler) UpdateOrganization(ctx context.Context, actor tenancy.Actor, s OrganizationSettings) (Organization, error) {
 	if !actor.Role.IsSystemAdmin() {
-		return Organization{}, apperror.New(apperror.Forbidden, "forbidden", "Only a system administrator can change the organization's settings.")
+		return Organization{}, failure.New(failure.Forbidden, "forbidden", "Only a system administrator can change the organization's settings.")
 	}
 	if p := s.ChangeThresholdPercent; p != nil && (*p < 0 || *p > 100) {
-		return Organization{}, apperror.New(apperror.Unprocessable, "invalid-value",
+		return Organization{}, failure.New(failure.Unprocessable, "invalid_value",
 			"change_threshold_percent must be a whole number from 0 (no confirmation ever asked) to 100.")
 	}
 	if s.WelcomeEmailEnabled != nil {
@@ -137,7 +137,7 @@ func (h *ReferenceHandler) UpdateOrganization(ctx context.Context, actor tenancy
 func (h *ReferenceHandler) CreateOrganization(ctx context.Context, name string) (uuid.UUID, error) {
 	name = strings.Join(strings.Fields(name), " ")
 	if name == "" {
-		return uuid.Nil, apperror.New(apperror.Unprocessable, "invalid-value", "Give the organization a name.")
+		return uuid.Nil, failure.New(failure.Unprocessable, "invalid_value", "Give the organization a name.")
 	}
 	org := Organization{ID: uuid.New(), Name: name}
 	return org.ID, h.store.CreateOrganization(ctx, org)

@@ -9,7 +9,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/secret"
 )
 
@@ -65,7 +65,7 @@ func NewSignInHandler(logins Logins, hasher PasswordHasher, gate *SignInGate, lo
 
 // Busy is the answer when every hashing slot stayed taken.
 func Busy() error {
-	e := apperror.New(apperror.Unavailable, "busy", "Rollcall is busy signing other people in. Try again in a moment.")
+	e := failure.New(failure.Unavailable, "busy", "Rollcall is busy signing other people in. Try again in a moment.")
 	e.RetryAfter = time.Second
 	return e
 }
@@ -102,7 +102,7 @@ func (h *SignInHandler) Handle(ctx context.Context, cmd SignIn) (Session, error)
 		if known {
 			h.logger.InfoContext(ctx, "sign-in refused", "account_id", login.AccountID)
 		}
-		return Session{}, apperror.New(apperror.Unauthorized, "invalid-credentials", "The email or the password is wrong.")
+		return Session{}, failure.New(failure.Unauthorized, "invalid_credentials", "The email or the password is wrong.")
 	}
 	// Said only to whoever knows the password, so it reveals nothing.
 	if !login.Active {
@@ -114,6 +114,6 @@ func (h *SignInHandler) Handle(ctx context.Context, cmd SignIn) (Session, error)
 
 // ErrDeactivated is the answer to a deactivated account's sign-in.
 func ErrDeactivated() error {
-	return apperror.New(apperror.Unauthorized, "account-deactivated",
+	return failure.New(failure.Unauthorized, "account_deactivated",
 		"This account has been deactivated. Ask your administrator to reactivate it (importing it again does).")
 }

@@ -10,7 +10,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/domain/throttle"
 )
@@ -72,7 +72,7 @@ func (g *SignInGate) Begin(ctx context.Context, email string, addr netip.Addr) (
 // TooManyAttempts is the answer to a throttled attempt.
 func TooManyAttempts(wait time.Duration) error {
 	seconds := int(math.Ceil(wait.Seconds()))
-	e := apperror.New(apperror.TooManyRequests, "too-many-attempts",
+	e := failure.New(failure.TooManyRequests, "too_many_attempts",
 		"Too many failed sign-ins for this account or from this network. Wait %d seconds, then try again; if you forgot your password, ask your administrator.", seconds)
 	e.RetryAfter = time.Duration(seconds) * time.Second
 	return e

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
@@ -31,7 +31,7 @@ func (w *ImportWizard) StoreUpload(ctx context.Context, body io.Reader) (StoredU
 	if err != nil {
 		_ = w.uploads.Delete(ctx, id)
 		if errors.Is(err, ErrTooLarge) {
-			return StoredUpload{}, apperror.New(apperror.TooLarge, "file-too-large", "The file is larger than %d MiB. Split it into smaller files, or remove columns you do not need.", w.maxUpload>>20)
+			return StoredUpload{}, failure.New(failure.TooLarge, "file_too_large", "The file is larger than %d MiB. Split it into smaller files, or remove columns you do not need.", w.maxUpload>>20)
 		}
 		return StoredUpload{}, err
 	}
@@ -103,7 +103,7 @@ func (w *ImportWizard) Upload(ctx context.Context, cmd UploadFile) (imp *imports
 		}
 	}()
 	if !cmd.Actor.Role.CanImport() {
-		return nil, apperror.New(apperror.Forbidden, "forbidden", "Only administrators can import accounts.")
+		return nil, failure.New(failure.Forbidden, "forbidden", "Only administrators can import accounts.")
 	}
 	org, err := w.orgs.Organization(ctx, cmd.Actor.OrgID)
 	if err != nil {
@@ -115,7 +115,7 @@ func (w *ImportWizard) Upload(ctx context.Context, cmd UploadFile) (imp *imports
 			return nil, err
 		}
 		if !ok {
-			return nil, apperror.New(apperror.Unprocessable, "invalid-value", "There is no such preset in your organization.")
+			return nil, failure.New(failure.Unprocessable, "invalid_value", "There is no such preset in your organization.")
 		}
 	}
 	if imp, err = w.startImport(ctx, cmd, org); err != nil {
@@ -262,7 +262,7 @@ func (w *ImportWizard) RereadFile(ctx context.Context, cmd RereadFile) (*imports
 	}
 	f, err := w.uploads.Open(ctx, imp.ID())
 	if err != nil {
-		return nil, apperror.New(apperror.Conflict, "upload-gone", "The uploaded file is no longer stored; upload it again.")
+		return nil, failure.New(failure.Conflict, "upload_gone", "The uploaded file is no longer stored; upload it again.")
 	}
 	defer f.Close()
 	info, err := w.inspector.Inspect(ctx, f, FileRef{Name: imp.File().FileName, Encoding: cmd.Encoding, Delimiter: cmd.Delimiter})

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/domain/tenancy"
@@ -58,7 +58,7 @@ func (w *ImportWizard) ChooseDefaults(ctx context.Context, cmd ChooseDefaults) (
 			for i, p := range problems {
 				msgs[i] = p.Message
 			}
-			return nil, apperror.New(apperror.Unprocessable, "password-policy", "The default password is not accepted: %s", strings.Join(msgs, " "))
+			return nil, failure.New(failure.Unprocessable, "password_policy", "The default password is not accepted: %s", strings.Join(msgs, " "))
 		}
 	}
 	if cmd.GroupID != uuid.Nil {
@@ -67,7 +67,7 @@ func (w *ImportWizard) ChooseDefaults(ctx context.Context, cmd ChooseDefaults) (
 			return nil, err
 		}
 		if !ok && cmd.Actor.Role.IsSystemAdmin() {
-			return nil, apperror.New(apperror.Unprocessable, "invalid-value", "There is no such group in your organization.")
+			return nil, failure.New(failure.Unprocessable, "invalid_value", "There is no such group in your organization.")
 		}
 	}
 	ok, err := w.orgs.NamedExists(ctx, Tags, cmd.Actor.OrgID, cmd.TagIDs)
@@ -75,7 +75,7 @@ func (w *ImportWizard) ChooseDefaults(ctx context.Context, cmd ChooseDefaults) (
 		return nil, err
 	}
 	if !ok {
-		return nil, apperror.New(apperror.Unprocessable, "invalid-value", "One of the tags does not exist in your organization.")
+		return nil, failure.New(failure.Unprocessable, "invalid_value", "One of the tags does not exist in your organization.")
 	}
 	imp, err := w.imports.Load(ctx, cmd.ImportID)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/rollcall/rollcall/domain/failure"
 )
 
 // Expected versions with a special meaning.
@@ -84,5 +86,7 @@ func (e *ConcurrencyError) Error() string {
 	return fmt.Sprintf("stream %s is at version %d, expected %d", e.StreamID, e.Actual, e.Expected)
 }
 
-// Slug is the stable error code used across the application.
-func (e *ConcurrencyError) Slug() string { return "conflict" }
+// Failure says it in the common vocabulary.
+func (e *ConcurrencyError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.Conflict, Code: "conflict", Message: e.Error()}
+}

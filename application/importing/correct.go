@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/importsession"
@@ -54,10 +54,10 @@ func (r *Runner) CorrectRow(ctx context.Context, cmd CorrectRow) (Corrected, err
 		return Corrected{}, err
 	}
 	if !ok {
-		return Corrected{}, apperror.New(apperror.NotFound, "not-found", "This import has no row %d to correct (blank rows are not listed).", cmd.Row)
+		return Corrected{}, failure.New(failure.NotFound, "not_found", "This import has no row %d to correct (blank rows are not listed).", cmd.Row)
 	}
 	if cmd.Group != nil && strings.TrimSpace(*cmd.Group) != "" && !hasGroupColumn(imp.Mapping()) {
-		return Corrected{}, apperror.New(apperror.Unprocessable, "invalid-value",
+		return Corrected{}, failure.New(failure.Unprocessable, "invalid_value",
 			"This import has no group column: its accounts go to the group chosen in the defaults. Leave the group out.")
 	}
 	in := importsession.RowInput{Number: before.Number, FirstName: before.FirstName, LastName: before.LastName, Email: before.Email,

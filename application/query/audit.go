@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/importsession"
@@ -95,7 +95,7 @@ func (q *Audit) ImportTrail(ctx context.Context, actor tenancy.Actor, id uuid.UU
 // actor may see it (tenancy.Actor.CanView): an account out of reach is
 // answered as one that does not exist.
 func (q *Audit) AccountTrail(ctx context.Context, actor tenancy.Actor, email string) ([]AuditEntry, error) {
-	noAccount := apperror.New(apperror.NotFound, "not-found", "There is no account with this email among the accounts you can see.")
+	noAccount := failure.New(failure.NotFound, "not_found", "There is no account with this email among the accounts you can see.")
 	target, err := q.rm.AccountReach(ctx, actor.OrgID, email)
 	if errors.Is(err, ErrNotFound) {
 		return nil, noAccount

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/importing"
 	"github.com/rollcall/rollcall/domain/account"
@@ -254,7 +254,7 @@ func (q *Queries) Shown(ctx context.Context, actor tenancy.Actor, imp *importses
 // errForbidden answers a user asking for what only administrators see: the
 // route exists, the role does not reach it.
 func errForbidden(what string) error {
-	return apperror.New(apperror.Forbidden, "forbidden", "Only administrators can see %s.", what)
+	return failure.New(failure.Forbidden, "forbidden", "Only administrators can see %s.", what)
 }
 
 // MaxPage is the highest page number a list serves: past it no import or
@@ -263,7 +263,7 @@ const MaxPage = 1_000_000
 
 func checkPage(page int) error {
 	if page > MaxPage {
-		return apperror.New(apperror.Invalid, "invalid-parameter", "page must be a whole number from 1 to %d.", MaxPage)
+		return failure.New(failure.Invalid, "invalid_parameter", "page must be a whole number from 1 to %d.", MaxPage)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
 
@@ -64,8 +65,10 @@ type InvalidError struct {
 
 func (e *InvalidError) Error() string { return e.Message }
 
-// Slug is the stable error code.
-func (e *InvalidError) Slug() string { return "invalid-value" }
+// Failure says it in the common vocabulary.
+func (e *InvalidError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.Unprocessable, Code: "invalid_value", Message: e.Error()}
+}
 
 // Create checks a new account and records AccountCreated.
 func Create(n New, now time.Time) (*Account, error) {

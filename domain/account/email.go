@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/rollcall/rollcall/domain/failure"
 )
 
 // Email is a syntactically valid email address. It keeps the casing the
@@ -29,8 +31,10 @@ func (e *EmailError) Error() string {
 	return fmt.Sprintf("The email %q is not a valid address: %s.", e.Address, e.Reason)
 }
 
-// Slug is the stable error code.
-func (e *EmailError) Slug() string { return "invalid-value" }
+// Failure says it in the common vocabulary.
+func (e *EmailError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.Unprocessable, Code: "invalid_value", Message: e.Error()}
+}
 
 // NewEmail validates an address: one @, a local part of at most 64
 // characters, a domain with a dot and valid labels, no spaces, at most 254 in

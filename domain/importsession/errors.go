@@ -3,6 +3,8 @@ package importsession
 import (
 	"fmt"
 	"strings"
+
+	"github.com/rollcall/rollcall/domain/failure"
 )
 
 // WrongStepError: the command does not fit the step the import is at.
@@ -19,7 +21,9 @@ func (e *WrongStepError) Error() string {
 	return fmt.Sprintf("The import is at the %q step (state %s); this needs it to be %s.",
 		e.Current.Step(), e.Current, strings.Join(wanted, " or "))
 }
-func (e *WrongStepError) Slug() string { return "wrong-wizard-step" }
+func (e *WrongStepError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.Conflict, Code: "wrong_wizard_step", Message: e.Error(), Details: e.Details()}
+}
 
 // Details lets the API answer with the current step.
 func (e *WrongStepError) Details() map[string]any {
@@ -30,14 +34,18 @@ func (e *WrongStepError) Details() map[string]any {
 type ForbiddenError struct{ Reason string }
 
 func (e *ForbiddenError) Error() string { return e.Reason }
-func (e *ForbiddenError) Slug() string  { return "forbidden" }
+func (e *ForbiddenError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.Forbidden, Code: "forbidden", Message: e.Error()}
+}
 
 // NotFoundError: no such import for this actor. Imports of another
 // organization are not found either, never "forbidden".
 type NotFoundError struct{}
 
 func (e *NotFoundError) Error() string { return "There is no such import." }
-func (e *NotFoundError) Slug() string  { return "not-found" }
+func (e *NotFoundError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.NotFound, Code: "not_found", Message: e.Error()}
+}
 
 // MappingProblem is one thing wrong with a mapping.
 type MappingProblem struct {
@@ -56,7 +64,9 @@ func (e *InvalidMappingError) Error() string {
 	}
 	return strings.Join(msgs, " ")
 }
-func (e *InvalidMappingError) Slug() string { return "invalid-mapping" }
+func (e *InvalidMappingError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.Unprocessable, Code: "invalid_mapping", Message: e.Error(), Details: e.Details()}
+}
 
 // Details lists the problems for the API.
 func (e *InvalidMappingError) Details() map[string]any {
@@ -71,7 +81,9 @@ func (e *InvalidMappingError) Details() map[string]any {
 type InvalidValueError struct{ Message string }
 
 func (e *InvalidValueError) Error() string { return e.Message }
-func (e *InvalidValueError) Slug() string  { return "invalid-value" }
+func (e *InvalidValueError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.Unprocessable, Code: "invalid_value", Message: e.Error()}
+}
 
 // VerificationIncompleteError: commit needs every page viewed or verification skipped.
 type VerificationIncompleteError struct{ PagesLeft int }
@@ -79,7 +91,9 @@ type VerificationIncompleteError struct{ PagesLeft int }
 func (e *VerificationIncompleteError) Error() string {
 	return fmt.Sprintf("%d page(s) of rows have not been verified yet. Look at them, or choose to skip verification, before committing.", e.PagesLeft)
 }
-func (e *VerificationIncompleteError) Slug() string { return "verification-incomplete" }
+func (e *VerificationIncompleteError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.Conflict, Code: "verification_incomplete", Message: e.Error()}
+}
 
 // NothingToImportError: no row would create or change an account.
 type NothingToImportError struct{ Unchanged int }
@@ -90,7 +104,9 @@ func (e *NothingToImportError) Error() string {
 	}
 	return "No row of this import would create or update an account. Fix the rejected rows (download them as a CSV) and upload again."
 }
-func (e *NothingToImportError) Slug() string { return "nothing-to-import" }
+func (e *NothingToImportError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.Conflict, Code: "nothing_to_import", Message: e.Error()}
+}
 
 // ChangeThresholdError: the commit would change more of the organization's
 // accounts than its threshold allows without a confirmation.
@@ -116,7 +132,9 @@ func (e *ChangeThresholdError) Error() string {
 	}
 	return msg
 }
-func (e *ChangeThresholdError) Slug() string { return "change-threshold-exceeded" }
+func (e *ChangeThresholdError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.Conflict, Code: "change_threshold_exceeded", Message: e.Error(), Details: e.Details()}
+}
 
 // Details gives the figures to the API.
 func (e *ChangeThresholdError) Details() map[string]any {

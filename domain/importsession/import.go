@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rollcall/rollcall/domain/account"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
 
@@ -829,7 +830,9 @@ func (e *UndoWindowClosedError) Error() string {
 	return fmt.Sprintf("This import completed on %s; an import can be undone for %s after it completes. Change the accounts one by one, or import a corrected file.",
 		e.CompletedAt.Format("2 January 2006"), humanDuration(e.Window))
 }
-func (e *UndoWindowClosedError) Slug() string { return "undo-window-closed" }
+func (e *UndoWindowClosedError) Failure() *failure.Error {
+	return &failure.Error{Kind: failure.Conflict, Code: "undo_window_closed", Message: e.Error()}
+}
 
 func humanDuration(d time.Duration) string {
 	if days := int(d.Hours() / 24); days >= 1 && d%(24*time.Hour) == 0 {

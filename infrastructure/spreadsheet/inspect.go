@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
 )
 
@@ -50,12 +50,12 @@ func asAppError(err error) error {
 	if !errors.As(err, &fe) {
 		return err
 	}
-	kind := apperror.Unprocessable
+	kind := failure.Unprocessable
 	if fe.Code == "unsupported_file_type" {
-		kind = apperror.Unsupported
+		kind = failure.Unsupported
 	}
 	if fe.Code == "xlsx_too_large" || fe.Code == "sheet_too_large" {
-		kind = apperror.TooLarge
+		kind = failure.TooLarge
 	}
-	return &apperror.Error{Kind: kind, Slug: fe.Code, Message: fe.Message, Err: err}
+	return &failure.Error{Kind: kind, Code: fe.Code, Message: fe.Message, Err: err}
 }

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 )
 
 // A worksheet or shared-strings table over MaxXLSXPart is refused before
@@ -34,7 +34,7 @@ func TestRefusesPartsExcelizeWouldSpool(t *testing.T) {
 			if !errors.As(err, &fe) || fe.Code != tt.code {
 				t.Fatalf("err = %v, want code %s", err, tt.code)
 			}
-			if app, ok := apperror.As(asAppError(err)); !ok || app.Kind != apperror.TooLarge {
+			if app, ok := failure.As(asAppError(err)); !ok || app.Kind != failure.TooLarge {
 				t.Fatalf("%v is not a 413", err)
 			}
 		})

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 )
 
 // accountAudit is GET /api/v1/accounts/audit?email=: the audit trail of an
@@ -12,7 +12,7 @@ import (
 func (a *API) accountAudit(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.URL.Query().Get("email"))
 	if email == "" {
-		a.fail(w, r, apperror.New(apperror.Invalid, "invalid-parameter", "Say whose audit trail: ?email=<the account's email>."))
+		a.fail(w, r, failure.New(failure.Invalid, "invalid_parameter", "Say whose audit trail: ?email=<the account's email>."))
 		return
 	}
 	events, err := a.queries.AccountTrail(r.Context(), actorFrom(r.Context()), email)

@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/query"
 )
@@ -98,7 +98,7 @@ func (a *API) Register(r *mux.Router) {
 	a.registerImports(authed)
 
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.fail(w, r, apperror.New(apperror.NotFound, "not-found", "There is no %s %s in the API; see /api/v1/openapi.yaml.", r.Method, r.URL.Path))
+		a.fail(w, r, failure.New(failure.NotFound, "not_found", "There is no %s %s in the API; see /api/v1/openapi.yaml.", r.Method, r.URL.Path))
 	})
 }
 
@@ -121,7 +121,7 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		} else if errors.As(err, &maxErr) {
 			msg = fmt.Sprintf("The request body is larger than %d bytes.", maxJSONBody)
 		}
-		a.fail(w, r, apperror.New(apperror.Invalid, "malformed-request", "%s", msg))
+		a.fail(w, r, failure.New(failure.Invalid, "malformed_request", "%s", msg))
 		return false
 	}
 	if field, bad := badJSONText(reflect.ValueOf(v), ""); bad {
@@ -135,7 +135,7 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 func (a *API) decodeOptional(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	if err != nil {
-		a.fail(w, r, apperror.New(apperror.Invalid, "malformed-request", "The request body could not be read: %v", err))
+		a.fail(w, r, failure.New(failure.Invalid, "malformed_request", "The request body could not be read: %v", err))
 		return false
 	}
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/domain/tenancy"
@@ -49,12 +49,12 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		token, ok := bearerToken(r)
 		if !ok {
-			a.fail(w, r, apperror.New(apperror.Unauthorized, "unauthorized", "Sign in first: send the token from POST /api/v1/sessions as \"Authorization: Bearer <token>\"."))
+			a.fail(w, r, failure.New(failure.Unauthorized, "unauthorized", "Sign in first: send the token from POST /api/v1/sessions as \"Authorization: Bearer <token>\"."))
 			return
 		}
 		login, err := a.logins.SessionLogin(r.Context(), token.Reveal())
 		if errors.Is(err, command.ErrNotFound) {
-			a.fail(w, r, apperror.New(apperror.Unauthorized, "unauthorized", "Your session has expired or is not valid. Sign in again."))
+			a.fail(w, r, failure.New(failure.Unauthorized, "unauthorized", "Your session has expired or is not valid. Sign in again."))
 			return
 		}
 		if err != nil {
@@ -72,7 +72,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			token:              token,
 		}
 		if p.mustChangePassword && allowedWhilePasswordChangeIsDue[r.URL.Path] != r.Method {
-			a.fail(w, r, apperror.New(apperror.Forbidden, "password-change-required", "Choose a new password first (POST /api/v1/me/password); everything else is locked until you do."))
+			a.fail(w, r, failure.New(failure.Forbidden, "password_change_required", "Choose a new password first (POST /api/v1/me/password); everything else is locked until you do."))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, p)))

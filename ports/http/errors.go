@@ -1,58 +1,36 @@
 package http
 
 import (
-	"errors"
 	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 )
 
 // statusOfKind is the one place application error kinds become HTTP codes.
-var statusOfKind = map[apperror.Kind]int{
-	apperror.Invalid:       http.StatusBadRequest,
-	apperror.Unprocessable: http.StatusUnprocessableEntity,
-	apperror.Unauthorized:  http.StatusUnauthorized,
-	apperror.Forbidden:     http.StatusForbidden,
-	apperror.NotFound:      http.StatusNotFound,
-	apperror.Conflict:      http.StatusConflict,
-	apperror.TooLarge:      http.StatusRequestEntityTooLarge,
-	apperror.Unsupported:   http.StatusUnsupportedMediaType,
-	apperror.Unavailable:   http.StatusServiceUnavailable,
-	apperror.Internal:      http.StatusInternalServerError,
+var statusOfKind = map[failure.Kind]int{
+	failure.Invalid:       http.StatusBadRequest,
+	failure.Unprocessable: http.StatusUnprocessableEntity,
+	failure.Unauthorized:  http.StatusUnauthorized,
+	failure.Forbidden:     http.StatusForbidden,
+	failure.NotFound:      http.StatusNotFound,
+	failure.Conflict:      http.StatusConflict,
+	failure.TooLarge:      http.StatusRequestEntityTooLarge,
+	failure.Unsupported:   http.StatusUnsupportedMediaType,
+	failure.Unavailable:   http.StatusServiceUnavailable,
+	failure.Internal:      http.StatusInternalServerError,
+	failure.Gone:          http.StatusGone,
 
-	apperror.TooManyRequests: http.StatusTooManyRequests,
-}
-
-// statusOfSlug maps the slugs of domain errors, which know nothing of HTTP.
-var statusOfSlug = map[string]int{
-	"wrong-wizard-step":         http.StatusConflict,
-	"verification-incomplete":   http.StatusConflict,
-	"nothing-to-import":         http.StatusConflict,
-	"change-threshold-exceeded": http.StatusConflict,
-	"undo-window-closed":        http.StatusConflict,
-	"conflict":                  http.StatusConflict,
-	"invalid-mapping":           http.StatusUnprocessableEntity,
-	"invalid-defaults":          http.StatusUnprocessableEntity,
-	"invalid-value":             http.StatusUnprocessableEntity,
-	"forbidden":                 http.StatusForbidden,
-	"not-found":                 http.StatusNotFound,
+	failure.TooManyRequests: http.StatusTooManyRequests,
 }
 
 // StatusOf is the HTTP status of err, for the web pages, which answer with
 // HTML but must agree with the API on what each error means.
 func StatusOf(err error) int {
-	if appErr, ok := apperror.As(err); ok {
-		return statusOfKind[appErr.Kind]
-	}
-	var slugged apperror.Slugged
-	if errors.As(err, &slugged) {
-		if status, ok := statusOfSlug[slugged.Slug()]; ok {
-			return status
-		}
+	if f, ok := failure.As(err); ok {
+		return statusOfKind[f.Kind]
 	}
 	return http.StatusInternalServerError
 }
@@ -70,39 +48,20 @@ type errorDetail struct {
 // writeError answers with {"error":{"code","message"}}. Internal detail goes
 // to the log, never into the answer.
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
-	if appErr, ok := apperror.As(err); ok {
-		status := statusOfKind[appErr.Kind]
-		if status >= 500 && appErr.Kind != apperror.Unavailable {
-			logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-			writeJSON(w, status, errorBody{errorDetail{Code: "internal", Message: "Something went wrong on our side. Please try again; if it keeps happening, contact support."}})
-			return
-		}
-		SetRetryAfter(w, err)
-		writeJSON(w, status, errorBody{errorDetail{Code: code(appErr.Slug), Message: appErr.Message, Details: appErr.Details}})
+	f, ok := failure.As(err)
+	if !ok || (statusOfKind[f.Kind] >= 500 && f.Kind != failure.Unavailable) {
+		logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusInternalServerError, errorBody{errorDetail{Code: "internal", Message: "Something went wrong on our side. Please try again; if it keeps happening, contact support."}})
 		return
 	}
-	var slugged apperror.Slugged
-	if errors.As(err, &slugged) {
-		if status, ok := statusOfSlug[slugged.Slug()]; ok {
-			var details map[string]any
-			if d, ok := err.(interface{ Details() map[string]any }); ok {
-				details = d.Details()
-			}
-			writeJSON(w, status, errorBody{errorDetail{Code: code(slugged.Slug()), Message: slugged.Error(), Details: details}})
-			return
-		}
-	}
-	logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeJSON(w, http.StatusInternalServerError, errorBody{errorDetail{Code: "internal", Message: "Something went wrong on our side. Please try again; if it keeps happening, contact support."}})
+	SetRetryAfter(w, err)
+	writeJSON(w, statusOfKind[f.Kind], errorBody{errorDetail{Code: f.Code, Message: f.Message, Details: f.Details}})
 }
 
 // SetRetryAfter sends Retry-After (whole seconds, at least one) when err
 // says how long to wait; the web pages use it too.
 func SetRetryAfter(w http.ResponseWriter, err error) {
-	if appErr, ok := apperror.As(err); ok && appErr.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, math.Ceil(appErr.RetryAfter.Seconds())))))
+	if f, ok := failure.As(err); ok && f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, math.Ceil(f.RetryAfter.Seconds())))))
 	}
 }
-
-// code turns a kebab-case slug into the API's snake_case error code.
-func code(slug string) string { return strings.ReplaceAll(slug, "-", "_") }

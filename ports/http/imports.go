@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/query"
 	"github.com/rollcall/rollcall/domain/importsession"
@@ -97,13 +97,13 @@ func ReadUploadForm(w http.ResponseWriter, r *http.Request, wizard *command.Impo
 	maxUpload := limits.MaxBytes
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "multipart/form-data" {
-		return UploadForm{}, apperror.New(apperror.Unsupported, "unsupported-media-type", "Send the file as multipart/form-data with a part named \"file\".")
+		return UploadForm{}, failure.New(failure.Unsupported, "unsupported_media_type", "Send the file as multipart/form-data with a part named \"file\".")
 	}
 	limits.lift(w, r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return UploadForm{}, apperror.New(apperror.Invalid, "malformed-request", "The upload is not a valid multipart form: %v", err)
+		return UploadForm{}, failure.New(failure.Invalid, "malformed_request", "The upload is not a valid multipart form: %v", err)
 	}
 	form := UploadForm{Fields: map[string]string{}}
 	stored := false
@@ -118,9 +118,9 @@ func ReadUploadForm(w http.ResponseWriter, r *http.Request, wizard *command.Impo
 			}
 			var maxErr *http.MaxBytesError
 			if errors.As(err, &maxErr) {
-				return UploadForm{}, apperror.New(apperror.TooLarge, "file-too-large", "The file is larger than %d MiB.", maxUpload>>20)
+				return UploadForm{}, failure.New(failure.TooLarge, "file_too_large", "The file is larger than %d MiB.", maxUpload>>20)
 			}
-			return UploadForm{}, apperror.New(apperror.Invalid, "malformed-request", "The upload could not be read: %v", err)
+			return UploadForm{}, failure.New(failure.Invalid, "malformed_request", "The upload could not be read: %v", err)
 		}
 		if part.FormName() == "file" && !stored {
 			form.FileName = part.FileName()
@@ -140,7 +140,7 @@ func ReadUploadForm(w http.ResponseWriter, r *http.Request, wizard *command.Impo
 		form.Fields[part.FormName()] = strings.TrimSpace(string(value))
 	}
 	if !stored {
-		return UploadForm{}, apperror.New(apperror.Invalid, "file-missing", "Choose a file to upload (a form part named \"file\").")
+		return UploadForm{}, failure.New(failure.Invalid, "file_missing", "Choose a file to upload (a form part named \"file\").")
 	}
 	return form, nil
 }
@@ -153,18 +153,18 @@ func (f UploadForm) Command(actor tenancy.Actor, correlationID string) (command.
 	case "true":
 		cmd.SendWelcomeEmail = true
 	default:
-		return cmd, apperror.New(apperror.Unprocessable, "invalid-value", "send_welcome_email must be true or false, not %q.", v)
+		return cmd, failure.New(failure.Unprocessable, "invalid_value", "send_welcome_email must be true or false, not %q.", v)
 	}
 	if v := f.Fields["preset_id"]; v != "" {
 		var err error
 		if cmd.PresetID, err = uuid.Parse(v); err != nil {
-			return cmd, apperror.New(apperror.Unprocessable, "invalid-value", "preset_id %q is not an id.", v)
+			return cmd, failure.New(failure.Unprocessable, "invalid_value", "preset_id %q is not an id.", v)
 		}
 	}
 	if v := f.Fields["follow_up_of"]; v != "" {
 		var err error
 		if cmd.FollowUpOf, err = uuid.Parse(v); err != nil {
-			return cmd, apperror.New(apperror.Unprocessable, "invalid-value", "follow_up_of %q is not the id of an import.", v)
+			return cmd, failure.New(failure.Unprocessable, "invalid_value", "follow_up_of %q is not the id of an import.", v)
 		}
 	}
 	return cmd, nil
@@ -173,7 +173,7 @@ func (f UploadForm) Command(actor tenancy.Actor, correlationID string) (command.
 func (a *API) listImports(w http.ResponseWriter, r *http.Request) {
 	state := r.URL.Query().Get("state")
 	if state != "" && state != "open" {
-		a.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "state can only be \"open\" (or left out for every import)."))
+		a.fail(w, r, failure.New(failure.Invalid, "invalid_value", "state can only be \"open\" (or left out for every import)."))
 		return
 	}
 	list, err := a.queries.ListImports(r.Context(), actorFrom(r.Context()), state == "open")
@@ -311,7 +311,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !req.Skip && req.Page < 1 {
-		a.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "Send {\"skip\":true} or {\"page\":N} with the page you verified."))
+		a.fail(w, r, failure.New(failure.Invalid, "invalid_value", "Send {\"skip\":true} or {\"page\":N} with the page you verified."))
 		return
 	}
 	imp, err := a.wizard.Verify(r.Context(), command.Verify{Actor: base.Actor, CorrelationID: base.CorrelationID, ImportID: base.ImportID, Skip: req.Skip, Page: req.Page})
@@ -389,13 +389,13 @@ func (a *API) accounts(w http.ResponseWriter, r *http.Request) {
 		active := v == "true"
 		f.Active = &active
 	default:
-		a.fail(w, r, apperror.New(apperror.Invalid, "invalid-parameter", "active must be true or false, not %q.", v))
+		a.fail(w, r, failure.New(failure.Invalid, "invalid_parameter", "active must be true or false, not %q.", v))
 		return
 	}
 	for name, dst := range map[string]*uuid.UUID{"import_id": &f.ImportID, "group_id": &f.GroupID, "tag_id": &f.TagID} {
 		if v := q.Get(name); v != "" {
 			if *dst, err = uuid.Parse(v); err != nil {
-				a.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "%s %q is not an id.", name, v))
+				a.fail(w, r, failure.New(failure.Invalid, "invalid_value", "%s %q is not an id.", name, v))
 				return
 			}
 		}

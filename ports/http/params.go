@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/query"
 )
 
@@ -20,7 +20,7 @@ import (
 
 // InvalidParameter is the 400 answer for a value the API cannot take.
 func InvalidParameter(format string, args ...any) error {
-	return apperror.New(apperror.Invalid, "invalid-parameter", format, args...)
+	return failure.New(failure.Invalid, "invalid_parameter", format, args...)
 }
 
 // BadText says what is wrong with s as text, or "" when nothing is.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/importing"
 )
 
@@ -26,7 +26,7 @@ func (a *API) correctRow(w http.ResponseWriter, r *http.Request) {
 	}
 	row, err := strconv.Atoi(mux.Vars(r)["row"])
 	if err != nil || row < 1 || row > 100_000_000 {
-		a.fail(w, r, apperror.New(apperror.Invalid, "invalid-parameter", "The row must be the number of a data row of the file, from 1."))
+		a.fail(w, r, failure.New(failure.Invalid, "invalid_parameter", "The row must be the number of a data row of the file, from 1."))
 		return
 	}
 	var req struct {

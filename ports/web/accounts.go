@@ -15,7 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/query"
 	"github.com/rollcall/rollcall/domain/tenancy"
@@ -303,7 +303,7 @@ func (p *Pages) accountAuditPage(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.TrimSpace(r.URL.Query().Get("email"))
 	if email == "" {
-		p.fail(w, r, apperror.New(apperror.Invalid, "invalid-value", "Choose an account in the accounts list to see its audit trail."))
+		p.fail(w, r, failure.New(failure.Invalid, "invalid_value", "Choose an account in the accounts list to see its audit trail."))
 		return
 	}
 	trail, err := p.queries.AccountTrail(r.Context(), actor, email)

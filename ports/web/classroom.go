@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/domain/tenancy"
 	rhttp "github.com/rollcall/rollcall/ports/http"
@@ -57,7 +57,7 @@ func (p *Pages) classroomPage(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) showPicker(w http.ResponseWriter, r *http.Request, picker classroomPicker, failed error) {
 	actor := sessionFrom(r).actor
 	if !actor.Role.CanImport() {
-		p.fail(w, r, apperror.New(apperror.Forbidden, "forbidden", "Only administrators can import from Google Classroom."))
+		p.fail(w, r, failure.New(failure.Forbidden, "forbidden", "Only administrators can import from Google Classroom."))
 		return
 	}
 	if p.classroom == nil {
@@ -74,10 +74,10 @@ func (p *Pages) showPicker(w http.ResponseWriter, r *http.Request, picker classr
 	switch {
 	case err == nil:
 		picker.Connected, picker.Courses = true, courses
-	case slugOf(err) == "google-not-connected":
+	case codeOf(err) == "google_not_connected":
 		// Not an error: the page is where one connects.
 	default:
-		picker.Connected = slugOf(err) != "google-reconnect-required"
+		picker.Connected = codeOf(err) != "google_reconnect_required"
 		picker.Reconnect, picker.ListFailed = true, true
 		if message == "" {
 			status, message = rhttp.StatusOf(err), p.message(err)
@@ -110,9 +110,9 @@ func (p *Pages) pickerChoices(r *http.Request, actor tenancy.Actor, picker *clas
 	return nil
 }
 
-func slugOf(err error) string {
-	if e, ok := apperror.As(err); ok {
-		return e.Slug
+func codeOf(err error) string {
+	if e, ok := failure.As(err); ok {
+		return e.Code
 	}
 	return ""
 }
@@ -120,8 +120,8 @@ func slugOf(err error) string {
 // needsReconnect tells the errors that connecting again may cure from those
 // (quota, outage) that only waiting cures.
 func needsReconnect(err error) bool {
-	e, ok := apperror.As(err)
-	return ok && e.Kind == apperror.Conflict && strings.HasPrefix(e.Slug, "google-")
+	e, ok := failure.As(err)
+	return ok && e.Kind == failure.Conflict && strings.HasPrefix(e.Code, "google_")
 }
 
 // googleConnect is a link carrying the CSRF token, not a form: the pages'
@@ -135,7 +135,7 @@ func (p *Pages) googleConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	s := sessionFrom(r)
 	if !hmac.Equal([]byte(r.URL.Query().Get("csrf")), []byte(p.csrf(s.token))) {
-		p.fail(w, r, apperror.New(apperror.Forbidden, "csrf", "This link has expired. Go back, reload the page and try again."))
+		p.fail(w, r, failure.New(failure.Forbidden, "csrf", "This link has expired. Go back, reload the page and try again."))
 		return
 	}
 	to, err := p.classroom.Connect(r.Context(), s.actor)
@@ -177,7 +177,7 @@ func (p *Pages) classroomImport(w http.ResponseWriter, r *http.Request) {
 	if actor.Role.IsSystemAdmin() && picker.GroupID != "" {
 		id, err := uuid.Parse(picker.GroupID)
 		if err != nil {
-			p.showPicker(w, r, picker, apperror.New(apperror.Unprocessable, "invalid-value", "Pick a group from the list."))
+			p.showPicker(w, r, picker, failure.New(failure.Unprocessable, "invalid_value", "Pick a group from the list."))
 			return
 		}
 		cmd.GroupID = id

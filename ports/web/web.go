@@ -21,9 +21,9 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/rollcall/rollcall/application/apperror"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/query"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/domain/tenancy"
 	rhttp "github.com/rollcall/rollcall/ports/http"
@@ -257,12 +257,8 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, page string, stat
 // message turns an error into a sentence for the page; internal detail goes
 // to the log.
 func (p *Pages) message(err error) string {
-	if e, ok := apperror.As(err); ok && e.Kind != apperror.Internal {
+	if e, ok := failure.As(err); ok && e.Kind != failure.Internal {
 		return e.Message
-	}
-	var slugged apperror.Slugged
-	if errors.As(err, &slugged) {
-		return slugged.Error()
 	}
 	p.logger.Error("page failed", "err", err)
 	return "Something went wrong on our side. Please try again."

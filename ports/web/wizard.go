@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/rollcall/rollcall/application/apperror"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/query"
 	"github.com/rollcall/rollcall/domain/importsession"
@@ -117,7 +117,7 @@ type uploadView struct {
 func (p *Pages) uploadView(r *http.Request) (uploadView, error) {
 	actor := sessionFrom(r).actor
 	if !actor.Role.CanImport() {
-		return uploadView{}, apperror.New(apperror.Forbidden, "forbidden", "Only administrators can import accounts.")
+		return uploadView{}, failure.New(failure.Forbidden, "forbidden", "Only administrators can import accounts.")
 	}
 	org, err := p.reference.Organization(r.Context(), actor)
 	if err != nil {
@@ -393,7 +393,7 @@ func (p *Pages) defaultsSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		err = apperror.New(apperror.Invalid, "malformed-request", "The form was changed in a way this page cannot read. Reload the page and choose again.")
+		err = failure.New(failure.Invalid, "malformed_request", "The form was changed in a way this page cannot read. Reload the page and choose again.")
 	}
 	if err == nil {
 		_, err = p.wizard.ChooseDefaults(r.Context(), cmd)
