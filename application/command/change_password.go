@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/account"
+	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/secret"
 )
 

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"io"
 
-	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/domain/failure"
 )
 
 // Inspector implements the wizard's FileInspector: it reads the whole file

@@ -14,9 +14,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/query"
+	"github.com/rollcall/rollcall/domain/failure"
 )
 
 // API serves /api/v1.

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/query"
+	"github.com/rollcall/rollcall/domain/failure"
 )
 
 // Every value a request carries ends up in SQL, an event or a page, and

@@ -7,8 +7,8 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/application/importing"
+	"github.com/rollcall/rollcall/domain/failure"
 )
 
 // RowCorrector fixes a row on the review and checks it again.
