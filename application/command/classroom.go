@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/tenancy"
@@ -122,7 +123,7 @@ func (c *Classroom) Callback(ctx context.Context, actor tenancy.Actor, query url
 	if err != nil {
 		return googleError(err)
 	}
-	if !strings.EqualFold(strings.TrimSpace(email), strings.TrimSpace(actor.Email)) {
+	if account.EmailKey(email) != account.EmailKey(actor.Email) {
 		e := failure.New(failure.Conflict, "google_email_mismatch",
 			"You connected the Google account %s, but you are signed in to Rollcall as %s. They must be the same account: connect with %s, change your email in Rollcall to %s, or export the class from Google Classroom as a CSV and use the CSV import.",
 			email, actor.Email, actor.Email, email)
@@ -261,7 +262,7 @@ func rosterFile(people []GooglePerson, courses []importsession.ClassroomCourse) 
 	for _, p := range people {
 		key := p.GoogleID
 		if key == "" {
-			key = strings.ToLower(p.Email)
+			key = account.EmailKey(p.Email)
 		}
 		if r, ok := byKey[key]; ok {
 			if !slices.Contains(r.classes, names[p.CourseID]) {

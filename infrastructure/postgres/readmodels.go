@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -37,6 +38,9 @@ func NewReadModels(pool *pgxpool.Pool, codec CurrentDecoder) *ReadModels {
 
 // ListImports reads the imports read model.
 func (r *ReadModels) ListImports(ctx context.Context, orgID, createdBy uuid.UUID, openOnly bool) ([]query.Import, error) {
+	if err := needOrg(orgID, "ListImports"); err != nil {
+		return nil, err
+	}
 	rows, err := r.pool.Query(ctx, `
 		SELECT doc FROM imports_view
 		WHERE org_id = $1 AND ($2::uuid IS NULL OR created_by = $2)
@@ -61,6 +65,9 @@ func (r *ReadModels) ListImports(ctx context.Context, orgID, createdBy uuid.UUID
 
 // Accounts reads the accounts read model.
 func (r *ReadModels) Accounts(ctx context.Context, orgID uuid.UUID, f query.AccountFilter) (query.AccountsPage, error) {
+	if err := needOrg(orgID, "Accounts"); err != nil {
+		return query.AccountsPage{}, err
+	}
 	const pageSize = 100
 	out := query.AccountsPage{Page: f.Page, PageSize: pageSize, Accounts: []query.Account{}}
 	// q matches part of an email or of a name, case-insensitively; its
@@ -96,8 +103,8 @@ func (r *ReadModels) Accounts(ctx context.Context, orgID uuid.UUID, f query.Acco
 // decoded by its registered name (an event of a newer build is kept
 // undecoded, by its name).
 func (r *ReadModels) StreamAudit(ctx context.Context, orgID uuid.UUID, streamID string) ([]query.AuditEvent, error) {
-	if orgID == uuid.Nil {
-		return nil, errors.New("postgres: StreamAudit needs an organization")
+	if err := needOrg(orgID, "StreamAudit"); err != nil {
+		return nil, err
 	}
 	rows, err := r.pool.Query(ctx, `
 		SELECT a.position, a.event_type, a.recorded_at, a.actor_id, coalesce(l.email, ''), a.stream_id, a.data
@@ -146,8 +153,8 @@ func (r *ReadModels) AccountAnywhere(ctx context.Context, email string) (tenancy
 // AccountReach finds an account of the organization by email, with what
 // reach rules need: role and group.
 func (r *ReadModels) AccountReach(ctx context.Context, orgID uuid.UUID, email string) (tenancy.Target, error) {
-	if orgID == uuid.Nil {
-		return tenancy.Target{}, errors.New("postgres: AccountReach needs an organization")
+	if err := needOrg(orgID, "AccountReach"); err != nil {
+		return tenancy.Target{}, err
 	}
 	t := tenancy.Target{OrgID: orgID}
 	var role string
@@ -195,8 +202,8 @@ func (r *ReadModels) RejectedRowsOf(ctx context.Context, actor tenancy.Actor, he
 // creator alone when createdBy is set) made from a file with this SHA-256,
 // newest first.
 func (r *ReadModels) SameFile(ctx context.Context, orgID, createdBy uuid.UUID, sha256 string, except uuid.UUID) ([]query.SameFile, error) {
-	if orgID == uuid.Nil {
-		return nil, errors.New("postgres: SameFile needs an organization")
+	if err := needOrg(orgID, "SameFile"); err != nil {
+		return nil, err
 	}
 	rows, err := r.pool.Query(ctx, `
 		SELECT id, created_at, state, coalesce((doc->'file'->>'rows')::int, 0), coalesce((doc->'summary'->>'created')::int, 0)
@@ -215,4 +222,13 @@ func (r *ReadModels) SameFile(ctx context.Context, orgID, createdBy uuid.UUID, s
 		out = []query.SameFile{}
 	}
 	return out, err
+}
+
+// needOrg refuses a tenant-scoped read without an organization: a
+// forgotten id must fail, not widen the query to every organization.
+func needOrg(orgID uuid.UUID, read string) error {
+	if orgID == uuid.Nil {
+		return fmt.Errorf("postgres: %s needs an organization", read)
+	}
+	return nil
 }

@@ -69,6 +69,9 @@ func (t *Tenancy) SetChangeThreshold(ctx context.Context, id uuid.UUID, percent 
 
 // CountAccounts is the number of active accounts of the organization.
 func (t *Tenancy) CountAccounts(ctx context.Context, orgID uuid.UUID) (int, error) {
+	if err := needOrg(orgID, "CountAccounts"); err != nil {
+		return 0, err
+	}
 	var n int
 	err := t.pool.QueryRow(ctx, `SELECT count(*) FROM account_logins WHERE org_id = $1 AND active`, orgID).Scan(&n)
 	return n, err
@@ -107,6 +110,9 @@ func (t *Tenancy) CreateNamed(ctx context.Context, kind command.ReferenceKind, o
 
 // ListNamed lists an organization's groups, tags or presets by name.
 func (t *Tenancy) ListNamed(ctx context.Context, kind command.ReferenceKind, orgID uuid.UUID) ([]Named, error) {
+	if err := needOrg(orgID, "ListNamed"); err != nil {
+		return nil, err
+	}
 	table, err := referenceTable(kind)
 	if err != nil {
 		return nil, err
