@@ -251,8 +251,7 @@ func ClassroomMapping() map[string]string {
 func Rehydrate(events []any) *Import {
 	imp := &Import{}
 	for _, e := range events {
-		imp.apply(e)
-		imp.version++
+		imp.Fold(e)
 	}
 	return imp
 }
