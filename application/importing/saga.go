@@ -2,7 +2,6 @@ package importing
 
 import (
 	"context"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -19,7 +18,7 @@ const SagaGroup = "saga.imports"
 // ends. Jobs are enqueued in the transaction of the event's delivery with
 // ids derived from the event, so each starts exactly once.
 func (r *Runner) HandleEvent(ctx context.Context, ev eventstore.Recorded, fx Effects) error {
-	importID, ok := importOfStream(ev.StreamID)
+	importID, ok := importsession.IDOfStream(ev.StreamID)
 	if !ok {
 		return nil
 	}
@@ -49,13 +48,4 @@ func (r *Runner) HandleEvent(ctx context.Context, ev eventstore.Recorded, fx Eff
 		return fx.ForgetSecrets(ctx, importID)
 	}
 	return nil
-}
-
-func importOfStream(streamID string) (uuid.UUID, bool) {
-	rest, ok := strings.CutPrefix(streamID, importsession.StreamPrefix)
-	if !ok {
-		return uuid.Nil, false
-	}
-	id, err := uuid.Parse(rest)
-	return id, err == nil
 }

@@ -55,21 +55,22 @@ type AuditEntry struct {
 // Audit answers the audit trails; Queries embeds it, and the operator's
 // command line uses it alone.
 type Audit struct {
-	rm      ReadModel
-	imports ImportLoader
-	names   Names
+	rm    ReadModel
+	names Names
 }
 
 // NewAudit refuses nil dependencies.
-func NewAudit(rm ReadModel, imports ImportLoader, names Names) (*Audit, error) {
-	if rm == nil || imports == nil || names == nil {
-		return nil, errors.New("query: NewAudit needs a read model, an import loader and the names")
+func NewAudit(rm ReadModel, names Names) (*Audit, error) {
+	if rm == nil || names == nil {
+		return nil, errors.New("query: NewAudit needs a read model and the names")
 	}
-	return &Audit{rm: rm, imports: imports, names: names}, nil
+	return &Audit{rm: rm, names: names}, nil
 }
 
+// visible is an import of the actor's organization they may see, with
+// every event recorded so far.
 func (q *Audit) visible(ctx context.Context, actor tenancy.Actor, id uuid.UUID) (*importsession.Import, error) {
-	imp, err := q.imports.Load(ctx, id)
+	imp, err := q.rm.CurrentImport(ctx, actor.OrgID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -125,11 +126,11 @@ func (q *Audit) OperatorTrail(ctx context.Context, kind, key string) ([]AuditEnt
 		if err != nil {
 			return nil, &importsession.InvalidValueError{Message: key + " is not an import id."}
 		}
-		imp, err := q.imports.Load(ctx, id)
+		org, err := q.rm.ImportOrg(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		orgID, stream = imp.OrgID(), importsession.StreamID(id)
+		orgID, stream = org, importsession.StreamID(id)
 	case "account":
 		target, err := q.rm.AccountAnywhere(ctx, key)
 		if err != nil {
@@ -143,29 +144,26 @@ func (q *Audit) OperatorTrail(ctx context.Context, kind, key string) ([]AuditEnt
 	if err != nil {
 		return nil, err
 	}
-	imports, _ := q.rm.ListImports(ctx, orgID, uuid.Nil, false)
-	names := map[uuid.UUID]string{}
-	for _, imp := range imports {
-		names[imp.ID] = imp.File.Name
+	names, err := q.rm.ImportNames(ctx, orgID, uuid.Nil)
+	if err != nil {
+		return nil, err
 	}
 	return q.narrate(ctx, orgID, names, events)
 }
 
 // visibleImports names the imports the actor may open, for links.
 func (q *Audit) visibleImports(ctx context.Context, actor tenancy.Actor) map[uuid.UUID]string {
-	out := map[uuid.UUID]string{}
 	createdBy := uuid.Nil
 	if !actor.Role.IsSystemAdmin() {
 		createdBy = actor.ID
 	}
-	imports, err := q.rm.ListImports(ctx, actor.OrgID, createdBy, false)
+	names, err := q.rm.ImportNames(ctx, actor.OrgID, createdBy)
 	if err != nil || !actor.Role.CanImport() {
-		return out
+		// Without the names, the sentences say "an import": the trail
+		// itself is still whole.
+		return map[uuid.UUID]string{}
 	}
-	for _, imp := range imports {
-		out[imp.ID] = imp.File.Name
-	}
-	return out
+	return names
 }
 
 // narrate tells each event in order: the upload's column order makes the

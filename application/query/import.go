@@ -39,8 +39,11 @@ type Import struct {
 	FollowUpOf     *uuid.UUID `json:"follow_up_of,omitempty"`
 	CreatedBy      uuid.UUID  `json:"created_by"`
 	CreatedByEmail string     `json:"created_by_email"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// Version counts the import's recorded events: a reader that polls can
+	// tell an answer older than what it has already shown.
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // File describes the uploaded file.
@@ -184,6 +187,7 @@ func ImportFrom(imp *importsession.Import) Import {
 			Encoding: f.Encoding, Delimiter: f.Delimiter, HeaderLine: f.HeaderLine},
 		SuggestedMapping: f.SuggestedMapping, Mapping: imp.Mapping(),
 		CreatedBy: imp.CreatedBy(), CreatedByEmail: imp.CreatedByEmail(), CreatedAt: imp.CreatedAt(), UpdatedAt: imp.UpdatedAt(),
+		Version: imp.Snapshot().Version,
 	}
 	if out.SuggestedMapping == nil {
 		out.SuggestedMapping = map[string]string{}
@@ -194,7 +198,7 @@ func ImportFrom(imp *importsession.Import) Import {
 	out.SameFileAs, out.FollowUpOf = []SameFile{}, optional(imp.FollowUpOf())
 	if imp.Source() == importsession.SourceClassroom {
 		c := imp.Classroom()
-		out.File = File{Name: "Google Classroom", Rows: c.People, Headers: []string{}}
+		out.File = File{Name: imp.Name(), Rows: c.People, Headers: []string{}}
 		out.Classroom = &Classroom{GoogleEmail: c.GoogleEmail, GroupID: optional(c.GroupID), IncludeTeachers: c.IncludeTeachers, Courses: []Course{}}
 		for _, course := range c.Courses {
 			out.Classroom.Courses = append(out.Classroom.Courses, Course{ID: course.ID, Name: course.Name, Section: course.Section, Students: course.Students})

@@ -134,7 +134,21 @@ type AccountsPage struct {
 
 // ReadModel is what the queries read.
 type ReadModel interface {
-	ListImports(ctx context.Context, orgID uuid.UUID, createdBy uuid.UUID, openOnly bool) ([]Import, error)
+	// ListImports lists the organization's imports (the creator's alone
+	// when createdBy is set), newest change first.
+	ListImports(ctx context.Context, orgID uuid.UUID, createdBy uuid.UUID, openOnly bool) ([]*importsession.Import, error)
+	// ImportNames names the organization's imports (the creator's alone
+	// when createdBy is set).
+	ImportNames(ctx context.Context, orgID uuid.UUID, createdBy uuid.UUID) (map[uuid.UUID]string, error)
+	// ImportOrg is the organization of an import, for the operator's
+	// command line only.
+	ImportOrg(ctx context.Context, id uuid.UUID) (uuid.UUID, error)
+	// CurrentImport is an import of the organization with every event
+	// recorded so far: a reader sees their own last command.
+	CurrentImport(ctx context.Context, orgID, id uuid.UUID) (*importsession.Import, error)
+	// StoredImport is an import of the organization as the read model has
+	// it, maybe a poll interval behind: for pages that poll.
+	StoredImport(ctx context.Context, orgID, id uuid.UUID) (*importsession.Import, error)
 	Rows(ctx context.Context, importID uuid.UUID, f RowFilter, page int) ([]StoredRow, error)
 	// SameFile lists other imports of the same file (the creator's alone
 	// when createdBy is set).
@@ -170,30 +184,24 @@ type PreviewRow struct {
 // HiddenCell stands in for a password in a preview.
 const HiddenCell = "••••••"
 
-// ImportLoader loads the aggregate, the freshest view of one import.
-type ImportLoader interface {
-	Load(ctx context.Context, id uuid.UUID) (*importsession.Import, error)
-}
-
 // Queries answers the read side of the API.
 type Queries struct {
 	*Audit
-	rm      ReadModel
-	imports ImportLoader
-	files   importing.Files
-	names   Names
+	rm    ReadModel
+	files importing.Files
+	names Names
 }
 
 // NewQueries refuses nil dependencies.
-func NewQueries(rm ReadModel, imports ImportLoader, files importing.Files, names Names) (*Queries, error) {
-	if rm == nil || imports == nil || files == nil || names == nil {
-		return nil, errors.New("query: NewQueries needs a read model, an import loader, the uploaded files and the names")
+func NewQueries(rm ReadModel, files importing.Files, names Names) (*Queries, error) {
+	if rm == nil || files == nil || names == nil {
+		return nil, errors.New("query: NewQueries needs a read model, the uploaded files and the names")
 	}
-	audit, err := NewAudit(rm, imports, names)
+	audit, err := NewAudit(rm, names)
 	if err != nil {
 		return nil, err
 	}
-	return &Queries{Audit: audit, rm: rm, imports: imports, files: files, names: names}, nil
+	return &Queries{Audit: audit, rm: rm, files: files, names: names}, nil
 }
 
 // Rejected writes the import's invalid rows as CSV; it needs the upload, so
@@ -223,14 +231,26 @@ func (q *Queries) Preview(ctx context.Context, actor tenancy.Actor, id uuid.UUID
 	return q.preview(ctx, imp, rows)
 }
 
-// Import returns one import. It reads the event stream rather than the read
-// model, so a client sees its own change at once.
+// Import returns one import, with the caller's own last change.
 func (q *Queries) Import(ctx context.Context, actor tenancy.Actor, id uuid.UUID) (Import, error) {
 	imp, err := q.visible(ctx, actor, id)
 	if err != nil {
 		return Import{}, err
 	}
 	return q.Shown(ctx, actor, imp)
+}
+
+// Status is one import as the read model has it, for a page that polls:
+// it never reads the event stream, and may be a poll interval behind.
+func (q *Queries) Status(ctx context.Context, actor tenancy.Actor, id uuid.UUID) (Import, error) {
+	imp, err := q.rm.StoredImport(ctx, actor.OrgID, id)
+	if err != nil {
+		return Import{}, err
+	}
+	if !imp.CanSee(actor) {
+		return Import{}, ErrNotFound
+	}
+	return ImportFrom(imp), nil
 }
 
 // Shown shapes an import for the actor, with the earlier imports of the
@@ -278,7 +298,15 @@ func (q *Queries) ListImports(ctx context.Context, actor tenancy.Actor, openOnly
 	if !actor.Role.IsSystemAdmin() {
 		createdBy = actor.ID
 	}
-	return q.rm.ListImports(ctx, actor.OrgID, createdBy, openOnly)
+	imports, err := q.rm.ListImports(ctx, actor.OrgID, createdBy, openOnly)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Import, len(imports))
+	for i, imp := range imports {
+		out[i] = ImportFrom(imp)
+	}
+	return out, nil
 }
 
 // Rows returns a verification page; status "" means every listed row.

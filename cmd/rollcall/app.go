@@ -140,7 +140,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 
 	var consumers []postgres.Consumer
-	for _, p := range projection.All(m.codec()) {
+	for _, p := range projection.All() {
 		consumers = append(consumers, postgres.ProjectionConsumer(p))
 	}
 	consumers = append(consumers, postgres.SagaConsumer(importing.SagaGroup, a.jobs.HandleEvent))
@@ -222,9 +222,9 @@ func (m *Main) Projections(ctx context.Context, args []string) error {
 		if len(args) != 2 {
 			return fmt.Errorf("say which read model to rebuild: one of %s, or all", projectionNames())
 		}
-		targets := projection.All(m.codec())
+		targets := projection.All()
 		if args[1] != "all" {
-			p, ok := projection.ByName(m.codec(), args[1])
+			p, ok := projection.ByName(args[1])
 			if !ok {
 				return fmt.Errorf("no read model named %q; the read models are %s", args[1], projectionNames())
 			}
@@ -246,7 +246,7 @@ func (m *Main) Projections(ctx context.Context, args []string) error {
 
 func (m *Main) projectionStatus(ctx context.Context, pool *pgxpool.Pool) error {
 	var groups []string
-	for _, p := range projection.All(m.codec()) {
+	for _, p := range projection.All() {
 		groups = append(groups, postgres.ProjectionGroup(p))
 	}
 	lags, err := postgres.ConsumerLag(ctx, pool, groups...)
@@ -267,7 +267,7 @@ func (m *Main) projectionStatus(ctx context.Context, pool *pgxpool.Pool) error {
 
 func projectionNames() string {
 	var names []string
-	for _, p := range projection.All(newCodec()) {
+	for _, p := range projection.All() {
 		names = append(names, p.Name())
 	}
 	sort.Strings(names)

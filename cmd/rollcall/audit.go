@@ -22,7 +22,7 @@ func (m *Main) Audit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	audit, err := query.NewAudit(postgres.NewReadModels(m.pool, m.codec()), a.imports, a.tenancy)
+	audit, err := query.NewAudit(postgres.NewReadModels(m.pool, m.codec()), a.tenancy)
 	if err != nil {
 		return err
 	}

@@ -212,7 +212,7 @@ func runBackground(b *testing.B, m *Main, a *app) func() {
 	// Every read model runs, as in `rollcall serve`: an import completes
 	// only once the account list shows its accounts.
 	all := []postgres.Consumer{postgres.SagaConsumer(importing.SagaGroup, a.jobs.HandleEvent)}
-	for _, p := range projection.All(m.codec()) {
+	for _, p := range projection.All() {
 		all = append(all, postgres.ProjectionConsumer(p))
 	}
 	consumers, err := postgres.NewConsumers(m.pool, m.codec(), m.Logger, m.consumerOptions(), all...)

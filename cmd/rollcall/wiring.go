@@ -158,7 +158,7 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool, newCodec()), a.imports, rowFiles, a.tenancy); err != nil {
+	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool, newCodec()), rowFiles, a.tenancy); err != nil {
 		return nil, err
 	}
 	if g := m.Config.Google; g.ClientID != "" {

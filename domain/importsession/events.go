@@ -1,6 +1,7 @@
 package importsession
 
 import (
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -337,3 +338,14 @@ const StreamPrefix = "import-"
 
 // StreamID is the import's event stream.
 func StreamID(id uuid.UUID) string { return StreamPrefix + id.String() }
+
+// IDOfStream is the import whose stream this is (ok false: another
+// aggregate's).
+func IDOfStream(streamID string) (uuid.UUID, bool) {
+	rest, ok := strings.CutPrefix(streamID, StreamPrefix)
+	if !ok {
+		return uuid.Nil, false
+	}
+	id, err := uuid.Parse(rest)
+	return id, err == nil
+}

@@ -976,6 +976,15 @@ func (imp *Import) AccountType() string               { return imp.accountType }
 func (imp *Import) SendWelcomeEmail() bool            { return imp.sendWelcomeEmail }
 func (imp *Import) PresetID() uuid.UUID               { return imp.presetID }
 func (imp *Import) File() FileUploaded                { return imp.file }
+
+// Name is what people call the import: the file's name, or Google
+// Classroom for a roster.
+func (imp *Import) Name() string {
+	if imp.source == SourceClassroom {
+		return "Google Classroom"
+	}
+	return imp.file.FileName
+}
 func (imp *Import) Classroom() ClassroomRosterFetched { return imp.classroom }
 func (imp *Import) Mapping() map[string]string        { return imp.mapping }
 func (imp *Import) Defaults() Defaults                { return imp.defaults }

@@ -171,9 +171,18 @@ func concurrencyError(detail string) error {
 
 // Load returns a stream's events in version order.
 func (s *EventStore) Load(ctx context.Context, streamID string) ([]eventstore.Recorded, error) {
-	rows, err := s.pool.Query(ctx, `
+	return loadStream(ctx, s.pool, s.codec, streamID, 0)
+}
+
+// loadStream reads a stream's events after a version, in version order.
+func loadStream(ctx context.Context, db interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}, codec interface {
+	Decode(name string, version int, payload []byte) (any, error)
+}, streamID string, after int64) ([]eventstore.Recorded, error) {
+	rows, err := db.Query(ctx, `
 		SELECT "offset", uuid, stream_id, stream_version, event_type, schema_version, payload, metadata, created_at
-		FROM events WHERE stream_id = $1 ORDER BY stream_version`, streamID)
+		FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version`, streamID, after)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", streamID, err)
 	}
@@ -192,7 +201,7 @@ func (s *EventStore) Load(ctx context.Context, streamID string) ([]eventstore.Re
 		if r.ID, err = uuid.Parse(id); err != nil {
 			return nil, fmt.Errorf("event %q in %s: %w", id, streamID, err)
 		}
-		if r.Data, err = s.codec.Decode(r.Type, r.SchemaVersion, payload); err != nil {
+		if r.Data, err = codec.Decode(r.Type, r.SchemaVersion, payload); err != nil {
 			return nil, err
 		}
 		var m map[string]string

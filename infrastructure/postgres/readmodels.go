@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rollcall/rollcall/application/query"
+	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/tenancy"
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
 )
@@ -20,11 +21,13 @@ import (
 // Every query filters by organization.
 type ReadModels struct {
 	pool  *pgxpool.Pool
-	codec CurrentDecoder
+	codec ReadCodec
 }
 
-// CurrentDecoder rebuilds events from JSON of their current schema.
-type CurrentDecoder interface {
+// ReadCodec rebuilds events: stored ones by their schema version, the
+// audit trail's from JSON of their current schema.
+type ReadCodec interface {
+	Decode(name string, version int, payload []byte) (any, error)
 	DecodeCurrent(name string, payload []byte) (any, error)
 }
 
@@ -32,35 +35,108 @@ var _ query.ReadModel = (*ReadModels)(nil)
 
 // NewReadModels returns the read side; the codec decodes the audit trail's
 // events, the one registry of their names.
-func NewReadModels(pool *pgxpool.Pool, codec CurrentDecoder) *ReadModels {
+func NewReadModels(pool *pgxpool.Pool, codec ReadCodec) *ReadModels {
 	return &ReadModels{pool: pool, codec: codec}
 }
 
-// ListImports reads the imports read model.
-func (r *ReadModels) ListImports(ctx context.Context, orgID, createdBy uuid.UUID, openOnly bool) ([]query.Import, error) {
+// ListImports reads the imports read model, newest change first.
+func (r *ReadModels) ListImports(ctx context.Context, orgID, createdBy uuid.UUID, openOnly bool) ([]*importsession.Import, error) {
 	if err := needOrg(orgID, "ListImports"); err != nil {
 		return nil, err
 	}
 	rows, err := r.pool.Query(ctx, `
-		SELECT doc FROM imports_view
+		SELECT snapshot FROM imports_view
 		WHERE org_id = $1 AND ($2::uuid IS NULL OR created_by = $2)
 		  AND (NOT $3 OR state IN ('uploaded', 'mapped', 'defaults_chosen', 'validating', 'validated'))
 		ORDER BY updated_at DESC LIMIT 200`, orgID, nullUUID(createdBy), openOnly)
 	if err != nil {
 		return nil, err
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (query.Import, error) {
-		var imp query.Import
-		var doc []byte
-		if err := row.Scan(&doc); err != nil {
-			return imp, err
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*importsession.Import, error) {
+		var snapshot []byte
+		if err := row.Scan(&snapshot); err != nil {
+			return nil, err
 		}
-		return imp, json.Unmarshal(doc, &imp)
+		return decodeImport(snapshot)
 	})
-	if out == nil {
-		out = []query.Import{}
+}
+
+// ImportNames names the organization's imports (the creator's alone when
+// createdBy is set).
+func (r *ReadModels) ImportNames(ctx context.Context, orgID, createdBy uuid.UUID) (map[uuid.UUID]string, error) {
+	if err := needOrg(orgID, "ImportNames"); err != nil {
+		return nil, err
 	}
-	return out, err
+	rows, err := r.pool.Query(ctx, `SELECT id, file_name FROM imports_view WHERE org_id = $1 AND ($2::uuid IS NULL OR created_by = $2)`,
+		orgID, nullUUID(createdBy))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[uuid.UUID]string{}
+	for rows.Next() {
+		var id uuid.UUID
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
+}
+
+// ImportOrg is the organization of an import in any organization, for the
+// operator's command line only.
+func (r *ReadModels) ImportOrg(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
+	var org uuid.UUID
+	err := r.pool.QueryRow(ctx, `SELECT org_id FROM imports_view WHERE id = $1`, id).Scan(&org)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, query.ErrNotFound
+	}
+	return org, err
+}
+
+// StoredImport is an import of the organization as the read model has it:
+// what a page polls, which may lag the last command by the projection's
+// poll interval.
+func (r *ReadModels) StoredImport(ctx context.Context, orgID, id uuid.UUID) (*importsession.Import, error) {
+	if err := needOrg(orgID, "StoredImport"); err != nil {
+		return nil, err
+	}
+	imp, err := ImportView(ctx, r.pool, id)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && imp.OrgID() != orgID) {
+		return nil, query.ErrNotFound
+	}
+	return imp, err
+}
+
+// CurrentImport is an import of the organization as the read model has it,
+// with the events it has not folded yet folded in: the reader sees their
+// own last command at once. The stream is read only after the row's
+// version, usually no event at all, never the whole of a long stream.
+func (r *ReadModels) CurrentImport(ctx context.Context, orgID, id uuid.UUID) (*importsession.Import, error) {
+	if err := needOrg(orgID, "CurrentImport"); err != nil {
+		return nil, err
+	}
+	imp, err := ImportView(ctx, r.pool, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// New, or not projected yet: its first events are all there is.
+		imp, err = importsession.FromSnapshot(importsession.Snapshot{}), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	unseen, err := loadStream(ctx, r.pool, r.codec, importsession.StreamID(id), imp.Version())
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range unseen {
+		imp.Fold(ev.Data)
+	}
+	if imp.Version() == 0 || imp.OrgID() != orgID {
+		return nil, query.ErrNotFound
+	}
+	return imp, nil
 }
 
 // Accounts reads the accounts read model.
@@ -189,7 +265,7 @@ func (r *ReadModels) RejectedRowsOf(ctx context.Context, actor tenancy.Actor, he
 	var id uuid.UUID
 	err = r.pool.QueryRow(ctx, `
 		SELECT id FROM imports_view
-		WHERE org_id = $1 AND ($2::uuid IS NULL OR created_by = $2) AND doc->'file'->'headers' = $3::jsonb
+		WHERE org_id = $1 AND ($2::uuid IS NULL OR created_by = $2) AND file_headers = $3::jsonb
 		  AND EXISTS (SELECT 1 FROM import_rows r WHERE r.import_id = imports_view.id AND r.status = 'invalid')
 		ORDER BY created_at DESC LIMIT 1`, actor.OrgID, createdBy, cols).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -206,9 +282,9 @@ func (r *ReadModels) SameFile(ctx context.Context, orgID, createdBy uuid.UUID, s
 		return nil, err
 	}
 	rows, err := r.pool.Query(ctx, `
-		SELECT id, created_at, state, coalesce((doc->'file'->>'rows')::int, 0), coalesce((doc->'summary'->>'created')::int, 0)
+		SELECT id, created_at, state, file_rows, created
 		FROM imports_view
-		WHERE org_id = $1 AND ($2::uuid IS NULL OR created_by = $2) AND doc->'file'->>'sha256' = $3 AND id <> $4
+		WHERE org_id = $1 AND ($2::uuid IS NULL OR created_by = $2) AND file_sha256 = $3 AND id <> $4
 		ORDER BY created_at DESC LIMIT 20`, orgID, nullUUID(createdBy), sha256, except)
 	if err != nil {
 		return nil, err

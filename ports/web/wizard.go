@@ -661,8 +661,16 @@ func (p *Pages) progressPage(w http.ResponseWriter, r *http.Request) {
 
 // status is what the pages poll while a background job runs.
 func (p *Pages) status(w http.ResponseWriter, r *http.Request) {
-	imp, ok := p.load(w, r)
-	if !ok {
+	id, err := uuid.Parse(mux.Vars(r)["id"])
+	if err != nil {
+		p.fail(w, r, query.ErrNotFound)
+		return
+	}
+	// The read model alone: a poll every second must not read the event
+	// stream. It may be behind the page, which says so by its version.
+	imp, err := p.queries.Status(r.Context(), sessionFrom(r).actor, id)
+	if err != nil {
+		p.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -672,7 +680,7 @@ func (p *Pages) status(w http.ResponseWriter, r *http.Request) {
 		progress = query.Progress{Done: imp.Undo.Done, Total: imp.Undo.Total}
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"state": imp.State, "next": stepPath(imp), "progress": progress, "counts": imp.Counts,
+		"state": imp.State, "version": imp.Version, "next": stepPath(imp), "progress": progress, "counts": imp.Counts,
 		"label": fmt.Sprintf("%d of %d", progress.Done, progress.Total),
 	})
 }

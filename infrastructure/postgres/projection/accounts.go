@@ -46,7 +46,7 @@ func (Accounts) Handle(ctx context.Context, tx pgx.Tx, ev eventstore.Recorded) e
 				active = active OR $8,
 				version = $2
 			WHERE id = $1 AND version < $2`,
-			e.AccountID, ev.Version, textTo(e.FirstName), textTo(e.LastName), e.Group != nil, group, nonNilIDs(e.TagsAdded), e.Reactivated)
+			e.AccountID, ev.Version, textTo(e.FirstName), textTo(e.LastName), e.Group != nil, group, nonNil(e.TagsAdded), e.Reactivated)
 		return err
 	case account.AccountDeactivated:
 		_, err := tx.Exec(ctx, `UPDATE accounts_view SET active = false, version = $2 WHERE id = $1 AND version < $2`, e.AccountID, ev.Version)
@@ -65,7 +65,7 @@ func (Accounts) Handle(ctx context.Context, tx pgx.Tx, ev eventstore.Recorded) e
 				active = active AND NOT $8,
 				version = $2
 			WHERE id = $1 AND version < $2`,
-			e.AccountID, ev.Version, textTo(e.FirstName), textTo(e.LastName), e.Group != nil, group, nonNilIDs(e.TagsRemoved), e.Deactivated)
+			e.AccountID, ev.Version, textTo(e.FirstName), textTo(e.LastName), e.Group != nil, group, nonNil(e.TagsRemoved), e.Deactivated)
 		return err
 	}
 	return nil

@@ -10,17 +10,17 @@ import (
 
 // All lists every read model, for the consumer runner and for
 // `rollcall projections status|rebuild`.
-func All(codec Decoder) []postgres.Projection {
+func All() []postgres.Projection {
 	return []postgres.Projection{
 		AuditTrail{},
-		Imports{Codec: codec},
+		Imports{},
 		Accounts{},
 	}
 }
 
 // ByName finds a read model by its name.
-func ByName(codec Decoder, name string) (postgres.Projection, bool) {
-	for _, p := range All(codec) {
+func ByName(name string) (postgres.Projection, bool) {
+	for _, p := range All() {
 		if p.Name() == name {
 			return p, true
 		}

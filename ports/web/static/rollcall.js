@@ -36,6 +36,9 @@
     if (!box) return;
     var url = box.getAttribute("data-poll");
     var whileState = box.getAttribute("data-while");
+    // The page was drawn from a version of the import; an answer older
+    // than that (the read model catching up) says nothing new.
+    var shown = Number(box.getAttribute("data-version") || 0);
     var bar = document.getElementById("commit-progress");
     var label = document.getElementById("commit-progress-label");
     var pct = document.getElementById("commit-progress-percent");
@@ -44,6 +47,10 @@
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (s) {
           if (!s) return;
+          if (s.version < shown) {
+            setTimeout(tick, 500);
+            return;
+          }
           if (bar && s.progress) {
             bar.max = Math.max(s.progress.total, 1);
             bar.value = s.progress.done;
