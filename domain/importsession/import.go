@@ -966,16 +966,16 @@ func (imp *Import) UndoStarted() UndoStarted { return imp.undo }
 
 // Read access for the application layer.
 
-func (imp *Import) ID() uuid.UUID                     { return imp.id }
-func (imp *Import) OrgID() uuid.UUID                  { return imp.orgID }
-func (imp *Import) CreatedBy() uuid.UUID              { return imp.createdBy }
-func (imp *Import) CreatedByEmail() string            { return imp.createdByEmail }
-func (imp *Import) Source() string                    { return imp.source }
-func (imp *Import) State() State                      { return imp.state }
-func (imp *Import) AccountType() string               { return imp.accountType }
-func (imp *Import) SendWelcomeEmail() bool            { return imp.sendWelcomeEmail }
-func (imp *Import) PresetID() uuid.UUID               { return imp.presetID }
-func (imp *Import) File() FileUploaded                { return imp.file }
+func (imp *Import) ID() uuid.UUID          { return imp.id }
+func (imp *Import) OrgID() uuid.UUID       { return imp.orgID }
+func (imp *Import) CreatedBy() uuid.UUID   { return imp.createdBy }
+func (imp *Import) CreatedByEmail() string { return imp.createdByEmail }
+func (imp *Import) Source() string         { return imp.source }
+func (imp *Import) State() State           { return imp.state }
+func (imp *Import) AccountType() string    { return imp.accountType }
+func (imp *Import) SendWelcomeEmail() bool { return imp.sendWelcomeEmail }
+func (imp *Import) PresetID() uuid.UUID    { return imp.presetID }
+func (imp *Import) File() FileUploaded     { return imp.file }
 
 // Name is what people call the import: the file's name, or Google
 // Classroom for a roster.
