@@ -57,7 +57,11 @@ func (r *Runner) Commit(ctx context.Context, job *postgres.Job) error {
 		return err
 	}
 	c := &committer{Runner: r, imp: imp, job: job, progress: progress, welcome: imp.SendWelcomeEmail() && org.WelcomeEmailEnabled, orgName: org.Name}
+	start := time.Now()
 	err = c.run(ctx)
+	if err == nil {
+		r.metrics().StageFinished("commit", time.Since(start))
+	}
 	if err != nil && ctx.Err() == nil && job.LastAttempt() {
 		// Out of retries: say so on the import rather than leave it committing.
 		r.Logger.ErrorContext(ctx, "commit failed for good", "import_id", imp.ID(), "err", err)
@@ -273,6 +277,7 @@ func (c *committer) applyBatch(ctx context.Context, rows []commitRow) error {
 		if err != nil {
 			return err
 		}
+		c.metrics().AccountsCommitted(next.Created-c.progress.Created, next.Updated-c.progress.Updated)
 		c.progress = next
 		return nil
 	}

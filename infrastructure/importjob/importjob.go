@@ -68,6 +68,7 @@ type Runner struct {
 	Logger    *slog.Logger
 	BatchSize int // rows per transaction (default 1000)
 	Now       func() time.Time
+	Metrics   Metrics // optional
 
 	// hashing adds up the time spent hashing passwords, for the benchmarks.
 	hashing atomic.Int64
@@ -75,6 +76,26 @@ type Runner struct {
 
 // HashingTime is the wall time spent hashing passwords so far.
 func (r *Runner) HashingTime() time.Duration { return time.Duration(r.hashing.Load()) }
+
+// Metrics hears what the jobs did (infrastructure/metrics counts it).
+type Metrics interface {
+	RowsValidated(n int)
+	AccountsCommitted(created, updated int)
+	StageFinished(stage string, took time.Duration)
+}
+
+func (r *Runner) metrics() Metrics {
+	if r.Metrics == nil {
+		return noMetrics{}
+	}
+	return r.Metrics
+}
+
+type noMetrics struct{}
+
+func (noMetrics) RowsValidated(int)                   {}
+func (noMetrics) AccountsCommitted(int, int)          {}
+func (noMetrics) StageFinished(string, time.Duration) {}
 
 // Mailer writes emails into the outbox inside a transaction.
 type Mailer interface {
@@ -84,6 +105,7 @@ type Mailer interface {
 // Mail is one email to queue.
 type Mail struct {
 	OrgID          uuid.UUID
+	ImportID       uuid.UUID
 	IdempotencyKey string
 	To             string
 	Subject        string

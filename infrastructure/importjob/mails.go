@@ -22,7 +22,7 @@ func welcomeMail(orgID uuid.UUID, orgName string, ev account.AccountCreated) Mai
 		b.WriteString("You will be asked to choose a new one when you first sign in.\n")
 	}
 	b.WriteString("\nIf you did not expect this email, you can ignore it.\n")
-	return Mail{OrgID: orgID, IdempotencyKey: "welcome:" + ev.AccountID.String(), To: ev.Email,
+	return Mail{OrgID: orgID, ImportID: ev.ImportID, IdempotencyKey: "welcome:" + ev.AccountID.String(), To: ev.Email,
 		Subject: "Your new account at " + orgName, Text: b.String()}
 }
 
@@ -41,6 +41,6 @@ func summaryMail(imp *importsession.Import, s importsession.ImportCompleted) Mai
 		}
 		fmt.Fprintf(&b, "  row %d, %s: %s\n", f.Row, f.Email, f.Code)
 	}
-	return Mail{OrgID: imp.OrgID(), IdempotencyKey: "summary:" + imp.ID().String(), To: imp.CreatedByEmail(),
+	return Mail{OrgID: imp.OrgID(), ImportID: imp.ID(), IdempotencyKey: "summary:" + imp.ID().String(), To: imp.CreatedByEmail(),
 		Subject: fmt.Sprintf("Import complete: %d accounts created", s.Created), Text: b.String()}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -50,7 +51,11 @@ func (r *Runner) Validate(ctx context.Context, job *postgres.Job) error {
 	if !ok {
 		return err
 	}
+	start := time.Now()
 	err = r.validate(ctx, job, imp)
+	if err == nil {
+		r.metrics().StageFinished("validate", time.Since(start))
+	}
 	var fe *spreadsheet.FormatError
 	if errors.As(err, &fe) || errors.Is(err, errGone) || (err != nil && ctx.Err() == nil && job.LastAttempt()) {
 		// The file is the problem, or retries ran out: tell the importer
@@ -175,6 +180,7 @@ func (r *Runner) validate(ctx context.Context, job *postgres.Job, imp *importses
 		if err != nil {
 			return err
 		}
+		r.metrics().RowsValidated(len(batch))
 		progress, batch = next, batch[:0]
 		return nil
 	}

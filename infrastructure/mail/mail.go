@@ -30,6 +30,9 @@ import (
 // Outgoing.HTML, which the MIME builder already supports).
 type Message struct {
 	OrgID uuid.UUID
+	// ImportID is the import that caused the email, if any: its page counts
+	// the welcome emails that could not be delivered.
+	ImportID uuid.UUID
 	// IdempotencyKey names the cause of the email, e.g. "welcome:<account-id>":
 	// the same key is queued once, whatever the number of Enqueue calls.
 	IdempotencyKey string

@@ -66,9 +66,11 @@ const (
 	// sendTimeout bounds one message: connecting, if needed, and the whole
 	// SMTP transaction.
 	sendTimeout = 30 * time.Second
-	// maxIdle is the number of open connections kept for the next messages:
-	// more than a dispatcher's default workers, so each keeps its own.
-	maxIdle = 8
+	// maxIdle caps the open connections kept for the next messages. A
+	// connection goes idle only after a message, so there are never more than
+	// the dispatcher's workers (MAIL_WORKERS): the cap only has to be above
+	// any sensible number of them, so each worker keeps its own.
+	maxIdle = 64
 )
 
 // NewSMTPSender parses SMTP_URL; from is MAIL_FROM, a bare address or one

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/sync/errgroup"
@@ -38,7 +39,14 @@ func DefaultParams() Params {
 // Hasher hashes and verifies passwords.
 type Hasher struct {
 	params Params
+	// inFlight counts hashes being computed, for the metrics: each holds
+	// Memory KiB, so it is the figure that says how close the process is to
+	// running out of memory.
+	inFlight atomic.Int64
 }
+
+// InFlight is the number of Hash and Verify calls running now.
+func (h *Hasher) InFlight() int { return int(h.inFlight.Load()) }
 
 // NewHasher validates the parameters.
 func NewHasher(p Params) (*Hasher, error) {
@@ -57,6 +65,8 @@ func NewHasher(p Params) (*Hasher, error) {
 
 // Hash returns the PHC string of a fresh salted hash.
 func (h *Hasher) Hash(pw secret.Secret) (string, error) {
+	h.inFlight.Add(1)
+	defer h.inFlight.Add(-1)
 	salt := make([]byte, h.params.SaltLength)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
@@ -71,6 +81,8 @@ func (h *Hasher) Hash(pw secret.Secret) (string, error) {
 // Verify checks pw against an encoded hash. needsRehash says the hash was
 // made with other parameters than the current ones.
 func (h *Hasher) Verify(pw secret.Secret, encoded string) (ok, needsRehash bool, err error) {
+	h.inFlight.Add(1)
+	defer h.inFlight.Add(-1)
 	p, salt, key, err := decode(encoded)
 	if err != nil {
 		return false, false, err

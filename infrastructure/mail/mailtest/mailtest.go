@@ -65,6 +65,8 @@ type Server struct {
 	received []Received
 	arrived  chan struct{} // closed at the next arrival, then replaced
 	failures []*smtp.SMTPError
+	refuseTo time.Time // MAIL FROM answers 421 until then
+	refusals int
 	accepted int
 	open     map[*trackedConn]struct{}
 }
@@ -164,6 +166,33 @@ func (s *Server) RefuseNextWith(n, code int, enhanced [3]int, message string) {
 	s.failWith(n, &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enhanced), Message: message})
 }
 
+// RefuseFor makes the server answer every MAIL FROM with 421 ("service not
+// available, closing the channel") for d from now, then accept again: a
+// relay that throttles its client, or restarts.
+func (s *Server) RefuseFor(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseTo = time.Now().Add(d)
+}
+
+// Refusals is the number of MAIL FROM commands refused under RefuseFor.
+func (s *Server) Refusals() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refusals
+}
+
+// refuseNow reports whether a MAIL FROM must be refused, and counts it.
+func (s *Server) refuseNow() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Now().Before(s.refuseTo) {
+		s.refusals++
+		return true
+	}
+	return false
+}
+
 func (s *Server) failWith(n int, reply *smtp.SMTPError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,16 +237,20 @@ func (s *Server) WaitFor(t testing.TB, n int, timeout time.Duration) []Received 
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
+		// Copy only once enough arrived: a copy at every arrival made
+		// waiting for 20,000 emails quadratic.
 		s.mu.Lock()
-		msgs, arrived := append([]Received(nil), s.received...), s.arrived
-		s.mu.Unlock()
-		if len(msgs) >= n {
+		got, arrived := len(s.received), s.arrived
+		if got >= n {
+			msgs := append([]Received(nil), s.received...)
+			s.mu.Unlock()
 			return msgs
 		}
+		s.mu.Unlock()
 		select {
 		case <-arrived:
 		case <-timer.C:
-			t.Fatalf("mailtest: %d email(s) arrived within %s, want %d", len(msgs), timeout, n)
+			t.Fatalf("mailtest: %d email(s) arrived within %s, want %d", got, timeout, n)
 		}
 	}
 }
@@ -302,6 +335,9 @@ func (x *session) Auth(string) (sasl.Server, error) {
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 	if x.s.opts.Username != "" && x.user == "" {
 		return smtp.ErrAuthRequired
+	}
+	if x.s.refuseNow() {
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "mailtest: too many messages, try again later"}
 	}
 	x.from = from
 	return nil
