@@ -117,6 +117,8 @@ type Summary struct {
 	Skipped    int         `json:"skipped"`
 	Failed     int         `json:"failed"`
 	FailedRows []FailedRow `json:"failed_rows"`
+	// WelcomeEmails is set when the import sent welcome emails.
+	WelcomeEmails *WelcomeEmails `json:"welcome_emails,omitempty"`
 }
 
 // FailedRow is a row the commit could not apply.

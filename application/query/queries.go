@@ -131,14 +131,15 @@ type Queries struct {
 	rm      ReadModel
 	imports ImportLoader
 	files   UploadedFiles
+	mail    MailReport
 }
 
 // NewQueries refuses nil dependencies.
-func NewQueries(rm ReadModel, imports ImportLoader, files UploadedFiles) (*Queries, error) {
-	if rm == nil || imports == nil || files == nil {
-		return nil, errors.New("query: NewQueries needs a read model, an import loader and the uploaded files")
+func NewQueries(rm ReadModel, imports ImportLoader, files UploadedFiles, mail MailReport) (*Queries, error) {
+	if rm == nil || imports == nil || files == nil || mail == nil {
+		return nil, errors.New("query: NewQueries needs a read model, an import loader, the uploaded files and a mail report")
 	}
-	return &Queries{rm: rm, imports: imports, files: files}, nil
+	return &Queries{rm: rm, imports: imports, files: files, mail: mail}, nil
 }
 
 // Rejected writes the import's invalid rows as CSV; it needs the upload, so
@@ -175,7 +176,15 @@ func (q *Queries) Import(ctx context.Context, actor tenancy.Actor, id uuid.UUID)
 	if err != nil {
 		return Import{}, err
 	}
-	return ImportFrom(imp), nil
+	out := ImportFrom(imp)
+	if out.Summary != nil && imp.SendWelcomeEmail() {
+		welcome, err := q.mail.WelcomeEmails(ctx, imp.OrgID(), imp.ID())
+		if err != nil {
+			return Import{}, err
+		}
+		out.Summary.WelcomeEmails = &welcome
+	}
+	return out, nil
 }
 
 func (q *Queries) visible(ctx context.Context, actor tenancy.Actor, id uuid.UUID) (*importsession.Import, error) {

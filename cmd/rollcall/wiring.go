@@ -5,10 +5,15 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
 	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/application/eventstore"
 	"github.com/rollcall/rollcall/application/query"
 	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/importsession"
@@ -52,7 +57,41 @@ func newCodec() *eventcodec.Registry {
 	for _, ev := range importsession.Events() {
 		reg.Register(ev)
 	}
+	for _, ev := range account.MailEvents() {
+		reg.Register(ev)
+	}
 	return reg
+}
+
+// undeliveredWelcomes puts a welcome email given up for good on its
+// account's audit trail; the account id is in the outbox key
+// ("welcome:<account-id>"). Other emails (an import's summary) have no
+// stream to tell.
+type undeliveredWelcomes struct{ store *postgres.EventStore }
+
+var _ mail.UndeliverableLog = undeliveredWelcomes{}
+
+// undeliveredNamespace derives the event's id from the outbox row and the
+// attempt, so a retried transaction appends it once.
+var undeliveredNamespace = uuid.MustParse("3c1f5e0a-8d4b-4f7e-9b1a-6e2d7c9a0f42")
+
+func (u undeliveredWelcomes) Undeliverable(ctx context.Context, tx pgx.Tx, f mail.Undelivered) error {
+	rest, ok := strings.CutPrefix(f.IdempotencyKey, "welcome:")
+	if !ok {
+		return nil
+	}
+	accountID, err := uuid.Parse(rest)
+	if err != nil {
+		return nil
+	}
+	meta := eventstore.Metadata{OrgID: f.OrgID.String()}
+	if f.ImportID != uuid.Nil {
+		meta.CorrelationID = f.ImportID.String()
+	}
+	id := uuid.NewSHA1(undeliveredNamespace, []byte(f.OutboxID.String()+":"+strconv.Itoa(f.Attempt)))
+	return u.store.AppendTx(ctx, tx, eventstore.Append{StreamID: account.StreamID(accountID), ExpectedVersion: eventstore.AnyVersion,
+		Events: []eventstore.Event{{ID: id, Data: account.WelcomeEmailUndelivered{
+			AccountID: accountID, ImportID: f.ImportID, Reason: f.Reason, FailedAt: f.FailedAt}, Metadata: meta}}})
 }
 
 func passwordPolicy() command.PasswordPolicy {
@@ -139,7 +178,7 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 		Policy: passwordPolicy(), Reader: readerOpts, Mail: mail.Outbox{Domain: host}, Logger: m.Logger,
 		BatchSize: m.Config.CommitBatch, Now: time.Now,
 	}
-	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool), a.imports, a.jobs); err != nil {
+	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool), a.imports, a.jobs, mail.Report{Pool: m.pool}); err != nil {
 		return nil, err
 	}
 	if g := m.Config.Google; g.ClientID != "" {

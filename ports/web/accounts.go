@@ -351,7 +351,7 @@ type auditLink struct{ url, text string }
 // it was projected), so it reads back into that type.
 var auditEventTypes = func() map[string]reflect.Type {
 	types := map[string]reflect.Type{}
-	for _, ev := range append(importsession.Events(), account.Events()...) {
+	for _, ev := range append(append(importsession.Events(), account.Events()...), account.MailEvents()...) {
 		types[ev.EventType()] = reflect.TypeOf(ev)
 	}
 	return types
@@ -550,6 +550,8 @@ func (n *narrator) describe(eventType string, data json.RawMessage) (string, aud
 		return "Password changed (not shown)", none, nil
 	case account.WelcomeEmailQueued:
 		return "Welcome email queued for sending", none, nil
+	case account.WelcomeEmailUndelivered:
+		return "Welcome email could not be delivered; the mail server answered: " + ev.Reason, none, nil
 	}
 	return "Recorded " + eventType + " (see the details)", none, nil
 }

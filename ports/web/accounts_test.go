@@ -87,6 +87,8 @@ func TestNarrateEvents(t *testing.T) {
 			"Row 5 of an import set the password (not shown) and moved to group 7B", "/imports/" + stranger.String() + "/audit"},
 		{"password", account.PasswordChanged{}, "Password changed (not shown)", ""},
 		{"welcome", account.WelcomeEmailQueued{}, "Welcome email queued for sending", ""},
+		{"welcome undelivered", account.WelcomeEmailUndelivered{Reason: "550 5.1.1 no such mailbox"},
+			"Welcome email could not be delivered; the mail server answered: 550 5.1.1 no such mailbox", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
