@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,7 @@ type Server struct {
 	arrived  chan struct{} // closed at the next arrival, then replaced
 	failures []*smtp.SMTPError
 	refuseTo time.Time // MAIL FROM answers 421 until then
+	rejected map[string]bool
 	refusals int
 	accepted int
 	open     map[*trackedConn]struct{}
@@ -173,6 +175,25 @@ func (s *Server) RefuseFor(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refuseTo = time.Now().Add(d)
+}
+
+// RejectRecipients makes RCPT TO answer 550 5.1.1 ("no such mailbox") for
+// each of addrs, every time: a permanent refusal of one recipient.
+func (s *Server) RejectRecipients(addrs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rejected == nil {
+		s.rejected = map[string]bool{}
+	}
+	for _, a := range addrs {
+		s.rejected[strings.ToLower(a)] = true
+	}
+}
+
+func (s *Server) rejects(addr string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rejected[strings.ToLower(addr)]
 }
 
 // Refusals is the number of MAIL FROM commands refused under RefuseFor.
@@ -344,6 +365,9 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if x.s.rejects(to) {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailtest: no such mailbox here"}
+	}
 	x.to = append(x.to, to)
 	return nil
 }
