@@ -147,10 +147,7 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	if err != nil || a.wizard != nil {
 		return a, err
 	}
-	if m.Config.SecretKey == "" {
-		return nil, errors.New("ROLLCALL_SECRET_KEY is not set: it encrypts the uploaded files, which hold passwords. Make one with: openssl rand -base64 32")
-	}
-	key, err := vault.ParseKey(m.Config.SecretKey)
+	key, err := m.secretKey()
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +188,15 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 		m.Logger.Warn("GOOGLE_CLIENT_ID is unset: the Google Classroom import is off")
 	}
 	return a, nil
+}
+
+// secretKey is ROLLCALL_SECRET_KEY, with ROLLCALL_SECRET_KEY_PREVIOUS during
+// a rotation.
+func (m *Main) secretKey() (vault.Key, error) {
+	if m.Config.SecretKey == "" {
+		return vault.Key{}, errors.New("ROLLCALL_SECRET_KEY is not set: it encrypts the uploaded files, which hold passwords. Make one with: openssl rand -base64 32")
+	}
+	return vault.ParseKeys(m.Config.SecretKey, m.Config.SecretKeyPrevious)
 }
 
 // api takes the pages because Google's redirect URI is an API route that
