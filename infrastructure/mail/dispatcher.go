@@ -261,14 +261,15 @@ func (d *Dispatcher) dispatch(ctx context.Context, mark markFunc) (claimed, sent
 		return 0, 0, err
 	}
 	for i, row := range batch {
-		epoch, waitErr := d.waitTurn(ctx)
 		// Start a message only with a good part of the lease ahead, and
 		// stop it before the lease ends, so no other dispatcher can claim
-		// the row while it is on the wire.
-		if waitErr != nil || time.Until(leaseEnd) < d.opts.Lease/4 {
-			if waitErr == nil {
-				d.gate.abandoned()
-			}
+		// the row while it is on the wire. A turn that would come later
+		// (a long pause of the relay, a slow rate) hands the rows back
+		// rather than sit on them.
+		turnCtx, cancel := context.WithDeadline(ctx, leaseEnd.Add(-d.opts.Lease/4))
+		epoch, waitErr := d.waitTurn(turnCtx)
+		cancel()
+		if waitErr != nil {
 			if err := d.handBack(ctx, batch[i:], true); err != nil {
 				return len(batch), sent, err
 			}
@@ -322,6 +323,10 @@ func (d *Dispatcher) waitTurn(ctx context.Context) (epoch int, err error) {
 	}
 	if epoch, err = d.gate.pass(ctx); err != nil {
 		return 0, err
+	}
+	if ctx.Err() != nil {
+		d.gate.abandoned()
+		return 0, ctx.Err()
 	}
 	if d.limiter != nil {
 		if err := d.limiter.Wait(ctx); err != nil {
