@@ -229,7 +229,11 @@ func (d *Dispatcher) work(ctx context.Context, mark markFunc) {
 // hands the unsent rows back, and returns ctx's error. Each row is recorded
 // on its own (Run groups the records of its workers).
 func (d *Dispatcher) DispatchOnce(ctx context.Context) (sent int, err error) {
-	_, sent, err = d.dispatch(ctx, d.markSent)
+	_, sent, err = d.dispatch(ctx, func(ctx context.Context, row claimedRow) <-chan error {
+		done := make(chan error, 1)
+		done <- d.markSent(ctx, row)
+		return done
+	})
 	return sent, err
 }
 
@@ -243,11 +247,34 @@ type claimedRow struct {
 	msg      Outgoing
 }
 
-// markFunc records that the relay accepted row; it returns once that is
-// committed.
-type markFunc func(ctx context.Context, row claimedRow) error
+// markFunc starts recording that the relay accepted row; the channel gets
+// the outcome once it is committed (or failed).
+type markFunc func(ctx context.Context, row claimedRow) <-chan error
+
+// recordOf follows the record of the message sent last, which must be
+// committed before the relay may accept the next one: that keeps the
+// at-least-once window at one message per worker.
+type recordOf struct{ done <-chan error }
+
+// wait returns the record's outcome (nil when there is none pending).
+func (r *recordOf) wait() error {
+	if r.done == nil {
+		return nil
+	}
+	err := <-r.done
+	r.done = nil
+	return err
+}
 
 func (d *Dispatcher) dispatch(ctx context.Context, mark markFunc) (claimed, sent int, err error) {
+	var last recordOf
+	defer func() {
+		// Whatever happens, return only once the last record is written:
+		// a stop must not leave an accepted message unrecorded.
+		if recErr := last.wait(); err == nil {
+			err = recErr
+		}
+	}()
 	// Wait out a pause of the relay before claiming: rows claimed now would
 	// sit leased for nothing.
 	if err := d.gate.waitOpen(ctx); err != nil {
@@ -276,15 +303,22 @@ func (d *Dispatcher) dispatch(ctx context.Context, mark markFunc) (claimed, sent
 			return len(batch), sent, ctx.Err()
 		}
 		start := time.Now()
-		sendErr := d.send(ctx, row.msg, leaseEnd.Add(-d.opts.Lease/10))
+		sendErr := d.send(ctx, row.msg, leaseEnd.Add(-d.opts.Lease/10), last.wait)
 		took := time.Since(start)
+		var held *NotOfferedError
 
 		switch {
 		case sendErr == nil:
 			d.gate.answered()
 			d.opts.Observer.MailSent(took)
 			sent++
-			err = mark(ctx, row)
+			last.done = mark(ctx, row)
+		case errors.As(sendErr, &held):
+			// The previous record failed: the database is failing. This
+			// message was abandoned before the relay accepted it.
+			d.gate.abandoned()
+			_ = d.handBack(ctx, batch[i:], true)
+			return len(batch), sent, held.Err
 		case ctx.Err() != nil && !IsPermanent(sendErr):
 			// Most likely cut off by the shutdown after its grace: try again
 			// soon, elsewhere. Whether the server had the message is unknown
@@ -345,7 +379,7 @@ const shutdownGrace = 5 * time.Second
 
 // send offers one message until deadline (the lease's safe end), letting it
 // finish for up to shutdownGrace after ctx is cancelled.
-func (d *Dispatcher) send(ctx context.Context, m Outgoing, deadline time.Time) error {
+func (d *Dispatcher) send(ctx context.Context, m Outgoing, deadline time.Time, ready func() error) error {
 	sendCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
@@ -358,6 +392,12 @@ func (d *Dispatcher) send(ctx context.Context, m Outgoing, deadline time.Time) e
 		}
 	})
 	defer stop()
+	if rs, ok := d.sender.(ReadySender); ok {
+		return rs.SendWhenReady(sendCtx, m, ready)
+	}
+	if err := ready(); err != nil {
+		return &NotOfferedError{Err: err}
+	}
 	return d.sender.Send(sendCtx, m)
 }
 

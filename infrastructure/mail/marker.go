@@ -6,11 +6,12 @@ import (
 )
 
 // sentMarker writes the "sent" records of a dispatcher's workers in groups:
-// a worker hands over the row the relay just accepted and waits until it is
-// committed; the marker writes every row handed over meanwhile in one
-// UPDATE. A worker still waits for its own record before its next message,
-// so the at-least-once window stays one message per worker, while the
-// database sees one commit per group instead of one per message.
+// a worker hands over the row the relay just accepted; the marker writes
+// every row handed over meanwhile in one UPDATE. A worker goes on with its
+// next message but lets the relay accept it only once its previous record
+// is committed (ReadySender), so the at-least-once window stays one message
+// per worker, while the database sees one commit per group instead of one
+// per message, and its round trip overlaps the relay's.
 type sentMarker struct {
 	d     *Dispatcher
 	queue chan markRequest
@@ -28,13 +29,13 @@ func newSentMarker(d *Dispatcher) *sentMarker {
 }
 
 // mark is a markFunc.
-func (m *sentMarker) mark(ctx context.Context, row claimedRow) error {
+func (m *sentMarker) mark(ctx context.Context, row claimedRow) <-chan error {
 	done := make(chan error, 1)
 	// No select on ctx: the record must be written even when the
 	// dispatcher is stopping, and the marker runs until every worker has
 	// returned.
 	m.queue <- markRequest{ctx: ctx, row: row, done: done}
-	return <-done
+	return done
 }
 
 // run serves the queue until close; it returns once the queue is drained.
