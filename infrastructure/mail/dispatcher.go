@@ -104,14 +104,15 @@ type Undelivered struct {
 // the message, or after the server's 250 and before recording it. Losing a
 // welcome email is the worse outcome, so such a row is sent again, with the
 // same Message-ID. The window is kept as small as it can be: a worker
-// records each message as sent right after the server accepted it and
-// before it starts the next one, so at most Workers messages are ever
-// accepted and unrecorded; that write survives the cancellation of the
-// dispatcher's context. The records of the workers that finish at about the
-// same time go to the database together, in one UPDATE (a group commit): a
-// commit per message was what held the dispatcher back. A dispatcher that
-// stops on purpose hands its unsent rows back at once instead of leaving
-// them to the lease.
+// records each message as sent right after the server accepted it, and lets
+// the server accept its next message only once that record is committed
+// (it sends all of the next message but its end meanwhile, see
+// ReadySender), so at most Workers messages are ever accepted and
+// unrecorded; the record survives the cancellation of the dispatcher's
+// context. The records of the workers that finish at about the same time
+// go to the database together, in one UPDATE (a group commit, sentMarker),
+// rather than a commit per message. A dispatcher that stops on purpose
+// hands its unsent rows back at once instead of leaving them to the lease.
 //
 // The relay sets the pace: Rate caps the messages a second, and a temporary
 // refusal pauses every worker (see relayGate) instead of moving on to the
