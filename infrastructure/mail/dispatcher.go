@@ -294,7 +294,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, mark markFunc) (claimed, sent
 		// the row while it is on the wire. A turn that would come later
 		// (a long pause of the relay, a slow rate) hands the rows back
 		// rather than sit on them.
-		turnCtx, cancel := context.WithDeadline(ctx, leaseEnd.Add(-d.opts.Lease/4))
+		turnCtx, cancel := context.WithDeadline(ctx, leaseEnd.Add(-d.opts.Lease/3))
 		epoch, waitErr := d.waitTurn(turnCtx)
 		cancel()
 		if waitErr != nil {
@@ -303,8 +303,22 @@ func (d *Dispatcher) dispatch(ctx context.Context, mark markFunc) (claimed, sent
 			}
 			return len(batch), sent, ctx.Err()
 		}
+		sendDeadline := leaseEnd.Add(-d.opts.Lease / 10)
+		ready := func() error {
+			if err := last.wait(); err != nil {
+				return err
+			}
+			// The end of the message is when the relay accepts it: send
+			// it only with the time to hear the answer before the
+			// deadline. Cut off after the end, the outcome is unknown and
+			// the message goes again (a copy); before it, nothing is lost.
+			if time.Until(sendDeadline) < d.opts.Lease/5 {
+				return errTooLate
+			}
+			return nil
+		}
 		start := time.Now()
-		sendErr := d.send(ctx, row.msg, leaseEnd.Add(-d.opts.Lease/10), last.wait)
+		sendErr := d.send(ctx, row.msg, sendDeadline, ready)
 		took := time.Since(start)
 		var held *NotOfferedError
 
@@ -315,10 +329,16 @@ func (d *Dispatcher) dispatch(ctx context.Context, mark markFunc) (claimed, sent
 			sent++
 			last.done = mark(ctx, row)
 		case errors.As(sendErr, &held):
-			// The previous record failed: the database is failing. This
-			// message was abandoned before the relay accepted it.
+			// Abandoned before the relay accepted it: too late in the
+			// lease, or the previous record failed (the database is
+			// failing). Nothing was accepted; the rows go back untried.
 			d.gate.abandoned()
-			_ = d.handBack(ctx, batch[i:], true)
+			if err := d.handBack(ctx, batch[i:], true); err != nil {
+				return len(batch), sent, err
+			}
+			if errors.Is(held.Err, errTooLate) {
+				return len(batch), sent, nil
+			}
 			return len(batch), sent, held.Err
 		case ctx.Err() != nil && !IsPermanent(sendErr):
 			// Most likely cut off by the shutdown after its grace: try again
@@ -350,6 +370,10 @@ func (d *Dispatcher) dispatch(ctx context.Context, mark markFunc) (claimed, sent
 	}
 	return len(batch), sent, nil
 }
+
+// errTooLate holds a message back whose lease leaves too little time to
+// hear the relay accept it.
+var errTooLate = errors.New("mail: too little of the lease left to finish the message")
 
 // waitTurn waits for the relay gate, then for the rate limit.
 func (d *Dispatcher) waitTurn(ctx context.Context) (epoch int, err error) {
