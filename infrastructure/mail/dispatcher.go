@@ -349,6 +349,12 @@ func (d *Dispatcher) dispatch(ctx context.Context, mark markFunc) (claimed, sent
 		case IsPermanent(sendErr):
 			d.gate.answered()
 			err = d.markFailed(ctx, row, sendErr, took)
+		case errors.Is(sendErr, context.DeadlineExceeded):
+			// Out of time (the lease's safe end): slow, but not a refusal.
+			// Pausing every worker for it would only slow a loaded
+			// process down more; this row waits its own backoff.
+			d.gate.abandoned()
+			err = d.markFailed(ctx, row, sendErr, took)
 		default:
 			// The relay refuses for now: this row waits its own backoff,
 			// the rest of the batch goes back at once for whoever is

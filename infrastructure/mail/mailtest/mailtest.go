@@ -41,6 +41,8 @@ type Received struct {
 	User string
 	// TLS reports whether the message came over an encrypted connection.
 	TLS bool
+	// At is when the server accepted it.
+	At time.Time
 }
 
 // Options configure a server beyond the plain catcher.
@@ -62,15 +64,17 @@ type Server struct {
 	served   chan struct{}
 	close    sync.Once
 
-	mu       sync.Mutex
-	received []Received
-	arrived  chan struct{} // closed at the next arrival, then replaced
-	failures []*smtp.SMTPError
-	refuseTo time.Time // MAIL FROM answers 421 until then
-	rejected map[string]bool
-	refusals int
-	accepted int
-	open     map[*trackedConn]struct{}
+	mu         sync.Mutex
+	received   []Received
+	arrived    chan struct{} // closed at the next arrival, then replaced
+	failures   []*smtp.SMTPError
+	refuseFor  time.Duration // armed by RefuseFor, started by the next MAIL FROM
+	refuseFrom time.Time
+	refuseTo   time.Time // MAIL FROM answers 421 until then
+	rejected   map[string]bool
+	refusals   int
+	accepted   int
+	open       map[*trackedConn]struct{}
 }
 
 // Listen starts a plain server on addr ("127.0.0.1:0" for any free port);
@@ -169,12 +173,21 @@ func (s *Server) RefuseNextWith(n, code int, enhanced [3]int, message string) {
 }
 
 // RefuseFor makes the server answer every MAIL FROM with 421 ("service not
-// available, closing the channel") for d from now, then accept again: a
-// relay that throttles its client, or restarts.
+// available, closing the channel") for d from the next MAIL FROM on, then
+// accept again: a relay that starts throttling its client when mail comes,
+// or restarts. RefusingSince says when the refusal began.
 func (s *Server) RefuseFor(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.refuseTo = time.Now().Add(d)
+	s.refuseFor, s.refuseFrom, s.refuseTo = d, time.Time{}, time.Time{}
+}
+
+// RefusingSince is when the refusal armed by RefuseFor began (zero until
+// the first MAIL FROM after it).
+func (s *Server) RefusingSince() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refuseFrom
 }
 
 // RejectRecipients makes RCPT TO answer 550 5.1.1 ("no such mailbox") for
@@ -207,7 +220,11 @@ func (s *Server) Refusals() int {
 func (s *Server) refuseNow() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if time.Now().Before(s.refuseTo) {
+	now := time.Now()
+	if s.refuseFor > 0 {
+		s.refuseFrom, s.refuseTo, s.refuseFor = now, now.Add(s.refuseFor), 0
+	}
+	if now.Before(s.refuseTo) {
 		s.refusals++
 		return true
 	}
@@ -285,6 +302,7 @@ func (s *Server) deliver(rec Received) error {
 		s.failures = s.failures[1:]
 		return reply
 	}
+	rec.At = time.Now()
 	s.received = append(s.received, rec)
 	close(s.arrived)
 	s.arrived = make(chan struct{})
