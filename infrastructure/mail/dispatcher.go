@@ -48,7 +48,7 @@ type DispatcherOptions struct {
 	// (MAIL_RATE); 0 means no cap. Several processes each apply their own.
 	Rate float64
 	// RelayBackoff is the pause of every worker after the relay refused for
-	// now (a 4xx or no answer) pauses times in a row (default
+	// now (a 4xx, or a connection that fails) pauses times in a row (default
 	// DefaultRelayBackoff: 1s doubling up to 1m).
 	RelayBackoff func(pauses int) time.Duration
 	// Observer, when set, hears how each offer went (the metrics).

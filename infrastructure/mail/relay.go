@@ -7,10 +7,10 @@ import (
 )
 
 // relayGate holds every worker of a dispatcher back while the relay refuses
-// to take mail for now (a 421 "closing", a 451 "try later", any 4xx, or no
-// answer at all): a relay that throttles means it for the client, not for
-// one message, so continuing with the next message would only earn more
-// refusals (and, with some relays, a longer block).
+// to take mail for now (a 421 "closing", a 451 "try later", any 4xx, or a
+// connection that fails): a relay that throttles means it for the client,
+// not for one message, so continuing with the next message would only earn
+// more refusals (and, with some relays, a longer block).
 //
 // After a refusal every worker waits out a pause (1s, doubling up to a
 // minute by default). Then one worker probes with a single message while the
