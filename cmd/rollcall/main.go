@@ -26,8 +26,8 @@ Usage:
   rollcall org create --name N         create an organization; prints its id
   rollcall account create --org ID --email E --first F --last L --role R --password P
                                        create an account (role: system_admin, admin, user)
-  rollcall secrets rotate              re-seal stored secrets and uploads with ROLLCALL_SECRET_KEY
-                                       that ROLLCALL_SECRET_KEY_PREVIOUS sealed
+  rollcall secrets rotate              re-seal with ROLLCALL_SECRET_KEY the stored secrets and
+                                       uploads that ROLLCALL_SECRET_KEY_PREVIOUS sealed
 
 Environment: DATABASE_URL, ADDR (default :8080), LOG_FORMAT (text|json), LOG_LEVEL,
 POLL_INTERVAL, JOB_WORKERS, JOB_LEASE, SESSION_TTL, ARGON2_MEMORY_KIB, ARGON2_ITERATIONS,
