@@ -214,7 +214,7 @@ func (c *committer) applyBatch(ctx context.Context, job Job, rows []CommitRow, p
 			for i, cr := range plan.Created {
 				created[i] = NewAccount{Account: cr.Account, PasswordHash: hashes[cr.Row], Seq: seqOf[cr.Row]}
 				if queuedWelcome(cr.Account) {
-					welcomes = append(welcomes, welcomeMail(c.orgName, c.d.PublicURL, cr.Account))
+					welcomes = append(welcomes, welcomeMail(c.orgName, c.d.PublicURL, c.imp.ID(), cr.Account))
 				}
 			}
 			w.CreateAccounts(created, meta)
@@ -238,7 +238,7 @@ func (c *committer) applyBatch(ctx context.Context, job Job, rows []CommitRow, p
 		if err != nil {
 			return progress, err
 		}
-		c.d.Observer.AccountsCommitted(len(plan.Created) + len(plan.Changed))
+		c.d.Observer.AccountsCommitted(len(plan.Created), len(plan.Changed))
 		return next, nil
 	}
 }

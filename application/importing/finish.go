@@ -47,7 +47,7 @@ func (r *Runner) Finish(ctx context.Context, job Job) error {
 		return nil
 	}
 	if err == nil {
-		r.d.Observer.StageDuration("commit", r.d.Now().Sub(imp.Committed().CommittedAt))
+		r.d.Observer.StageFinished("commit", r.d.Now().Sub(imp.Committed().CommittedAt))
 	}
 	return err
 }

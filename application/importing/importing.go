@@ -84,15 +84,15 @@ type Deps struct {
 // Observer is told what the jobs did.
 type Observer interface {
 	RowsValidated(n int)
-	AccountsCommitted(n int)
-	StageDuration(stage string, d time.Duration)
+	AccountsCommitted(created, updated int)
+	StageFinished(stage string, took time.Duration)
 }
 
 type noObserver struct{}
 
 func (noObserver) RowsValidated(int)                   {}
-func (noObserver) AccountsCommitted(int)               {}
-func (noObserver) StageDuration(string, time.Duration) {}
+func (noObserver) AccountsCommitted(int, int)          {}
+func (noObserver) StageFinished(string, time.Duration) {}
 
 // Runner runs the import jobs and the import saga.
 type Runner struct {

@@ -13,7 +13,7 @@ import (
 // Emails never contain a password: the welcome email says how to sign in,
 // and the administrator tells people their first password.
 
-func welcomeMail(orgName, publicURL string, a *account.Account) Mail {
+func welcomeMail(orgName, publicURL string, importID uuid.UUID, a *account.Account) Mail {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Hello %s,\n\nan account was created for you at %s.\n\n", a.FirstName(), orgName)
 	if publicURL != "" {
@@ -25,7 +25,7 @@ func welcomeMail(orgName, publicURL string, a *account.Account) Mail {
 		b.WriteString("You will be asked to choose a new one when you first sign in.\n")
 	}
 	b.WriteString("\nIf you did not expect this email, you can ignore it.\n")
-	return Mail{OrgID: a.OrgID(), IdempotencyKey: welcomeKey(a.ID()), To: a.Email().String(),
+	return Mail{OrgID: a.OrgID(), ImportID: importID, IdempotencyKey: welcomeKey(a.ID()), To: a.Email().String(),
 		Subject: "Your new account at " + orgName, Text: b.String()}
 }
 
@@ -52,7 +52,7 @@ func summaryMail(imp *importsession.Import, orgName, publicURL string) Mail {
 	if publicURL != "" {
 		fmt.Fprintf(&b, "\nThe import's page: %s/imports/%s\n", strings.TrimSuffix(publicURL, "/"), imp.ID())
 	}
-	return Mail{OrgID: imp.OrgID(), IdempotencyKey: "summary:" + imp.ID().String(), To: imp.CreatedByEmail(),
+	return Mail{OrgID: imp.OrgID(), ImportID: imp.ID(), IdempotencyKey: "summary:" + imp.ID().String(), To: imp.CreatedByEmail(),
 		Subject: fmt.Sprintf("Import complete: %d accounts created, %d changed", s.Created, s.Updated), Text: b.String()}
 }
 
@@ -72,6 +72,6 @@ func undoneMail(imp *importsession.Import, orgName, publicURL string) Mail {
 	if publicURL != "" {
 		fmt.Fprintf(&b, "\nThe import's page: %s/imports/%s\n", strings.TrimSuffix(publicURL, "/"), imp.ID())
 	}
-	return Mail{OrgID: imp.OrgID(), IdempotencyKey: "undone:" + imp.ID().String(), To: by.ByEmail,
+	return Mail{OrgID: imp.OrgID(), ImportID: imp.ID(), IdempotencyKey: "undone:" + imp.ID().String(), To: by.ByEmail,
 		Subject: fmt.Sprintf("Import undone: %d accounts deactivated, %d put back", u.Deactivated, u.Restored), Text: b.String()}
 }

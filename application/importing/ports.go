@@ -104,7 +104,10 @@ type JobSpec struct {
 
 // Mail is one email to queue. It never holds a password.
 type Mail struct {
-	OrgID          uuid.UUID
+	OrgID uuid.UUID
+	// ImportID is the import the email comes of (uuid.Nil: none), so the
+	// import's summary can count what could not be delivered.
+	ImportID       uuid.UUID
 	IdempotencyKey string
 	To             string
 	Subject        string

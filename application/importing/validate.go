@@ -55,7 +55,7 @@ func (r *Runner) Validate(ctx context.Context, job Job) error {
 		return uerr
 	}
 	if err == nil {
-		r.d.Observer.StageDuration("validate", r.d.Now().Sub(start))
+		r.d.Observer.StageFinished("validate", r.d.Now().Sub(start))
 	}
 	return err
 }

@@ -138,6 +138,8 @@ type Summary struct {
 	// them the figures add up to the file's rows.
 	Blank      int         `json:"blank"`
 	FailedRows []FailedRow `json:"failed_rows"`
+	// WelcomeEmails is set when the import sent welcome emails.
+	WelcomeEmails *WelcomeEmails `json:"welcome_emails,omitempty"`
 }
 
 // SameFile is an earlier import of the same file.

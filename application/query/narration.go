@@ -276,6 +276,8 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 		return "Password changed (not shown)", none
 	case account.WelcomeEmailQueued:
 		return "Welcome email queued for sending", none
+	case account.WelcomeEmailUndelivered:
+		return "Welcome email could not be delivered; the mail server answered: " + ev.Reason, none
 	case account.AccountDeactivated:
 		return "Deactivated: the import that created it, " + n.importName(ev.UndoOf) + ", was undone", n.importLink(ev.UndoOf)
 	case account.AccountRestored:

@@ -73,6 +73,8 @@ func TestNarrateEvents(t *testing.T) {
 			"Row 5 of an import replaced the password (not shown) and moved from no group to group 7B", "/imports/" + stranger.String() + "/audit"},
 		{"password", account.PasswordChanged{}, "Password changed (not shown)", ""},
 		{"welcome", account.WelcomeEmailQueued{}, "Welcome email queued for sending", ""},
+		{"welcome undelivered", account.WelcomeEmailUndelivered{Reason: "550 5.1.1 no such mailbox"},
+			"Welcome email could not be delivered; the mail server answered: 550 5.1.1 no such mailbox", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -190,18 +190,19 @@ type Queries struct {
 	rm    ReadModel
 	files importing.Files
 	names Names
+	mail  MailReport
 }
 
 // NewQueries refuses nil dependencies.
-func NewQueries(rm ReadModel, files importing.Files, names Names) (*Queries, error) {
-	if rm == nil || files == nil || names == nil {
-		return nil, errors.New("query: NewQueries needs a read model, the uploaded files and the names")
+func NewQueries(rm ReadModel, files importing.Files, names Names, mail MailReport) (*Queries, error) {
+	if rm == nil || files == nil || names == nil || mail == nil {
+		return nil, errors.New("query: NewQueries needs a read model, the uploaded files, the names and a mail report")
 	}
 	audit, err := NewAudit(rm, names)
 	if err != nil {
 		return nil, err
 	}
-	return &Queries{Audit: audit, rm: rm, files: files, names: names}, nil
+	return &Queries{Audit: audit, rm: rm, files: files, names: names, mail: mail}, nil
 }
 
 // Rejected writes the import's invalid rows as CSV; it needs the upload, so
@@ -267,6 +268,13 @@ func (q *Queries) Shown(ctx context.Context, actor tenancy.Actor, imp *importses
 			return Import{}, err
 		}
 		out.SameFileAs = same
+	}
+	if out.Summary != nil && imp.SendWelcomeEmail() {
+		welcome, err := q.mail.WelcomeEmails(ctx, imp.OrgID(), imp.ID())
+		if err != nil {
+			return Import{}, err
+		}
+		out.Summary.WelcomeEmails = &welcome
 	}
 	return out, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/rollcall/rollcall/domain/throttle"
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
 	"github.com/rollcall/rollcall/infrastructure/mail"
+	"github.com/rollcall/rollcall/infrastructure/metrics"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
 	"github.com/rollcall/rollcall/infrastructure/postgres/projection"
 	rhttp "github.com/rollcall/rollcall/ports/http"
@@ -134,7 +135,16 @@ func (m *Main) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dispatcher, err := mail.NewDispatcher(pool, sender, m.Logger, mail.DispatcherOptions{Poll: m.Config.PollInterval, Lease: m.Config.MailLease})
+	mets, metricsListener, err := m.metrics(a)
+	if err != nil {
+		return err
+	}
+	mailOpts := mail.DispatcherOptions{Poll: m.Config.PollInterval, Lease: m.Config.MailLease,
+		Workers: m.Config.MailWorkers, Rate: m.Config.MailRate, Undeliverable: undeliveredWelcomes{a.store}}
+	if mets != nil {
+		mailOpts.Observer = mets
+	}
+	dispatcher, err := mail.NewDispatcher(pool, sender, m.Logger, mailOpts)
 	if err != nil {
 		return err
 	}
@@ -166,6 +176,9 @@ func (m *Main) Serve(ctx context.Context) error {
 			}
 		},
 	})
+	if mets != nil {
+		server.Router().Use(mets.Middleware)
+	}
 	api.Register(server.Router())
 	pages.Register(server.Router())
 	registerDevMail(server.Router(), catcher)
@@ -194,6 +207,21 @@ func (m *Main) Serve(ctx context.Context) error {
 	g.Go(func() error { return jobs.Run(gctx) })
 	g.Go(func() error { return dispatcher.Run(gctx) })
 	g.Go(func() error { return sweeper.Run(gctx) })
+	if metricsListener != nil {
+		metricsServer := &http.Server{Handler: metricsMux(mets), ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error {
+			if err := metricsServer.Serve(metricsListener); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 5*time.Second)
+			defer cancel()
+			return metricsServer.Shutdown(shutdownCtx)
+		})
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		m.Logger.Info("shutting down")
@@ -204,6 +232,26 @@ func (m *Main) Serve(ctx context.Context) error {
 	err = g.Wait()
 	m.Logger.Info("stopped")
 	return err
+}
+
+// metrics opens the metrics' listener when METRICS_ADDR is set (the
+// wiring made the metrics and handed them to the jobs); nil, nil when not.
+func (m *Main) metrics(a *app) (*metrics.Metrics, net.Listener, error) {
+	if a.metrics == nil {
+		return nil, nil, nil
+	}
+	listener, err := net.Listen("tcp", m.Config.MetricsAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("METRICS_ADDR: listen on %s: %w", m.Config.MetricsAddr, err)
+	}
+	m.Logger.Info("metrics", "addr", "http://"+listener.Addr().String()+"/metrics")
+	return a.metrics, listener, nil
+}
+
+func metricsMux(mets *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", mets.Handler())
+	return mux
 }
 
 // Projections is `rollcall projections status|rebuild NAME`.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"strconv"
@@ -48,12 +49,23 @@ type Config struct {
 	ChunkRows int
 	// UndoWindow is how long after it completes an import can be undone.
 	UndoWindow time.Duration
+	// SecretKeyPrevious (ROLLCALL_SECRET_KEY_PREVIOUS) still opens what the
+	// key before a rotation sealed; nothing new is sealed with it.
+	SecretKeyPrevious string
 
 	// Mail.
 	SMTPURL   string
 	MailFrom  string
 	PublicURL string
 	MailLease time.Duration
+	// MailRate is the most emails a second this process sends (MAIL_RATE;
+	// 0 = no limit); MailWorkers how many it has on the wire at once.
+	MailRate    float64
+	MailWorkers int
+
+	// MetricsAddr is where Prometheus scrapes /metrics (METRICS_ADDR; ""
+	// = no metrics listener).
+	MetricsAddr string
 
 	// DevMode seeds a demo organization and catches emails in-process.
 	DevMode bool
@@ -145,6 +157,16 @@ func configFromEnv() (Config, error) {
 	if c.MailLease, err = envDuration("MAIL_LEASE", time.Minute); err != nil {
 		return c, err
 	}
+	if c.MailWorkers, err = envInt("MAIL_WORKERS", 4); err != nil {
+		return c, err
+	}
+	if v := os.Getenv("MAIL_RATE"); v != "" {
+		if c.MailRate, err = strconv.ParseFloat(v, 64); err != nil || c.MailRate <= 0 || math.IsInf(c.MailRate, 0) {
+			return c, fmt.Errorf("MAIL_RATE=%q is not a positive number of emails a second such as 14 or 0.5 (leave it unset for no limit)", v)
+		}
+	}
+	c.MetricsAddr = os.Getenv("METRICS_ADDR")
+	c.SecretKeyPrevious = os.Getenv("ROLLCALL_SECRET_KEY_PREVIOUS")
 	c.DevMode = os.Getenv("DEV_MODE") == "true"
 	c.Google = GoogleConfig{ClientID: os.Getenv("GOOGLE_CLIENT_ID"), ClientSecret: os.Getenv("GOOGLE_CLIENT_SECRET"),
 		AuthURL: os.Getenv("GOOGLE_AUTH_URL"), TokenURL: os.Getenv("GOOGLE_TOKEN_URL"), APIURL: os.Getenv("GOOGLE_API_URL")}

@@ -26,12 +26,15 @@ Usage:
   rollcall org create --name N         create an organization; prints its id
   rollcall account create --org ID --email E --first F --last L --role R --password P
                                        create an account (role: system_admin, admin, user)
+  rollcall secrets rotate              re-seal with ROLLCALL_SECRET_KEY the stored secrets and
+                                       uploads that ROLLCALL_SECRET_KEY_PREVIOUS sealed
 
 Environment: DATABASE_URL, ADDR (default :8080), LOG_FORMAT (text|json), LOG_LEVEL,
 POLL_INTERVAL, JOB_WORKERS, JOB_LEASE, SESSION_TTL, SWEEP_INTERVAL, ARGON2_MEMORY_KIB,
 ARGON2_ITERATIONS, ARGON2_PARALLELISM, TRUSTED_PROXIES, HTTP_READ_TIMEOUT, HTTP_WRITE_TIMEOUT,
-HTTP_IDLE_TIMEOUT, UPLOAD_TIMEOUT, UPLOAD_STALL_TIMEOUT, ROLLCALL_SECRET_KEY, UPLOAD_DIR,
-MAX_UPLOAD_MB, IMPORT_BATCH_ROWS, SMTP_URL, MAIL_FROM, PUBLIC_URL.
+HTTP_IDLE_TIMEOUT, UPLOAD_TIMEOUT, UPLOAD_STALL_TIMEOUT, ROLLCALL_SECRET_KEY,
+ROLLCALL_SECRET_KEY_PREVIOUS, UPLOAD_DIR, MAX_UPLOAD_MB, IMPORT_BATCH_ROWS, IMPORT_CHUNK_ROWS,
+UNDO_WINDOW, SMTP_URL, MAIL_FROM, MAIL_RATE, MAIL_WORKERS, PUBLIC_URL, METRICS_ADDR.
 `
 
 func main() {
@@ -58,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer m.Close()
 
 	switch args[0] {
-	case "projections", "audit", "org", "account":
+	case "projections", "audit", "org", "account", "secrets":
 		// migrate and serve bring the schema up themselves; the others
 		// would otherwise fail on the first missing table.
 		if err := m.requireSchema(ctx); err != nil {
@@ -79,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New("say: rollcall org create --name NAME")
 		}
 		return m.OrgCreate(ctx, args[2:])
+	case "secrets":
+		return m.Secrets(ctx, args[1:])
 	case "account":
 		if len(args) < 2 || args[1] != "create" {
 			return errors.New("say: rollcall account create --org ID --email E --first F --last L --role R --password P")

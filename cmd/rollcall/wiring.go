@@ -5,17 +5,24 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
 	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/application/eventstore"
 	"github.com/rollcall/rollcall/application/importing"
 	"github.com/rollcall/rollcall/application/query"
+	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/domain/throttle"
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
 	"github.com/rollcall/rollcall/infrastructure/google"
 	"github.com/rollcall/rollcall/infrastructure/mail"
+	"github.com/rollcall/rollcall/infrastructure/metrics"
 	"github.com/rollcall/rollcall/infrastructure/password"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
 	"github.com/rollcall/rollcall/infrastructure/postgres/projection"
@@ -40,12 +47,45 @@ type app struct {
 	wizard    *command.ImportWizard
 	queries   *query.Queries
 	jobs      *importing.Runner
+	// metrics is nil unless METRICS_ADDR is set.
+	metrics   *metrics.Metrics
 	classroom *command.Classroom
 	csrfKey   []byte
 }
 
 // newCodec knows every event type of the domain.
 func newCodec() *eventcodec.Registry { return eventcodec.Rollcall() }
+
+// undeliveredWelcomes puts a welcome email given up for good on its
+// account's audit trail; the account id is in the outbox key
+// ("welcome:<account-id>"). Other emails (an import's summary) have no
+// stream to tell.
+type undeliveredWelcomes struct{ store *postgres.EventStore }
+
+var _ mail.UndeliverableLog = undeliveredWelcomes{}
+
+// undeliveredNamespace derives the event's id from the outbox row and the
+// attempt, so a retried transaction appends it once.
+var undeliveredNamespace = uuid.MustParse("3c1f5e0a-8d4b-4f7e-9b1a-6e2d7c9a0f42")
+
+func (u undeliveredWelcomes) Undeliverable(ctx context.Context, tx pgx.Tx, f mail.Undelivered) error {
+	rest, ok := strings.CutPrefix(f.IdempotencyKey, "welcome:")
+	if !ok {
+		return nil
+	}
+	accountID, err := uuid.Parse(rest)
+	if err != nil {
+		return nil
+	}
+	meta := eventstore.Metadata{OrgID: f.OrgID.String()}
+	if f.ImportID != uuid.Nil {
+		meta.CorrelationID = f.ImportID.String()
+	}
+	id := uuid.NewSHA1(undeliveredNamespace, []byte(f.OutboxID.String()+":"+strconv.Itoa(f.Attempt)))
+	return u.store.AppendTx(ctx, tx, eventstore.Append{StreamID: account.StreamID(accountID), ExpectedVersion: eventstore.AnyVersion,
+		Events: []eventstore.Event{{ID: id, Data: account.WelcomeEmailUndelivered{
+			AccountID: accountID, ImportID: f.ImportID, Reason: f.Reason, FailedAt: f.FailedAt}, Metadata: meta}}})
+}
 
 func passwordPolicy() command.PasswordPolicy {
 	policy := password.DefaultPolicy()
@@ -117,10 +157,7 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	if err != nil || a.wizard != nil {
 		return a, err
 	}
-	if m.Config.SecretKey == "" {
-		return nil, errors.New("ROLLCALL_SECRET_KEY is not set: it encrypts the uploaded files, which hold passwords. Make one with: openssl rand -base64 32")
-	}
-	key, err := vault.ParseKey(m.Config.SecretKey)
+	key, err := m.secretKey()
 	if err != nil {
 		return nil, err
 	}
@@ -149,16 +186,26 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	var observer importing.Observer
+	if m.Config.MetricsAddr != "" {
+		groups := []string{importing.SagaGroup}
+		for _, p := range projection.All() {
+			groups = append(groups, postgres.ProjectionGroup(p))
+		}
+		a.metrics = metrics.New(metrics.Options{Pool: m.pool, ConsumerGroups: groups, Hashing: a.hasher, Logger: m.Logger})
+		observer = a.metrics
+	}
 	a.jobs, err = importing.NewRunner(importing.Deps{
 		Imports: a.imports, Orgs: a.tenancy, Work: work, Holders: a.accounts, Rows: postgres.NewImportRows(m.pool), Files: rowFiles,
 		Sealer: vault.RowPasswords{Key: key}, Hasher: a.hasher, DefaultPasswords: secrets,
 		AccountList: postgres.NewAccountList(m.pool, postgres.ProjectionGroup(projection.Accounts{})), Uploads: uploads,
 		Policy: passwordPolicy(), Logger: m.Logger, Now: time.Now, BatchRows: m.Config.CommitBatch, PublicURL: m.Config.PublicURL,
+		Observer: observer,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool, newCodec()), rowFiles, a.tenancy); err != nil {
+	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool, newCodec()), rowFiles, a.tenancy, mail.Report{Pool: m.pool}); err != nil {
 		return nil, err
 	}
 	if g := m.Config.Google; g.ClientID != "" {
@@ -171,6 +218,15 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 		m.Logger.Warn("GOOGLE_CLIENT_ID is unset: the Google Classroom import is off")
 	}
 	return a, nil
+}
+
+// secretKey is ROLLCALL_SECRET_KEY, with ROLLCALL_SECRET_KEY_PREVIOUS during
+// a rotation.
+func (m *Main) secretKey() (vault.Key, error) {
+	if m.Config.SecretKey == "" {
+		return vault.Key{}, errors.New("ROLLCALL_SECRET_KEY is not set: it encrypts the uploaded files, which hold passwords. Make one with: openssl rand -base64 32")
+	}
+	return vault.ParseKeys(m.Config.SecretKey, m.Config.SecretKeyPrevious)
 }
 
 // api takes the pages because Google's redirect URI is an API route that

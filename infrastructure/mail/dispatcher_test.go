@@ -46,7 +46,7 @@ func welcomes(n int) []Message {
 }
 
 // enqueue queues msgs in a transaction of their own and commits it.
-func enqueue(t *testing.T, pool *pgxpool.Pool, msgs ...Message) int {
+func enqueue(t testing.TB, pool *pgxpool.Pool, msgs ...Message) int {
 	t.Helper()
 	var n int
 	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) (err error) {
@@ -484,7 +484,7 @@ func TestStaleDispatcherCannotOverwriteANewerClaim(t *testing.T) {
 		t.Fatalf("second claim: %+v", fresh)
 	}
 	// The first dispatcher's late report changes nothing.
-	if err := d.markFailed(ctx, stale[0], &PermanentError{Err: errors.New("late")}); err != nil {
+	if err := d.markFailed(ctx, stale[0], &PermanentError{Err: errors.New("late")}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.handBack(ctx, stale, true); err != nil {
@@ -541,4 +541,175 @@ func TestShutdownLetsTheMessageOnTheWireFinish(t *testing.T) {
 		t.Errorf("states %v", counts)
 	}
 	onceEach(t, server.WaitFor(t, 1, 10*time.Second), 0)
+}
+
+// run starts d.Run until the test ends.
+func run(t *testing.T, d *Dispatcher) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := d.Run(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+func TestRateLimitHolds(t *testing.T) {
+	t.Parallel()
+	pool, server := pgtest.MustOpenDB(t), mailtest.Start(t)
+	const n, perSecond = 120, 50.0
+	enqueue(t, pool, welcomes(n)...)
+	// Workers to spare, each with rows (small batches), so the race
+	// detector on a loaded machine still has the capacity for the rate.
+	d := newTestDispatcher(t, pool, newTestSender(t, server.URL()), DispatcherOptions{Rate: perSecond, Workers: 8, Batch: 5, Poll: 10 * time.Millisecond})
+	run(t, d)
+	server.WaitFor(t, 1, 10*time.Second)
+	start := time.Now()
+	msgs := server.WaitFor(t, n, time.Minute)
+	// n-1 intervals between the first arrival and the last.
+	got := float64(len(msgs)-1) / time.Since(start).Seconds()
+	// Above the rate is the failure that matters (the relay refuses);
+	// below it, only a loaded machine's capacity may hold it back, and
+	// BenchmarkDispatcher measures the rate held on a quiet one.
+	if got > perSecond*1.1 || got < perSecond*0.5 {
+		t.Errorf("%.1f emails a second, want at most %.0f + 10%% (and not far below)", got, perSecond)
+	}
+	onceEach(t, msgs, upTo(n)...)
+	t.Logf("%.1f emails a second under a rate of %.0f", got, perSecond)
+}
+
+func TestRelayRefusalPausesEveryWorker(t *testing.T) {
+	t.Parallel()
+	pool, server := pgtest.MustOpenDB(t), mailtest.Start(t)
+	const n = 40
+	enqueue(t, pool, welcomes(n)...)
+	server.RefuseFor(1500 * time.Millisecond)
+	var pauses []time.Duration
+	var mu sync.Mutex
+	d := newTestDispatcher(t, pool, newTestSender(t, server.URL()), DispatcherOptions{
+		Workers: 4, Poll: 10 * time.Millisecond,
+		Backoff: func(int) time.Duration { return 50 * time.Millisecond },
+		RelayBackoff: func(p int) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			pause := 100 * time.Millisecond << (p - 1)
+			pauses = append(pauses, pause)
+			return pause
+		},
+	})
+	start := time.Now()
+	run(t, d)
+	msgs := server.WaitFor(t, n, 30*time.Second)
+	took := time.Since(start)
+	onceEach(t, msgs, upTo(n)...)
+	// Pauses of 100, 200, 400, 800ms reach past the 1.5s: the first
+	// refusals (one per worker at most) plus one probe per pause. Workers
+	// that went on with the next message would have been refused hundreds of
+	// times in 1.5 s.
+	if r := server.Refusals(); r > 4+len(pauses) || len(pauses) < 3 {
+		t.Errorf("%d refusals, %d pauses (%v)", r, len(pauses), pauses)
+	}
+	if took < 1500*time.Millisecond {
+		t.Errorf("all sent in %s, inside the refusal", took)
+	}
+	waitForSent(t, pool, n)
+}
+
+// waitForSent waits until n rows are recorded as sent: the server has a
+// message a moment before its row says so.
+func waitForSent(t *testing.T, pool *pgxpool.Pool, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		counts := countByState(t, pool)
+		if counts["sent"] == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states %v, want %d sent", counts, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// undeliverableTable records Undelivered in the marking transaction, in a
+// table of its own, so the test sees what committed.
+type undeliverableTable struct{}
+
+func (undeliverableTable) Undeliverable(ctx context.Context, tx pgx.Tx, u Undelivered) error {
+	_, err := tx.Exec(ctx, `INSERT INTO undelivered (outbox_id, attempt, org_id, import_id, key, reason) VALUES ($1, $2, $3, $4, $5, $6)`,
+		u.OutboxID, u.Attempt, u.OrgID, u.ImportID, u.IdempotencyKey, u.Reason)
+	return err
+}
+
+func TestUndeliverableIsRecordedWithTheFailure(t *testing.T) {
+	t.Parallel()
+	pool, server := pgtest.MustOpenDB(t), mailtest.Start(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE undelivered (outbox_id uuid, attempt int, org_id uuid, import_id uuid, key text, reason text)`); err != nil {
+		t.Fatal(err)
+	}
+	importID := uuid.MustParse("00000000-0000-7000-8000-00000000abcd")
+	refused, tired, fine := welcome(1), welcome(2), welcome(3)
+	refused.ImportID, tired.ImportID = importID, importID
+	enqueue(t, pool, refused, tired, fine)
+	d := newTestDispatcher(t, pool, newTestSender(t, server.URL()), DispatcherOptions{MaxAttempts: 2, Undeliverable: undeliverableTable{}})
+
+	server.RefuseNextWith(1, 550, [3]int{5, 1, 1}, "mailtest: no such mailbox")
+	server.FailNext(2)
+	for range 3 {
+		if _, err := d.DispatchOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type record struct {
+		key, reason string
+		importID    uuid.UUID
+	}
+	rows, _ := pool.Query(ctx, `SELECT key, reason, import_id FROM undelivered ORDER BY key`)
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (record, error) {
+		var rec record
+		return rec, r.Scan(&rec.key, &rec.reason, &rec.importID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []record{
+		{"welcome:1", "550 5.1.1 mailtest: no such mailbox", importID},
+		{"welcome:2", "not accepted after 2 tries; the last answer: 451 4.3.0 mailtest: try again later", importID},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("recorded %v\nwant     %v", got, want)
+	}
+	if counts := countByState(t, pool); counts["failed"] != 2 || counts["sent"] != 1 {
+		t.Errorf("states %v", counts)
+	}
+}
+
+// failingLog cannot record: the row must then stay held, not be marked
+// failed without its record.
+type failingLog struct{}
+
+func (failingLog) Undeliverable(context.Context, pgx.Tx, Undelivered) error {
+	return errors.New("the event store is down")
+}
+
+func TestNoFailedRowWithoutItsRecord(t *testing.T) {
+	t.Parallel()
+	pool, server := pgtest.MustOpenDB(t), mailtest.Start(t)
+	enqueue(t, pool, welcome(1))
+	d := newTestDispatcher(t, pool, newTestSender(t, server.URL()), DispatcherOptions{Undeliverable: failingLog{}})
+	server.RejectNext(1)
+	if _, err := d.DispatchOnce(context.Background()); err == nil {
+		t.Fatal("no error")
+	}
+	if r := rowByKey(t, pool, "welcome:1"); r.state != "sending" {
+		t.Errorf("row %+v; want it still held, to come back after its lease", r)
+	}
 }

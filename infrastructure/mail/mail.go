@@ -30,6 +30,9 @@ import (
 // Outgoing.HTML, which the MIME builder already supports).
 type Message struct {
 	OrgID uuid.UUID
+	// ImportID is the import that caused the email, if any: its page counts
+	// the welcome emails that could not be delivered.
+	ImportID uuid.UUID
 	// IdempotencyKey names the cause of the email, e.g. "welcome:<account-id>":
 	// the same key is queued once, whatever the number of Enqueue calls.
 	IdempotencyKey string
@@ -58,6 +61,24 @@ type Outgoing struct {
 type Sender interface {
 	Send(ctx context.Context, m Outgoing) error
 }
+
+// ReadySender is a Sender that can hold a message back at its last step. It
+// sends all but the end of the message (the final "." of SMTP's DATA, the
+// moment the relay accepts), then calls ready, and finishes only if ready
+// returns nil. The dispatcher records the previous message as sent
+// meanwhile: the database's round trip overlaps the relay's, and still no
+// second message is accepted before the first is recorded.
+type ReadySender interface {
+	Sender
+	SendWhenReady(ctx context.Context, m Outgoing, ready func() error) error
+}
+
+// NotOfferedError says ready failed: the message was abandoned before its
+// end, so the relay accepted nothing.
+type NotOfferedError struct{ Err error }
+
+func (e *NotOfferedError) Error() string { return "mail: message held back: " + e.Err.Error() }
+func (e *NotOfferedError) Unwrap() error { return e.Err }
 
 // PermanentError is a refusal that retrying cannot fix, such as an SMTP 5xx
 // reply to the recipient or the content.

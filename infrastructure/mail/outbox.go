@@ -40,7 +40,7 @@ func Enqueue(ctx context.Context, tx pgx.Tx, domain string, msgs ...Message) (en
 		return 0, fmt.Errorf("mail: %q is not a domain name for Message-IDs", domain)
 	}
 	n := len(msgs)
-	ids, orgs := make([]uuid.UUID, n), make([]uuid.UUID, n)
+	ids, orgs, imports := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]*uuid.UUID, n)
 	keys, tos, subjects, texts, messageIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, m := range msgs {
 		if err := m.validate(); err != nil {
@@ -52,13 +52,16 @@ func Enqueue(ctx context.Context, tx pgx.Tx, domain string, msgs ...Message) (en
 			return 0, err
 		}
 		orgs[i], keys[i], tos[i], subjects[i], texts[i] = m.OrgID, m.IdempotencyKey, m.To, m.Subject, m.Text
+		if m.ImportID != uuid.Nil {
+			imports[i] = &m.ImportID
+		}
 		messageIDs[i] = MessageID(m.IdempotencyKey, domain)
 	}
 	tag, err := tx.Exec(ctx, `
-		INSERT INTO mail_outbox (id, org_id, idempotency_key, to_address, subject, text_body, message_id)
-		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+		INSERT INTO mail_outbox (id, org_id, idempotency_key, to_address, subject, text_body, message_id, import_id)
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[])
 		ON CONFLICT (idempotency_key) DO NOTHING`,
-		ids, orgs, keys, tos, subjects, texts, messageIDs)
+		ids, orgs, keys, tos, subjects, texts, messageIDs, imports)
 	if err != nil {
 		return 0, fmt.Errorf("mail: enqueue %d message(s): %w", n, err)
 	}
@@ -121,7 +124,7 @@ type Outbox struct {
 func (o Outbox) Enqueue(ctx context.Context, tx pgx.Tx, mails ...importing.Mail) error {
 	msgs := make([]Message, len(mails))
 	for i, m := range mails {
-		msgs[i] = Message{OrgID: m.OrgID, IdempotencyKey: m.IdempotencyKey, To: m.To, Subject: m.Subject, Text: m.Text}
+		msgs[i] = Message{OrgID: m.OrgID, ImportID: m.ImportID, IdempotencyKey: m.IdempotencyKey, To: m.To, Subject: m.Subject, Text: m.Text}
 	}
 	_, err := Enqueue(ctx, tx, o.Domain, msgs...)
 	return err

@@ -60,15 +60,17 @@ type SMTPSender struct {
 	idle      chan *smtpConn
 }
 
-var _ Sender = (*SMTPSender)(nil)
+var _ ReadySender = (*SMTPSender)(nil)
 
 const (
 	// sendTimeout bounds one message: connecting, if needed, and the whole
 	// SMTP transaction.
 	sendTimeout = 30 * time.Second
-	// maxIdle is the number of open connections kept for the next messages:
-	// more than a dispatcher's default workers, so each keeps its own.
-	maxIdle = 8
+	// maxIdle caps the open connections kept for the next messages. A
+	// connection goes idle only after a message, so there are never more than
+	// the dispatcher's workers (MAIL_WORKERS): the cap only has to be above
+	// any sensible number of them, so each worker keeps its own.
+	maxIdle = 64
 )
 
 // NewSMTPSender parses SMTP_URL; from is MAIL_FROM, a bare address or one
@@ -144,6 +146,14 @@ func (c *smtpConn) close() { _ = c.client.Close() }
 // rather than this message (connecting, TLS, AUTH, MAIL FROM), which a fix
 // of the configuration cures.
 func (s *SMTPSender) Send(ctx context.Context, m Outgoing) error {
+	return s.SendWhenReady(ctx, m, nil)
+}
+
+// SendWhenReady is Send that calls ready (when not nil) before the end of
+// the message; if ready fails, the connection is closed without it, which
+// makes the relay discard the message, and the error is a
+// *NotOfferedError.
+func (s *SMTPSender) SendWhenReady(ctx context.Context, m Outgoing, ready func() error) error {
 	data, err := buildMessage(s.from, m, time.Now())
 	if err != nil {
 		return &PermanentError{Err: err}
@@ -158,12 +168,16 @@ func (s *SMTPSender) Send(ctx context.Context, m Outgoing) error {
 	// go-smtp's client takes no context: closing the connection is what
 	// interrupts it when ctx ends (a shutdown, or the timeout).
 	stop := context.AfterFunc(ctx, func() { _ = c.conn.Close() })
-	err = s.deliver(c, m.To, data)
+	err = s.deliver(c, m.To, data, ready)
 	if !stop() {
 		c.close()
-		if err == nil {
+		var held *NotOfferedError
+		switch {
+		case err == nil:
 			// The server accepted the message before the interruption.
 			return nil
+		case errors.As(err, &held):
+			return err
 		}
 		return fmt.Errorf("mail: sending %s interrupted: %w (%v)", m.MessageID, ctx.Err(), err)
 	}
@@ -317,8 +331,9 @@ func (s *SMTPSender) startTLSClient(conn net.Conn) (*smtp.Client, error) {
 	return client, nil
 }
 
-// deliver runs one SMTP transaction.
-func (s *SMTPSender) deliver(c *smtpConn, to string, data []byte) error {
+// deliver runs one SMTP transaction; ready, if not nil, is called before the
+// end of the data.
+func (s *SMTPSender) deliver(c *smtpConn, to string, data []byte, ready func() error) error {
 	if err := c.client.Mail(s.from.Address, nil); err != nil {
 		// A refused sender is a refusal of every message: MAIL_FROM or the
 		// account behind SMTP_URL is wrong, and fixing it must not find the
@@ -335,6 +350,14 @@ func (s *SMTPSender) deliver(c *smtpConn, to string, data []byte) error {
 	if _, err := w.Write(data); err != nil {
 		_ = w.Close()
 		return classify("DATA", err)
+	}
+	if ready != nil {
+		if err := ready(); err != nil {
+			// No "." ever follows on this connection (the caller closes
+			// it: a NotOfferedError is not reusable), so the relay drops
+			// the message.
+			return &NotOfferedError{Err: err}
+		}
 	}
 	return classify("end of DATA", w.Close())
 }

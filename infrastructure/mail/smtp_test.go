@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -311,4 +312,39 @@ func selfSignedTLS(t *testing.T) (*tls.Config, *x509.CertPool) {
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, roots
+}
+
+func TestSendWhenReadyHoldsTheEndOfTheMessage(t *testing.T) {
+	t.Parallel()
+	server := mailtest.Start(t)
+	s := newTestSender(t, server.URL())
+	ctx := context.Background()
+
+	// ready runs after the relay has everything but the end: nothing is
+	// accepted yet.
+	var acceptedBeforeReady int
+	err := s.SendWhenReady(ctx, outgoing(1), func() error {
+		acceptedBeforeReady = len(server.Messages())
+		return nil
+	})
+	if err != nil || acceptedBeforeReady != 0 {
+		t.Fatalf("send: %v; %d accepted before ready", err, acceptedBeforeReady)
+	}
+	server.WaitFor(t, 1, 10*time.Second)
+
+	// ready fails: the message is abandoned and never accepted.
+	held := errors.New("the database is down")
+	err = s.SendWhenReady(ctx, outgoing(2), func() error { return held })
+	var notOffered *NotOfferedError
+	if !errors.As(err, &notOffered) || !errors.Is(err, held) {
+		t.Fatalf("err = %v, want a NotOfferedError wrapping the cause", err)
+	}
+	// The next message goes through (on a new connection).
+	if err := s.Send(ctx, outgoing(3)); err != nil {
+		t.Fatal(err)
+	}
+	msgs := server.WaitFor(t, 2, 10*time.Second)
+	if len(msgs) != 2 || msgs[0].MessageID != outgoing(1).MessageID || msgs[1].MessageID != outgoing(3).MessageID {
+		t.Errorf("delivered %d: %v", len(msgs), msgs)
+	}
 }

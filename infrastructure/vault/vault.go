@@ -22,10 +22,43 @@ import (
 )
 
 // Key is a 256-bit secret key. It never prints.
-type Key struct{ b [32]byte }
+//
+// During a rotation of ROLLCALL_SECRET_KEY a Key also carries the previous
+// key (WithPrevious): what that one sealed still opens, while everything new
+// is sealed with the current key; Reseal and FileStore.Rotate move what is
+// stored over to the current key.
+type Key struct {
+	b        [32]byte
+	previous *[32]byte
+}
 
 // ParseKey accepts 32 bytes as base64 (standard or URL) or 64 hex digits.
 func ParseKey(s string) (Key, error) {
+	raw, ok := parseKeyBytes(s)
+	if !ok {
+		return Key{}, errors.New("ROLLCALL_SECRET_KEY must be 32 random bytes, base64 or hex; make one with: openssl rand -base64 32")
+	}
+	return Key{b: raw}, nil
+}
+
+// ParseKeys reads ROLLCALL_SECRET_KEY and, when set,
+// ROLLCALL_SECRET_KEY_PREVIOUS (the key being rotated away from).
+func ParseKeys(current, previous string) (Key, error) {
+	k, err := ParseKey(current)
+	if err != nil || strings.TrimSpace(previous) == "" {
+		return k, err
+	}
+	prev, ok := parseKeyBytes(previous)
+	if !ok {
+		return Key{}, errors.New("ROLLCALL_SECRET_KEY_PREVIOUS must be the previous key as it was set: 32 bytes, base64 or hex")
+	}
+	if prev == k.b {
+		return Key{}, errors.New("ROLLCALL_SECRET_KEY_PREVIOUS is the same key as ROLLCALL_SECRET_KEY: set the new key in ROLLCALL_SECRET_KEY and the old one in ROLLCALL_SECRET_KEY_PREVIOUS")
+	}
+	return k.WithPrevious(Key{b: prev}), nil
+}
+
+func parseKeyBytes(s string) ([32]byte, bool) {
 	s = strings.TrimSpace(s)
 	var raw []byte
 	var err error
@@ -41,12 +74,30 @@ func ParseKey(s string) (Key, error) {
 			raw, err = base64.RawStdEncoding.DecodeString(s)
 		}
 	}
+	var b [32]byte
 	if err != nil || len(raw) != 32 {
-		return Key{}, errors.New("ROLLCALL_SECRET_KEY must be 32 random bytes, base64 or hex; make one with: openssl rand -base64 32")
+		return b, false
 	}
-	var k Key
-	copy(k.b[:], raw)
-	return k, nil
+	copy(b[:], raw)
+	return b, true
+}
+
+// WithPrevious returns k that also opens what prev sealed.
+func (k Key) WithPrevious(prev Key) Key {
+	b := prev.b
+	k.previous = &b
+	return k
+}
+
+// HasPrevious reports whether k carries a previous key.
+func (k Key) HasPrevious() bool { return k.previous != nil }
+
+// openers are the keys that may open something: the current one first.
+func (k Key) openers() [][32]byte {
+	if k.previous == nil {
+		return [][32]byte{k.b}
+	}
+	return [][32]byte{k.b, *k.previous}
 }
 
 // NewRandomKey makes a key, for development and tests.
@@ -69,7 +120,11 @@ func (k Key) Derive(purpose string) []byte {
 }
 
 func (k Key) derive(salt []byte, purpose string) (cipher.AEAD, error) {
-	sub, err := hkdf.Key(sha256.New, k.b[:], salt, purpose, 32)
+	return deriveAEAD(k.b, salt, purpose)
+}
+
+func deriveAEAD(b [32]byte, salt []byte, purpose string) (cipher.AEAD, error) {
+	sub, err := hkdf.Key(sha256.New, b[:], salt, purpose, 32)
 	if err != nil {
 		return nil, err
 	}
@@ -105,21 +160,40 @@ func Seal(key Key, plaintext, associatedData []byte) ([]byte, error) {
 	return aead.Seal(out, nonce, plaintext, associatedData), nil
 }
 
-// Open decrypts what Seal made.
+// Open decrypts what Seal made, with the current key or the previous one.
 func Open(key Key, sealed, associatedData []byte) ([]byte, error) {
+	plain, _, err := open(key, sealed, associatedData)
+	return plain, err
+}
+
+// open also says whether the previous key was needed.
+func open(key Key, sealed, associatedData []byte) (plain []byte, byPrevious bool, err error) {
 	if len(sealed) < 1+16+12+16 || sealed[0] != sealVersion {
-		return nil, ErrTampered
+		return nil, false, ErrTampered
 	}
-	aead, err := key.derive(sealed[1:17], "rollcall seal v1")
-	if err != nil {
-		return nil, err
+	for i, b := range key.openers() {
+		aead, err := deriveAEAD(b, sealed[1:17], "rollcall seal v1")
+		if err != nil {
+			return nil, false, err
+		}
+		nonce := sealed[17 : 17+aead.NonceSize()]
+		if plain, err := aead.Open(nil, nonce, sealed[17+aead.NonceSize():], associatedData); err == nil {
+			return plain, i > 0, nil
+		}
 	}
-	nonce := sealed[17 : 17+aead.NonceSize()]
-	plain, err := aead.Open(nil, nonce, sealed[17+aead.NonceSize():], associatedData)
-	if err != nil {
-		return nil, ErrTampered
+	return nil, false, ErrTampered
+}
+
+// Reseal returns sealed under the current key: unchanged (resealed false)
+// when the current key sealed it, sealed anew when the previous one did.
+// It fails with ErrTampered when neither key opens it.
+func Reseal(key Key, sealed, associatedData []byte) (out []byte, resealed bool, err error) {
+	plain, byPrevious, err := open(key, sealed, associatedData)
+	if err != nil || !byPrevious {
+		return sealed, false, err
 	}
-	return plain, nil
+	out, err = Seal(key, plain, associatedData)
+	return out, err == nil, err
 }
 
 // File format: "RCV1" | 32-byte salt | chunks. Each chunk holds chunkSize
@@ -195,6 +269,9 @@ func EncryptFile(w io.Writer, r io.Reader, limit int64, key Key, associatedData 
 
 // FileReader decrypts an encrypted file on demand, a chunk at a time.
 type FileReader struct {
+	// byPrevious says the previous key sealed the file (see Key).
+	byPrevious bool
+
 	src    io.ReaderAt
 	aead   cipher.AEAD
 	ad     []byte
@@ -206,15 +283,13 @@ type FileReader struct {
 	cached      []byte
 }
 
-// NewFileReader checks the header; chunks are authenticated as they are read.
+// NewFileReader checks the header and the first chunk, which tells which
+// key (the current one or the previous) sealed the file; the other chunks
+// are authenticated as they are read.
 func NewFileReader(src io.ReaderAt, encryptedSize int64, key Key, associatedData []byte) (*FileReader, error) {
 	header := make([]byte, headerSize)
 	if _, err := src.ReadAt(header, 0); err != nil || string(header[:4]) != magic {
 		return nil, ErrTampered
-	}
-	aead, err := key.derive(header[4:36], "rollcall file v1")
-	if err != nil {
-		return nil, err
 	}
 	body := encryptedSize - headerSize
 	chunks := (body + chunkSize + tagSize - 1) / (chunkSize + tagSize)
@@ -222,7 +297,17 @@ func NewFileReader(src io.ReaderAt, encryptedSize int64, key Key, associatedData
 	if chunks < 1 || size < 0 {
 		return nil, ErrTampered
 	}
-	return &FileReader{src: src, aead: aead, ad: associatedData, size: size, chunks: chunks, cachedIndex: -1}, nil
+	for i, b := range key.openers() {
+		aead, err := deriveAEAD(b, header[4:36], "rollcall file v1")
+		if err != nil {
+			return nil, err
+		}
+		f := &FileReader{byPrevious: i > 0, src: src, aead: aead, ad: associatedData, size: size, chunks: chunks, cachedIndex: -1}
+		if _, err := f.chunk(0); err == nil {
+			return f, nil
+		}
+	}
+	return nil, ErrTampered
 }
 
 // Size is the plaintext size.

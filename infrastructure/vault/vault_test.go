@@ -162,3 +162,117 @@ func TestSealAndFileStore(t *testing.T) {
 		t.Fatalf("deleted file: %v", err)
 	}
 }
+
+func TestRotationKeepsOldDataReadable(t *testing.T) {
+	old, current, stranger := NewRandomKey(), NewRandomKey(), NewRandomKey()
+	rotating := current.WithPrevious(old)
+	sealedByOld, _ := Seal(old, []byte("refresh-token"), []byte("account-1"))
+	sealedByCurrent, _ := Seal(current, []byte("other-token"), []byte("account-2"))
+	sealedByStranger, _ := Seal(stranger, []byte("x"), []byte("account-3"))
+
+	tests := []struct {
+		name         string
+		key          Key
+		sealed       []byte
+		ad           string
+		want         string
+		wantResealed bool
+		wantErr      error
+	}{
+		{"previous key opens during a rotation", rotating, sealedByOld, "account-1", "refresh-token", true, nil},
+		{"current key opens", rotating, sealedByCurrent, "account-2", "other-token", false, nil},
+		{"a third key does not", rotating, sealedByStranger, "account-3", "", false, ErrTampered},
+		{"the previous key still binds the owner", rotating, sealedByOld, "account-2", "", false, ErrTampered},
+		{"after the rotation the old key is forgotten", current, sealedByOld, "account-1", "", false, ErrTampered},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plain, err := Open(tt.key, tt.sealed, []byte(tt.ad))
+			if !errors.Is(err, tt.wantErr) || string(plain) != tt.want {
+				t.Fatalf("Open = %q, %v; want %q, %v", plain, err, tt.want, tt.wantErr)
+			}
+			out, resealed, err := Reseal(tt.key, tt.sealed, []byte(tt.ad))
+			if !errors.Is(err, tt.wantErr) || resealed != tt.wantResealed {
+				t.Fatalf("Reseal: resealed %v, %v", resealed, err)
+			}
+			if err != nil {
+				return
+			}
+			// Whatever Reseal returns opens with the current key alone.
+			if plain, err := Open(current, out, []byte(tt.ad)); err != nil || string(plain) != tt.want {
+				t.Fatalf("after Reseal: %q %v", plain, err)
+			}
+		})
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	a, b := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
+	for _, tt := range []struct {
+		current, previous string
+		ok, previousSet   bool
+	}{
+		{a, "", true, false},
+		{a, b, true, true},
+		{a, a, false, false},
+		{a, "not a key", false, false},
+		{"", b, false, false},
+	} {
+		k, err := ParseKeys(tt.current, tt.previous)
+		if (err == nil) != tt.ok || (err == nil && k.HasPrevious() != tt.previousSet) {
+			t.Errorf("ParseKeys(%q, %q) = previous %v, %v", tt.current, tt.previous, k.HasPrevious(), err)
+		}
+	}
+}
+
+func TestFileStoreRotate(t *testing.T) {
+	old, current := NewRandomKey(), NewRandomKey()
+	dir := t.TempDir()
+	ctx := context.Background()
+	plain := bytes.Repeat([]byte("Ana,ana@x.org,Secret-Pass-1\n"), 5000) // several chunks
+	oldStore, _ := NewFileStore(dir, old)
+	oldIDs := []uuid.UUID{uuid.New(), uuid.New()}
+	for _, id := range oldIDs {
+		if _, _, err := oldStore.Put(ctx, id, bytes.NewReader(plain), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rotating, _ := NewFileStore(dir, current.WithPrevious(old))
+	newID := uuid.New()
+	if _, _, err := rotating.Put(ctx, newID, bytes.NewReader(plain), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, uuid.NewString()+".rcv"), []byte("RCV1 not really"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&FileStore{dir: dir, key: current}).Rotate(ctx); err == nil {
+		t.Error("rotated without a previous key")
+	}
+
+	got, err := rotating.Rotate(ctx)
+	if err != nil || got.Resealed != 2 || got.Current != 1 || len(got.Unreadable) != 1 {
+		t.Fatalf("Rotate = %+v, %v", got, err)
+	}
+	if again, err := rotating.Rotate(ctx); err != nil || again.Resealed != 0 || again.Current != 3 {
+		t.Fatalf("second Rotate = %+v, %v", again, err)
+	}
+	// The new key alone reads every upload, the old one none.
+	after, _ := NewFileStore(dir, current)
+	for _, id := range append(oldIDs, newID) {
+		r, c, err := after.Open(ctx, id)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		read, err := io.ReadAll(r)
+		c.Close()
+		if err != nil || !bytes.Equal(read, plain) {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if _, _, err := oldStore.Open(ctx, id); !errors.Is(err, ErrTampered) {
+			t.Fatalf("%s opens with the old key: %v", id, err)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(left) != 0 {
+		t.Errorf("left behind %v", left)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,8 @@ type Received struct {
 	User string
 	// TLS reports whether the message came over an encrypted connection.
 	TLS bool
+	// At is when the server accepted it.
+	At time.Time
 }
 
 // Options configure a server beyond the plain catcher.
@@ -61,12 +64,17 @@ type Server struct {
 	served   chan struct{}
 	close    sync.Once
 
-	mu       sync.Mutex
-	received []Received
-	arrived  chan struct{} // closed at the next arrival, then replaced
-	failures []*smtp.SMTPError
-	accepted int
-	open     map[*trackedConn]struct{}
+	mu         sync.Mutex
+	received   []Received
+	arrived    chan struct{} // closed at the next arrival, then replaced
+	failures   []*smtp.SMTPError
+	refuseFor  time.Duration // armed by RefuseFor, started by the next MAIL FROM
+	refuseFrom time.Time
+	refuseTo   time.Time // MAIL FROM answers 421 until then
+	rejected   map[string]bool
+	refusals   int
+	accepted   int
+	open       map[*trackedConn]struct{}
 }
 
 // Listen starts a plain server on addr ("127.0.0.1:0" for any free port);
@@ -164,6 +172,65 @@ func (s *Server) RefuseNextWith(n, code int, enhanced [3]int, message string) {
 	s.failWith(n, &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enhanced), Message: message})
 }
 
+// RefuseFor makes the server answer every MAIL FROM with 421 ("service not
+// available, closing the channel") for d from the next MAIL FROM on, then
+// accept again: a relay that starts throttling its client when mail comes,
+// or restarts. RefusingSince says when the refusal began.
+func (s *Server) RefuseFor(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseFor, s.refuseFrom, s.refuseTo = d, time.Time{}, time.Time{}
+}
+
+// RefusingSince is when the refusal armed by RefuseFor began (zero until
+// the first MAIL FROM after it).
+func (s *Server) RefusingSince() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refuseFrom
+}
+
+// RejectRecipients makes RCPT TO answer 550 5.1.1 ("no such mailbox") for
+// each of addrs, every time: a permanent refusal of one recipient.
+func (s *Server) RejectRecipients(addrs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rejected == nil {
+		s.rejected = map[string]bool{}
+	}
+	for _, a := range addrs {
+		s.rejected[strings.ToLower(a)] = true
+	}
+}
+
+func (s *Server) rejects(addr string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rejected[strings.ToLower(addr)]
+}
+
+// Refusals is the number of MAIL FROM commands refused under RefuseFor.
+func (s *Server) Refusals() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refusals
+}
+
+// refuseNow reports whether a MAIL FROM must be refused, and counts it.
+func (s *Server) refuseNow() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if s.refuseFor > 0 {
+		s.refuseFrom, s.refuseTo, s.refuseFor = now, now.Add(s.refuseFor), 0
+	}
+	if now.Before(s.refuseTo) {
+		s.refusals++
+		return true
+	}
+	return false
+}
+
 func (s *Server) failWith(n int, reply *smtp.SMTPError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,16 +275,20 @@ func (s *Server) WaitFor(t testing.TB, n int, timeout time.Duration) []Received 
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
+		// Copy only once enough arrived: a copy at every arrival made
+		// waiting for 20,000 emails quadratic.
 		s.mu.Lock()
-		msgs, arrived := append([]Received(nil), s.received...), s.arrived
-		s.mu.Unlock()
-		if len(msgs) >= n {
+		got, arrived := len(s.received), s.arrived
+		if got >= n {
+			msgs := append([]Received(nil), s.received...)
+			s.mu.Unlock()
 			return msgs
 		}
+		s.mu.Unlock()
 		select {
 		case <-arrived:
 		case <-timer.C:
-			t.Fatalf("mailtest: %d email(s) arrived within %s, want %d", len(msgs), timeout, n)
+			t.Fatalf("mailtest: %d email(s) arrived within %s, want %d", got, timeout, n)
 		}
 	}
 }
@@ -231,6 +302,7 @@ func (s *Server) deliver(rec Received) error {
 		s.failures = s.failures[1:]
 		return reply
 	}
+	rec.At = time.Now()
 	s.received = append(s.received, rec)
 	close(s.arrived)
 	s.arrived = make(chan struct{})
@@ -303,11 +375,17 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 	if x.s.opts.Username != "" && x.user == "" {
 		return smtp.ErrAuthRequired
 	}
+	if x.s.refuseNow() {
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "mailtest: too many messages, try again later"}
+	}
 	x.from = from
 	return nil
 }
 
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if x.s.rejects(to) {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailtest: no such mailbox here"}
+	}
 	x.to = append(x.to, to)
 	return nil
 }
