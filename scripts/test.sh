@@ -32,7 +32,7 @@ if [ $# -gt 0 ]; then
 else
   go test -race -count=1 -timeout 15m ./... || failed=1
   go test -race -count=1 -tags dev -run 'Dev' ./cmd/rollcall || failed=1
-  go test -run '^$' -fuzz '^FuzzOpenAndRead$' -fuzztime 30s ./infrastructure/spreadsheet || failed=1
+  go test -run '^$' -fuzz '^FuzzOpenAndRead$' -fuzztime 30s -fuzzminimizetime 5s ./infrastructure/spreadsheet || failed=1
 fi
 
 tests() { awk -v o="$1" '$1 == o { print $2 }' "$report" | sort -u; }
