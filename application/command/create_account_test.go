@@ -87,7 +87,9 @@ func TestCreateAccount(t *testing.T) {
 	}
 
 	// An email is one account across the whole service, whatever its case.
-	_, err = e.create.Handle(ctx, with(func(c *command.CreateAccount) { c.OrgID, c.GroupID, c.Email = other, uuid.Nil, "SAM.STAFF@lincoln.test" }))
+	_, err = e.create.Handle(ctx, with(func(c *command.CreateAccount) {
+		c.OrgID, c.GroupID, c.Email = other, uuid.Nil, "SAM.STAFF@lincoln.test"
+	}))
 	requireAppError(t, err, apperror.Conflict, "email-taken")
 	if n := countEvents(t, e, "AccountCreated"); n != 3 {
 		t.Fatalf("%d AccountCreated events after the taken email, want 3", n)
