@@ -247,8 +247,7 @@ func TestChooseDefaults(t *testing.T) {
 			t.Fatalf("keep %v: password set %v", tt.keep, imp.Defaults().PasswordSet)
 		}
 	}
-	imp, err = e.wizard.ChooseDefaults(ctx, command.ChooseDefaults{Actor: root, ImportID: id, Password: secret.New("Default-Pass-2"), ForcePasswordChange: true})
-	if err != nil {
+	if _, err := e.wizard.ChooseDefaults(ctx, command.ChooseDefaults{Actor: root, ImportID: id, Password: secret.New("Default-Pass-2"), ForcePasswordChange: true}); err != nil {
 		t.Fatal(err)
 	}
 
