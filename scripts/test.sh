@@ -28,9 +28,9 @@ export ROLLCALL_BROWSER_REPORT=$report
 
 failed=0
 if [ $# -gt 0 ]; then
-  go test -race -count=1 -timeout 15m "$@" || failed=1
+  go test -race -count=1 -timeout 25m "$@" || failed=1
 else
-  go test -race -count=1 -timeout 15m ./... || failed=1
+  go test -race -count=1 -timeout 25m ./... || failed=1
   go test -race -count=1 -tags dev -run 'Dev' ./cmd/rollcall || failed=1
   go test -run '^$' -fuzz '^FuzzOpenAndRead$' -fuzztime 30s -fuzzminimizetime 5s ./infrastructure/spreadsheet || failed=1
 fi
