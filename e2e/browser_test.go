@@ -111,12 +111,20 @@ func signInBrowser(base, email, password string) chromedp.Tasks {
 	}
 }
 
-// shot saves a full-page screenshot under screenshots/.
+// shot saves a full-page screenshot under screenshots/. A page still being
+// laid out (a click that navigates, on a loaded machine) has no size yet
+// and cannot be captured: it is given a few seconds.
 func shot(t *testing.T, name string) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		var png []byte
-		if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
-			return err
+		var err error
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if err = chromedp.FullScreenshot(&png, 100).Do(ctx); err == nil || !strings.Contains(err.Error(), "0 width") || time.Now().After(deadline) {
+				break
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("screenshot %s: %w", name, err)
 		}
 		if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 			return err
