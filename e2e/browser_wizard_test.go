@@ -35,7 +35,9 @@ func importIDFrom(ctx context.Context, t *testing.T) string {
 func TestBrowserWizard(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
-	w := newWorld(t, "IMPORT_BATCH_ROWS=1")
+	// The test holds the commit for a while (below): a job lease longer than
+	// any hold keeps the commit's worker from losing its job meanwhile.
+	w := newWorld(t, "IMPORT_BATCH_ROWS=1", "JOB_LEASE=5m")
 	w.root.must(201, "POST", "/api/v1/groups", map[string]string{"name": "7B"})
 	w.root.must(201, "POST", "/api/v1/tags", map[string]string{"name": "Robotics"})
 	w.root.must(200, "PATCH", "/api/v1/organization", map[string]bool{"welcome_email_enabled": true})
