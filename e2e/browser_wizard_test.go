@@ -208,7 +208,7 @@ func TestBrowserWizard(t *testing.T) {
 	err = chromedp.Run(ctx,
 		// The page reloads itself into the summary when the commit ends, so
 		// it is watched with Evaluate alone, which outlives a reload.
-		bar.until(t, "summary", 90*time.Second, func(s barState) bool { return s.done }),
+		bar.until(t, "summary", 3*time.Minute, func(s barState) bool { return s.done }),
 		chromedp.Text(`#summary-created`, &created, chromedp.ByID),
 		chromedp.Evaluate(`Math.round(100 * document.getElementById("commit-progress").value / document.getElementById("commit-progress").max) + ""`, &percentText),
 		shot(t, "18-summary"),
