@@ -270,6 +270,9 @@ func (p *progressWatch) until(t *testing.T, what string, timeout time.Duration, 
 				var bar = document.getElementById("commit-progress");
 				return bar ? [document.getElementById("summary") ? 1 : 0, bar.value, bar.max] : [];
 			})()`, &raw).Do(ctx)
+			if ctx.Err() != nil {
+				return fmt.Errorf("the browser's time ran out waiting for the %s; the bar went %v", what, p.seen)
+			}
 			if err == nil && len(raw) == 3 {
 				s := barState{done: raw[0] == 1, value: raw[1], max: raw[2]}
 				if len(p.seen) == 0 || p.seen[len(p.seen)-1] != s {
