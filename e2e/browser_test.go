@@ -188,7 +188,7 @@ func TestBrowserSignInForcedPasswordChangeAndStartPage(t *testing.T) {
 		t.Fatalf("upload: %d %v", status, body)
 	}
 	var table string
-	waitUntil(t, "the start page to list the open import", 30*time.Second, func() bool {
+	waitUntil(t, "the start page to list the open import", 60*time.Second, func() bool {
 		err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(`main`, chromedp.ByQuery), chromedp.Text(`main`, &table, chromedp.ByQuery))
 		return err == nil && strings.Contains(table, "messy.csv")
 	})

@@ -401,7 +401,7 @@ func TestBrowserResumeWizard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the start page to list the import at the review step", 30*time.Second, func() bool {
+	waitUntil(t, "the start page to list the import at the review step", 60*time.Second, func() bool {
 		err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(`.choices`, chromedp.ByQuery),
 			chromedp.Text(`main`, &openImports, chromedp.ByQuery))
 		return err == nil && strings.Contains(openImports, "messy.csv") && strings.Contains(openImports, "Verification")
