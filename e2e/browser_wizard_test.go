@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5"
 )
 
 // importIDFrom reads the import id out of a wizard page's address.
@@ -34,7 +35,9 @@ func importIDFrom(ctx context.Context, t *testing.T) string {
 func TestBrowserWizard(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
-	w := newWorld(t)
+	// The test holds the commit for a while (below): a job lease longer than
+	// any hold keeps the commit's worker from losing its job meanwhile.
+	w := newWorld(t, "IMPORT_BATCH_ROWS=1", "JOB_LEASE=5m")
 	w.root.must(201, "POST", "/api/v1/groups", map[string]string{"name": "7B"})
 	w.root.must(201, "POST", "/api/v1/tags", map[string]string{"name": "Robotics"})
 	w.root.must(200, "PATCH", "/api/v1/organization", map[string]bool{"welcome_email_enabled": true})
@@ -185,33 +188,27 @@ func TestBrowserWizard(t *testing.T) {
 		t.Fatalf("review: commit disabled before %v, second page %q, notice %q", disabled, pageTwo, notice)
 	}
 
-	// Commit: the progress bar moves to 100 % and the summary follows.
-	var seen []string
+	// Commit: the progress bar moves, never back, to 100 %, and the summary
+	// follows. One row per transaction (IMPORT_BATCH_ROWS=1) gives the bar
+	// many steps; once the first accounts exist, the test holds the commit
+	// (a lock on the event store, so nothing more can be recorded) until the
+	// page shows a bar strictly between 0 and 100 %, then lets it finish.
+	if err := chromedp.Run(ctx, chromedp.Click(`#commit`, chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	hold := holdCommitMidway(t, w, id)
+	var bar progressWatch
+	if err := chromedp.Run(ctx, bar.until(t, "bar strictly between 0 and 100 %", 30*time.Second, func(s barState) bool {
+		return !s.done && s.percent() > 0 && s.percent() < 100
+	})); err != nil {
+		t.Fatal(err)
+	}
+	hold.release()
 	var created, percentText string
 	err = chromedp.Run(ctx,
-		chromedp.Click(`#commit`, chromedp.ByID),
 		// The page reloads itself into the summary when the commit ends, so
 		// it is watched with Evaluate alone, which outlives a reload.
-		chromedp.ActionFunc(func(ctx context.Context) error {
-			deadline := time.Now().Add(90 * time.Second)
-			for time.Now().Before(deadline) {
-				var state string
-				if err := chromedp.Evaluate(`(document.getElementById("summary") ? "done " : "") +
-					(document.getElementById("commit-progress") ? document.getElementById("commit-progress").value + "/" + document.getElementById("commit-progress").max : "")`, &state).Do(ctx); err == nil {
-					if state != "" && (len(seen) == 0 || seen[len(seen)-1] != state) {
-						seen = append(seen, state)
-						if len(seen) == 1 && !strings.HasPrefix(state, "done") {
-							_ = shot(t, "17-progress").Do(ctx)
-						}
-					}
-					if strings.HasPrefix(state, "done") {
-						return nil
-					}
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			return fmt.Errorf("no summary after 90 s; the bar went %v", seen)
-		}),
+		bar.until(t, "summary", 3*time.Minute, func(s barState) bool { return s.done }),
 		chromedp.Text(`#summary-created`, &created, chromedp.ByID),
 		chromedp.Evaluate(`Math.round(100 * document.getElementById("commit-progress").value / document.getElementById("commit-progress").max) + ""`, &percentText),
 		shot(t, "18-summary"),
@@ -219,24 +216,140 @@ func TestBrowserWizard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("the progress bar went %v", seen)
+	t.Logf("the progress bar went %v", bar.seen)
+	bar.requireNeverBack(t)
 	if created != "111" || percentText != "100" {
 		t.Fatalf("summary: %s created, bar at %s %%", created, percentText)
 	}
 
-	// The accounts are there, in the accounts list.
-	var accounts string
-	waitUntil(t, "the accounts list to show the import's accounts", 30*time.Second, func() bool {
-		err := chromedp.Run(ctx, chromedp.Navigate(base+"/accounts?import_id="+id), chromedp.WaitVisible(`main`, chromedp.ByQuery),
-			chromedp.Text(`main`, &accounts, chromedp.ByQuery))
-		return err == nil && strings.Contains(accounts, "student001@lincoln.edu")
+	// The accounts are there, in the accounts list, once its read model has
+	// caught up with the commit.
+	var status int
+	var body string
+	waitUntil(t, "the account list to hold the import's 111 accounts", 60*time.Second, func() bool {
+		status, body = w.root.raw("/api/v1/accounts?import_id=" + id)
+		return status == 200 && strings.Contains(body, `"total":111,`)
 	})
-	if err := chromedp.Run(ctx, shot(t, "19-accounts")); err != nil {
+	var accounts string
+	err = chromedp.Run(ctx, chromedp.Navigate(base+"/accounts?import_id="+id), chromedp.WaitVisible(`main`, chromedp.ByQuery),
+		chromedp.Text(`main`, &accounts, chromedp.ByQuery), shot(t, "19-accounts"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	status, body := w.root.raw("/api/v1/accounts?import_id=" + id)
-	if status != 200 || !strings.Contains(body, `"total":111`) {
-		t.Fatalf("accounts of the import: %d %s", status, body)
+	if !strings.Contains(accounts, "student001@lincoln.edu") {
+		t.Fatalf("the accounts page of the import:\n%s", accounts)
+	}
+}
+
+// barState is the progress bar as the page shows it.
+type barState struct {
+	done       bool // the summary is shown
+	value, max float64
+}
+
+func (s barState) percent() float64 { return 100 * s.value / max(s.max, 1) }
+
+func (s barState) String() string {
+	if s.done {
+		return fmt.Sprintf("done %g/%g", s.value, s.max)
+	}
+	return fmt.Sprintf("%g/%g", s.value, s.max)
+}
+
+// progressWatch samples the commit's progress bar, keeping each change.
+type progressWatch struct{ seen []barState }
+
+// until samples the bar every 100 ms until cond holds.
+func (p *progressWatch) until(t *testing.T, what string, timeout time.Duration, cond func(barState) bool) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		deadline := time.Now().Add(timeout)
+		for time.Now().Before(deadline) {
+			var raw []float64
+			// A sample taken while the page reloads fails; the next one counts.
+			err := chromedp.Evaluate(`(function () {
+				var bar = document.getElementById("commit-progress");
+				return bar ? [document.getElementById("summary") ? 1 : 0, bar.value, bar.max] : [];
+			})()`, &raw).Do(ctx)
+			if ctx.Err() != nil {
+				return fmt.Errorf("the browser's time ran out waiting for the %s; the bar went %v", what, p.seen)
+			}
+			if err == nil && len(raw) == 3 {
+				s := barState{done: raw[0] == 1, value: raw[1], max: raw[2]}
+				if len(p.seen) == 0 || p.seen[len(p.seen)-1] != s {
+					p.seen = append(p.seen, s)
+					if len(p.seen) == 1 && !s.done {
+						_ = shot(t, "17-progress").Do(ctx)
+					}
+				}
+				if cond(s) {
+					return nil
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return fmt.Errorf("no %s within %s; the bar went %v", what, timeout, p.seen)
+	})
+}
+
+// requireNeverBack fails the test if the bar ever moved backwards.
+func (p *progressWatch) requireNeverBack(t *testing.T) {
+	t.Helper()
+	for i := 1; i < len(p.seen); i++ {
+		if p.seen[i].percent() < p.seen[i-1].percent() || p.seen[i].value < p.seen[i-1].value {
+			t.Fatalf("the progress bar went back from %v to %v (all: %v)", p.seen[i-1], p.seen[i], p.seen)
+		}
+	}
+}
+
+// commitHold keeps an import's commit from recording anything more.
+type commitHold struct {
+	t    *testing.T
+	tx   pgx.Tx
+	conn *pgx.Conn
+}
+
+// holdCommitMidway waits until the commit has created some of the accounts
+// and locks the event store against writes (reads go on, so the page can
+// still poll), failing if the commit finished first.
+func holdCommitMidway(t *testing.T, w *world, id string) *commitHold {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, w.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	var progress map[string]any
+	waitUntil(t, "the first accounts of the commit", 60*time.Second, func() bool {
+		imp := w.root.must(200, "GET", "/api/v1/imports/"+id, nil)
+		if imp["state"] == "completed" {
+			t.Fatalf("the commit finished before the test could hold it midway: %v", imp["progress"])
+		}
+		progress = imp["progress"].(map[string]any)
+		return progress["done"].(float64) >= 1
+	})
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE events IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	imp := w.root.must(200, "GET", "/api/v1/imports/"+id, nil)
+	if p := imp["progress"].(map[string]any); imp["state"] != "committing" || p["done"].(float64) >= p["total"].(float64) {
+		t.Fatalf("the commit was past midway when the test held it: %v %v", imp["state"], p)
+	}
+	h := &commitHold{t: t, tx: tx, conn: conn}
+	t.Cleanup(h.release)
+	return h
+}
+
+func (h *commitHold) release() {
+	if h.tx != nil {
+		if err := h.tx.Rollback(context.Background()); err != nil {
+			h.t.Errorf("release the commit: %v", err)
+		}
+		h.tx = nil
 	}
 }
 
@@ -288,7 +401,7 @@ func TestBrowserResumeWizard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the start page to list the import at the review step", 30*time.Second, func() bool {
+	waitUntil(t, "the start page to list the import at the review step", 60*time.Second, func() bool {
 		err := chromedp.Run(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(`.choices`, chromedp.ByQuery),
 			chromedp.Text(`main`, &openImports, chromedp.ByQuery))
 		return err == nil && strings.Contains(openImports, "messy.csv") && strings.Contains(openImports, "Verification")

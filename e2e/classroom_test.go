@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -59,8 +60,11 @@ func TestClassroomImportEndToEnd(t *testing.T) {
 		{ID: "s4", Email: "dee@lincoln.edu", Given: "Dee", Family: "Fox"},
 		{ID: "s5", Email: "eve@lincoln.edu", Given: "Eve", Family: "Gray"},
 	}
+	// x/oauth2 counts a token as expired 10 s before its expiry: the fake's
+	// 15 s tokens are used for 5 s, then refreshed.
+	const tokenLifetime, usedFor = 15 * time.Second, 5 * time.Second
 	fake := googletest.Start(t, googletest.Options{
-		ClientID: "rollcall-test", ClientSecret: "test-secret", TokenLifetime: 2 * time.Second,
+		ClientID: "rollcall-test", ClientSecret: "test-secret", TokenLifetime: tokenLifetime,
 		User: googletest.Person{ID: "t1", Email: "ROOT@lincoln.edu", Given: "Ria", Family: "Root"},
 		Courses: []googletest.Course{
 			{ID: "bio", Name: "Biology", Section: "7B", OwnerEmail: "root@lincoln.edu", Students: students[:3]},
@@ -116,16 +120,19 @@ func TestClassroomImportEndToEnd(t *testing.T) {
 		t.Fatalf("audit trail starts with %v", first["type"])
 	}
 
-	// The access token expires: refreshed without the administrator noticing.
-	time.Sleep(2100 * time.Millisecond) // the fake's tokens live 2 s
-	root.must(200, "GET", "/api/v1/google/courses", nil)
-	refreshed := false
-	for _, r := range fake.Requests() {
-		refreshed = refreshed || strings.HasPrefix(r, "POST /token")
+	// The access token expires: it is refreshed, without the administrator
+	// noticing, once expired and never sooner.
+	before := len(refreshGrants(fake.TokenGrants()))
+	waitUntil(t, "a refresh of the expired access token", 3*usedFor, func() bool {
+		root.must(200, "GET", "/api/v1/google/courses", nil)
+		return len(refreshGrants(fake.TokenGrants())) > before
+	})
+	// The refreshed token is kept and used: the next calls, well within its
+	// life, refresh nothing.
+	for range 3 {
+		root.must(200, "GET", "/api/v1/google/courses", nil)
 	}
-	if !refreshed {
-		t.Fatal("no token refresh happened")
-	}
+	requireRefreshOnlyOnExpiry(t, fake.TokenGrants(), usedFor)
 
 	// Google's refusals become clear answers.
 	fake.FailNext("/v1/courses", 403, `{"error":{"code":403,"message":"@ClassroomApiDisabled The user is not permitted to access the Classroom API.","status":"PERMISSION_DENIED"}}`, "", 1)
@@ -136,9 +143,17 @@ func TestClassroomImportEndToEnd(t *testing.T) {
 	if status, body := root.do("GET", "/api/v1/google/courses", nil); status != 503 || errorCode(body) != "google_rate_limited" {
 		t.Fatalf("429: %d %v", status, body)
 	}
+	fake.ClearFaults()
+	// Revoked at Google: the token in hand works until it expires, then the
+	// refresh is refused and the administrator is asked to connect again.
 	fake.RevokeRefreshTokens()
-	time.Sleep(2100 * time.Millisecond)
-	if status, body := root.do("GET", "/api/v1/google/courses", nil); status != 409 || errorCode(body) != "google_reconnect_required" {
+	var status int
+	var body map[string]any
+	waitUntil(t, "the revoked connection to be refused", 3*usedFor, func() bool {
+		status, body = root.do("GET", "/api/v1/google/courses", nil)
+		return status != 200
+	})
+	if status != 409 || errorCode(body) != "google_reconnect_required" {
 		t.Fatalf("revoked: %d %v", status, body)
 	}
 
@@ -151,9 +166,44 @@ func TestClassroomImportEndToEnd(t *testing.T) {
 
 	// Connecting a Google account that is not the administrator's.
 	fake.SetUser(googletest.Person{ID: "x", Email: "someone.else@gmail.com", Given: "Some", Family: "One"})
-	status, body := googleConnect(t, root)
+	status, body = googleConnect(t, root)
 	msg, _ := body["error"].(map[string]any)["message"].(string)
 	if status != 409 || errorCode(body) != "google_email_mismatch" || !strings.Contains(msg, "someone.else@gmail.com") || !strings.Contains(msg, "root@lincoln.edu") {
 		t.Fatalf("mismatch: %d %v", status, body)
+	}
+	requireRefreshOnlyOnExpiry(t, fake.TokenGrants(), usedFor)
+}
+
+func refreshGrants(grants []googletest.TokenGrant) []googletest.TokenGrant {
+	var out []googletest.TokenGrant
+	for _, g := range grants {
+		if g.Type == "refresh_token" && g.Issued {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// requireRefreshOnlyOnExpiry fails the test unless every token refresh came
+// at least usedFor after the token before it was issued: a client that
+// refreshed on every call, or forgot the refreshed token, would refresh
+// sooner.
+func requireRefreshOnlyOnExpiry(t *testing.T, grants []googletest.TokenGrant, usedFor time.Duration) {
+	t.Helper()
+	var last time.Time
+	for _, g := range grants {
+		if !g.Issued {
+			continue
+		}
+		// A little slack: the fake stamps a grant before the client has it.
+		if g.Type == "refresh_token" && g.At.Sub(last) < usedFor-200*time.Millisecond {
+			var history []string
+			for _, h := range grants {
+				history = append(history, fmt.Sprintf("%s@+%s", h.Type, h.At.Sub(grants[0].At).Round(10*time.Millisecond)))
+			}
+			t.Fatalf("a token was refreshed %s after the previous one was issued, before it expired (%s); token requests: %v",
+				g.At.Sub(last).Round(time.Millisecond), usedFor, history)
+		}
+		last = g.At
 	}
 }

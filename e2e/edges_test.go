@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -77,16 +80,57 @@ func TestConcurrentImportsWithOverlappingEmails(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	var logins, events int
-	_ = conn.QueryRow(ctx, `SELECT count(*) FROM account_logins WHERE email_key LIKE 'person%'`).Scan(&logins)
-	_ = conn.QueryRow(ctx, `SELECT count(*) FROM events WHERE event_type = 'AccountCreated' AND payload->>'Email' LIKE 'person%'`).Scan(&events)
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM account_logins WHERE email_key LIKE 'person%'`).Scan(&logins); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM events WHERE event_type = 'AccountCreated' AND payload->>'Email' LIKE 'person%'`).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
 	if logins != 75 || events != 75 {
 		t.Fatalf("%d logins and %d AccountCreated events; want 75 each", logins, events)
 	}
 }
 
+// keepsNothing fails the test when refused did leave a file in one of dirs
+// (the encrypted uploads, the server's temporary directory).
+func keepsNothing(t *testing.T, what string, dirs []string, refused func()) {
+	t.Helper()
+	before := filesIn(t, dirs)
+	refused()
+	after := filesIn(t, dirs)
+	if left := slices.DeleteFunc(slices.Clone(after), func(f string) bool { return slices.Contains(before, f) }); len(left) > 0 {
+		t.Errorf("%s left files behind: %v", what, left)
+	}
+	if gone := slices.DeleteFunc(slices.Clone(before), func(f string) bool { return slices.Contains(after, f) }); len(gone) > 0 {
+		t.Errorf("%s deleted files it did not make: %v", what, gone)
+	}
+}
+
+func filesIn(t *testing.T, dirs []string) []string {
+	t.Helper()
+	var files []string
+	for _, dir := range dirs {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				files = append(files, path)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(files)
+	return files
+}
+
 func TestPermissionsAndBadInput(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
+	// The server's uploads and temporary files go to folders of this test,
+	// so what a refused upload leaves behind can be seen.
+	uploads, tmp := t.TempDir(), t.TempDir()
+	kept := []string{uploads, tmp}
+	w := newWorld(t, "UPLOAD_DIR="+uploads, "TMPDIR="+tmp)
 	root := w.root
 	env := w.env
 	group := root.must(201, "POST", "/api/v1/groups", map[string]string{"name": "Staff"})["id"].(string)
@@ -97,9 +141,11 @@ func TestPermissionsAndBadInput(t *testing.T) {
 	csvFile := []byte("First Name,Last Name,Email,Class\nAna,Lima,ana@lincoln.edu,Staff\n")
 
 	// An administrator may not pick the account type, nor a group.
-	if status, body := admin.uploadBytes("a.csv", csvFile, map[string]string{"account_type": "administrators"}); status != 403 || errorCode(body) != "forbidden" {
-		t.Fatalf("admin importing administrators: %d %v", status, body)
-	}
+	keepsNothing(t, "a refused account type", kept, func() {
+		if status, body := admin.uploadBytes("a.csv", csvFile, map[string]string{"account_type": "administrators"}); status != 403 || errorCode(body) != "forbidden" {
+			t.Fatalf("admin importing administrators: %d %v", status, body)
+		}
+	})
 	status, imp := admin.uploadBytes("a.csv", csvFile, nil)
 	if status != 201 || imp["suggested_mapping"].(map[string]any)["Class"] != "ignore" {
 		t.Fatalf("admin upload: %d %v", status, imp)
@@ -140,9 +186,11 @@ func TestPermissionsAndBadInput(t *testing.T) {
 	}
 
 	// Welcome email while the organization has it off.
-	if status, body := root.uploadBytes("a.csv", csvFile, map[string]string{"send_welcome_email": "true"}); status != 422 {
-		t.Fatalf("welcome email while disabled: %d %v", status, body)
-	}
+	keepsNothing(t, "a refused welcome email", kept, func() {
+		if status, body := root.uploadBytes("a.csv", csvFile, map[string]string{"send_welcome_email": "true"}); status != 422 {
+			t.Fatalf("welcome email while disabled: %d %v", status, body)
+		}
+	})
 	// A signed-out caller.
 	anon := &client{t: t, base: w.srv.URL}
 	for _, path := range []string{"/api/v1/imports", "/api/v1/imports/" + id, "/api/v1/accounts"} {
@@ -159,7 +207,11 @@ func TestPermissionsAndBadInput(t *testing.T) {
 		t.Fatalf("uploading the sample: %d %v", status, body)
 	}
 
-	// Bad files: each a clear error, and the service stays up.
+	if len(filesIn(t, []string{uploads})) == 0 {
+		t.Fatalf("no upload in %s although two were accepted: the checks below would watch the wrong folder", uploads)
+	}
+
+	// Bad files: each a clear error, nothing kept, and the service stays up.
 	// A workbook whose sheet declares 700 MiB once inflated.
 	var bomb bytes.Buffer
 	zw := zip.NewWriter(&bomb)
@@ -183,19 +235,21 @@ func TestPermissionsAndBadInput(t *testing.T) {
 		{"too large", "huge.csv", bytes.Repeat([]byte("a,b,c@d.org\n"), 6<<20), 413, "file_too_large"},
 	}
 	for _, tt := range tests {
-		status, body := root.uploadBytes(tt.file, tt.data, nil)
-		if status != tt.status || errorCode(body) != tt.code {
-			t.Errorf("%s: %d %v, want %d %s", tt.name, status, body, tt.status, tt.code)
-			continue
-		}
-		if msg := body["error"].(map[string]any)["message"].(string); len(msg) < 30 {
-			t.Errorf("%s: terse message %q", tt.name, msg)
-		}
+		keepsNothing(t, "the refused "+tt.name+" upload", kept, func() {
+			status, body := root.uploadBytes(tt.file, tt.data, nil)
+			if status != tt.status || errorCode(body) != tt.code {
+				t.Errorf("%s: %d %v, want %d %s", tt.name, status, body, tt.status, tt.code)
+				return
+			}
+			if msg := body["error"].(map[string]any)["message"].(string); len(msg) < 30 {
+				t.Errorf("%s: terse message %q", tt.name, msg)
+			}
+		})
 	}
 	if status, _ := anon.do("GET", "/readyz", nil); status != 200 {
 		t.Fatalf("service not ready after bad input: %d", status)
 	}
-	// Nothing already committed was touched, and no upload was kept.
+	// The open import was not touched (and, above, no refused upload was kept).
 	open := root.must(200, "GET", "/api/v1/imports/"+id, nil)
 	if open["state"] != "defaults_chosen" {
 		t.Fatalf("the open import changed: %v", open["state"])

@@ -256,9 +256,19 @@ func TestFullWizardOverHTTP(t *testing.T) {
 	// Kim's password was not to be changed.
 	(&client{t: t, base: w.srv.URL}).signIn("kim.existing@lincoln.edu", "kims-password-1")
 
-	// Two welcome emails and one summary, no password in any.
+	// Two welcome emails and one summary, no password in any. Nothing more
+	// can come once the outbox holds exactly these three, all sent: a
+	// fourth email would need a fourth row, or a row not marked sent.
 	w.smtp.WaitFor(t, 3, 30*time.Second)
-	time.Sleep(300 * time.Millisecond) // would a fourth arrive?
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		outbox := outboxStates(t, w.db)
+		if outbox == "sent:3" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the outbox holds %s, want exactly 3 emails, sent", outbox)
+		}
+	}
 	msgs := w.smtp.Messages()
 	var welcomes, summaries int
 	for _, m := range msgs {
@@ -312,8 +322,13 @@ func TestFullWizardOverHTTP(t *testing.T) {
 	assertNoPlaintextPasswords(t, w, []string{"Welcome-2026!", "Dee-Own-Pass-42", "Zq7"})
 
 	// Every read model rebuilt from the events ends with the same rows,
-	// while the live server keeps running.
+	// while the live server keeps running. The read models are damaged
+	// first, so a rebuild that does nothing cannot pass.
 	before := readModelSnapshot(t, w.db)
+	damageReadModels(t, w.db)
+	if damaged := readModelSnapshot(t, w.db); damaged == before {
+		t.Fatal("damaging the read models changed nothing")
+	}
 	out, _ := rollcall(t, []string{"DATABASE_URL=" + w.db}, "projections", "rebuild", "all")
 	for _, name := range []string{"audit_trail", "imports", "accounts"} {
 		if !strings.Contains(out, "rebuilt "+name) {
@@ -321,7 +336,7 @@ func TestFullWizardOverHTTP(t *testing.T) {
 		}
 	}
 	if after := readModelSnapshot(t, w.db); after != before {
-		t.Fatalf("rebuilt read models differ:\nbefore %.500s\nafter  %.500s", before, after)
+		t.Fatalf("rebuilt read models differ from the live ones before the damage; first difference:\n%s", firstDifference(before, after))
 	}
 }
 
@@ -350,6 +365,64 @@ func readModelSnapshot(t *testing.T, db string) string {
 		b.WriteString(*s + "\n---\n")
 	}
 	return b.String()
+}
+
+// firstDifference shows the first line where two snapshots differ.
+func firstDifference(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d\nwant %.400s\ngot  %.400s", i+1, wl, gl)
+		}
+	}
+	return "none"
+}
+
+// damageReadModels deletes and changes rows of every read model, leaving
+// each non-empty.
+func damageReadModels(t *testing.T, db string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{
+		`DELETE FROM audit_trail WHERE position % 2 = 0`,
+		`UPDATE accounts_view SET first_name = 'Damaged', tag_ids = '{}'`,
+		`DELETE FROM accounts_view WHERE id = (SELECT id FROM accounts_view ORDER BY email_key LIMIT 1)`,
+		`UPDATE imports_view SET state = 'cancelled', doc = '{}'`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// outboxStates counts the outbox's emails by state: "sent:3" or
+// "pending:1,sent:2".
+func outboxStates(t *testing.T, db string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var states string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(string_agg(state || ':' || n, ',' ORDER BY state), '')
+		FROM (SELECT state, count(*) AS n FROM mail_outbox GROUP BY state) s`).Scan(&states); err != nil {
+		t.Fatal(err)
+	}
+	return states
 }
 
 // assertNoPlaintextPasswords greps every table, the server log and the emails.

@@ -30,17 +30,18 @@ type CreateAccount struct {
 // CreateAccountHandler handles CreateAccount.
 type CreateAccountHandler struct {
 	accounts AccountWriter
+	orgs     Organizations
 	hasher   PasswordHasher
 	policy   PasswordPolicy
 	now      func() time.Time
 }
 
 // NewCreateAccountHandler refuses nil dependencies.
-func NewCreateAccountHandler(accounts AccountWriter, hasher PasswordHasher, policy PasswordPolicy, now func() time.Time) (*CreateAccountHandler, error) {
-	if accounts == nil || hasher == nil || policy == nil || now == nil {
+func NewCreateAccountHandler(accounts AccountWriter, orgs Organizations, hasher PasswordHasher, policy PasswordPolicy, now func() time.Time) (*CreateAccountHandler, error) {
+	if accounts == nil || orgs == nil || hasher == nil || policy == nil || now == nil {
 		return nil, errors.New("command: NewCreateAccountHandler needs every dependency")
 	}
-	return &CreateAccountHandler{accounts: accounts, hasher: hasher, policy: policy, now: now}, nil
+	return &CreateAccountHandler{accounts: accounts, orgs: orgs, hasher: hasher, policy: policy, now: now}, nil
 }
 
 // Handle returns the new account's id.
@@ -55,6 +56,21 @@ func (h *CreateAccountHandler) Handle(ctx context.Context, cmd CreateAccount) (u
 	}
 	if problems := h.policy(cmd.Password); len(problems) > 0 {
 		return uuid.Nil, failure.New(failure.Unprocessable, "password_policy", "%s", problems[0].Message)
+	}
+	// The account may only belong to a group of its own organization.
+	if _, err := h.orgs.Organization(ctx, cmd.OrgID); errors.Is(err, ErrNotFound) {
+		return uuid.Nil, failure.New(failure.Unprocessable, "invalid_value", "There is no organization %s.", cmd.OrgID)
+	} else if err != nil {
+		return uuid.Nil, err
+	}
+	if cmd.GroupID != uuid.Nil {
+		ok, err := h.orgs.NamedExists(ctx, Groups, cmd.OrgID, []uuid.UUID{cmd.GroupID})
+		if err != nil {
+			return uuid.Nil, err
+		}
+		if !ok {
+			return uuid.Nil, failure.New(failure.Unprocessable, "invalid_value", "The organization has no group %s.", cmd.GroupID)
+		}
 	}
 	created, err := account.Create(account.New{
 		ID: uuid.New(), OrgID: cmd.OrgID, Email: email, FirstName: cmd.FirstName, LastName: cmd.LastName,

@@ -77,12 +77,22 @@ func (w *ImportWizard) ChooseDefaults(ctx context.Context, cmd ChooseDefaults) (
 	if !ok {
 		return nil, failure.New(failure.Unprocessable, "invalid_value", "One of the tags does not exist in your organization.")
 	}
+	choose := func(imp *importsession.Import) error {
+		passwordSet := !cmd.Password.IsZero() || (cmd.KeepPassword && imp.Defaults().PasswordSet)
+		return imp.ChooseDefaults(cmd.Actor, importsession.Defaults{
+			PasswordSet: passwordSet, ForcePasswordChange: cmd.ForcePasswordChange,
+			GroupID: cmd.GroupID, TagIDs: cmd.TagIDs,
+		}, w.now())
+	}
+	// The domain is asked first, on a copy that is not saved: an import
+	// past this step (validating, committing) or out of the actor's reach
+	// must keep the default password it has, which its jobs read.
 	imp, err := w.imports.Load(ctx, cmd.ImportID)
 	if err != nil {
 		return nil, err
 	}
-	if !imp.CanSee(cmd.Actor) {
-		return nil, &importsession.NotFoundError{}
+	if err := choose(imp); err != nil {
+		return nil, err
 	}
 	// The secret is stored before the event so a validated import never
 	// lacks the password its defaults promise.
@@ -91,13 +101,7 @@ func (w *ImportWizard) ChooseDefaults(ctx context.Context, cmd ChooseDefaults) (
 			return nil, err
 		}
 	}
-	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
-		passwordSet := !cmd.Password.IsZero() || (cmd.KeepPassword && imp.Defaults().PasswordSet)
-		return imp.ChooseDefaults(cmd.Actor, importsession.Defaults{
-			PasswordSet: passwordSet, ForcePasswordChange: cmd.ForcePasswordChange,
-			GroupID: cmd.GroupID, TagIDs: cmd.TagIDs,
-		}, w.now())
-	})
+	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, choose)
 }
 
 // ImportCommand is a wizard step that needs nothing but the import.

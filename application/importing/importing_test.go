@@ -125,7 +125,7 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) createAccount(email, role string, group uuid.UUID, pw string) uuid.UUID {
 	h.t.Helper()
-	create, err := command.NewCreateAccountHandler(h.accounts, h.hasher, policy, time.Now)
+	create, err := command.NewCreateAccountHandler(h.accounts, h.tenancy, h.hasher, policy, time.Now)
 	if err != nil {
 		h.t.Fatal(err)
 	}

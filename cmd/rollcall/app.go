@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
@@ -34,6 +35,16 @@ func jobHandlers(r *importing.Runner) map[string]postgres.JobHandler {
 		importing.KindUndoChunk:   func(ctx context.Context, j *postgres.Job) error { return r.UndoChunk(ctx, j) },
 		importing.KindUndoFinish:  func(ctx context.Context, j *postgres.Job) error { return r.UndoFinish(ctx, j) },
 	}
+}
+
+// devMode is what the development build adds to `serve` (dev.go, built
+// with -tags dev): a mail catcher, a fake Google and a demo school. The
+// production build has no implementation of it at all (nodev.go).
+type devMode interface {
+	seed(ctx context.Context, a *app) error
+	register(r *mux.Router)
+	banner(addr string)
+	close()
 }
 
 // Main wires Rollcall together; every subcommand starts from it.
@@ -102,12 +113,14 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 	pool := m.pool
 	codec := m.codec()
-	fakeGoogle, err := m.devGoogle()
+	// The fakes start first: the wiring below reads the SMTP and Google
+	// configuration they point at themselves.
+	dev, err := m.startDev()
 	if err != nil {
 		return err
 	}
-	if fakeGoogle != nil {
-		defer fakeGoogle.Close()
+	if dev != nil {
+		defer dev.close()
 	}
 	a, err := m.importing(ctx)
 	if err != nil {
@@ -121,15 +134,10 @@ func (m *Main) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	catcher, err := m.devMailCatcher()
-	if err != nil {
-		return err
-	}
-	if catcher != nil {
-		defer catcher.Close()
-	}
-	if err := m.seedDemo(ctx, a); err != nil {
-		return err
+	if dev != nil {
+		if err := dev.seed(ctx, a); err != nil {
+			return err
+		}
 	}
 	sender, err := m.mailSender()
 	if err != nil {
@@ -181,7 +189,9 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 	api.Register(server.Router())
 	pages.Register(server.Router())
-	registerDevMail(server.Router(), catcher)
+	if dev != nil {
+		dev.register(server.Router())
+	}
 	listener, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
@@ -192,8 +202,8 @@ func (m *Main) Serve(ctx context.Context) error {
 		return err
 	}
 	m.Logger.Info("serving", "addr", listener.Addr().String())
-	if m.Config.DevMode {
-		m.devBanner(listener.Addr().String(), catcher)
+	if dev != nil {
+		dev.banner(listener.Addr().String())
 	}
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -67,7 +67,8 @@ type Config struct {
 	// = no metrics listener).
 	MetricsAddr string
 
-	// DevMode seeds a demo organization and catches emails in-process.
+	// DevMode seeds a demo organization, catches emails in-process and
+	// fakes Google; only the development build (-tags dev) accepts it.
 	DevMode bool
 
 	// Google OAuth and Classroom; unset client id: no Google (a fake one in
@@ -167,7 +168,16 @@ func configFromEnv() (Config, error) {
 	}
 	c.MetricsAddr = os.Getenv("METRICS_ADDR")
 	c.SecretKeyPrevious = os.Getenv("ROLLCALL_SECRET_KEY_PREVIOUS")
-	c.DevMode = os.Getenv("DEV_MODE") == "true"
+	switch v := os.Getenv("DEV_MODE"); v {
+	case "", "false":
+	case "true":
+		c.DevMode = true
+		if err := enterDevMode(&c); err != nil {
+			return c, err
+		}
+	default:
+		return c, fmt.Errorf("DEV_MODE=%q: say true or false", v)
+	}
 	c.Google = GoogleConfig{ClientID: os.Getenv("GOOGLE_CLIENT_ID"), ClientSecret: os.Getenv("GOOGLE_CLIENT_SECRET"),
 		AuthURL: os.Getenv("GOOGLE_AUTH_URL"), TokenURL: os.Getenv("GOOGLE_TOKEN_URL"), APIURL: os.Getenv("GOOGLE_API_URL")}
 	c.SMTPURL = os.Getenv("SMTP_URL")

@@ -1,10 +1,14 @@
+//go:build dev
+
 package main
 
 import (
 	"context"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
+	"os"
 
 	"github.com/gorilla/mux"
 
@@ -14,50 +18,86 @@ import (
 	"github.com/rollcall/rollcall/infrastructure/mail/mailtest"
 )
 
-// Development mode (DEV_MODE=true, set by `make run`): an empty database
-// gets a demo organization and system administrator, and without SMTP_URL
-// the emails go to an in-process catcher shown at /dev/mail.
+// The development build (`go build -tags dev`, what `make run` builds as
+// bin/rollcall-dev) adds DEV_MODE=true: an empty database gets a demo
+// organization and system administrator, without SMTP_URL the emails go to
+// an in-process catcher shown at /dev/mail, and without GOOGLE_CLIENT_ID a
+// fake Google stands in. The production build has none of this code
+// (nodev.go), so none of the fakes, nor `testing` and `net/http/httptest`
+// that they bring, can be switched on by an environment variable.
 
 const (
 	demoEmail = "admin@demo.school"
 	// demoPassword is published in the README; the account must change it
 	// at first sign-in, so it is not a secret of anyone's.
 	demoPassword = "rollcall-demo"
+	// devAddr is where development mode listens without ADDR.
+	devAddr = "127.0.0.1:8080"
 )
 
-// devMailCatcher starts the catcher and points the mailer at it.
-func (m *Main) devMailCatcher() (*mailtest.Server, error) {
-	if !m.Config.DevMode || m.Config.SMTPURL != "" {
-		return nil, nil
+// enterDevMode checks that development mode stays on this machine: /dev/mail
+// shows every email, password links included, to anyone who can reach it,
+// and the demo administrator's password is in the README.
+func enterDevMode(c *Config) error {
+	if os.Getenv("ADDR") == "" {
+		c.Addr = devAddr
 	}
-	catcher, err := mailtest.Listen("127.0.0.1:0")
+	host, _, err := net.SplitHostPort(c.Addr)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("ADDR=%q is not host:port: %w", c.Addr, err)
 	}
-	m.Config.SMTPURL = catcher.URL()
-	return catcher, nil
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("DEV_MODE=true listens on loopback only, and ADDR=%q is not a loopback address: development mode serves every "+
+			"caught email without sign-in at /dev/mail and has a demo administrator whose password is published. "+
+			"Use ADDR=%s (the default in development mode), or run the production build without DEV_MODE", c.Addr, devAddr)
+	}
+	return nil
 }
 
-// devGoogle starts the fake Google, clearly labelled, when development mode
-// has no real Google client: the Classroom import can be tried with no
-// Google account.
-func (m *Main) devGoogle() (*googletest.Server, error) {
-	if !m.Config.DevMode || m.Config.Google.ClientID != "" {
+// devServices are the fakes of one `serve` in development mode.
+type devServices struct {
+	m       *Main
+	catcher *mailtest.Server
+	google  *googletest.Server
+}
+
+// startDev starts the mail catcher and the fake Google, when the
+// configuration has no real ones, and points the configuration at them.
+func (m *Main) startDev() (devMode, error) {
+	if !m.Config.DevMode {
 		return nil, nil
 	}
-	opts := googletest.DevFixture(demoEmail)
-	fake := googletest.New(opts)
-	m.Config.Google = GoogleConfig{ClientID: opts.ClientID, ClientSecret: opts.ClientSecret,
-		AuthURL: fake.AuthURL(), TokenURL: fake.TokenURL(), APIURL: fake.APIURL()}
-	m.Logger.Warn("FAKE GOOGLE (development): GOOGLE_CLIENT_ID is unset, so Google Classroom is a fake at " + fake.URL)
-	return fake, nil
+	d := &devServices{m: m}
+	if m.Config.SMTPURL == "" {
+		catcher, err := mailtest.Listen("127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		d.catcher = catcher
+		m.Config.SMTPURL = catcher.URL()
+	}
+	if m.Config.Google.ClientID == "" {
+		opts := googletest.DevFixture(demoEmail)
+		d.google = googletest.New(opts)
+		m.Config.Google = GoogleConfig{ClientID: opts.ClientID, ClientSecret: opts.ClientSecret,
+			AuthURL: d.google.AuthURL(), TokenURL: d.google.TokenURL(), APIURL: d.google.APIURL()}
+		m.Logger.Warn("FAKE GOOGLE (development): GOOGLE_CLIENT_ID is unset, so Google Classroom is a fake at " + d.google.URL)
+	}
+	return d, nil
 }
 
-// seedDemo creates the demo organization when there is none.
-func (m *Main) seedDemo(ctx context.Context, a *app) error {
-	if !m.Config.DevMode {
-		return nil
+func (d *devServices) close() {
+	if d.catcher != nil {
+		d.catcher.Close()
 	}
+	if d.google != nil {
+		d.google.Close()
+	}
+}
+
+// seed creates the demo organization when there is none.
+func (d *devServices) seed(ctx context.Context, a *app) error {
+	m := d.m
 	var orgs int
 	if err := m.pool.QueryRow(ctx, `SELECT count(*) FROM organizations`).Scan(&orgs); err != nil {
 		return err
@@ -79,22 +119,19 @@ func (m *Main) seedDemo(ctx context.Context, a *app) error {
 	return err
 }
 
-func (m *Main) devBanner(addr string, catcher *mailtest.Server) {
-	base := m.Config.PublicURL
-	fmt.Fprintf(m.Stdout, `
+func (d *devServices) banner(addr string) {
+	base := d.m.Config.PublicURL
+	mail := "sent through SMTP_URL"
+	if d.catcher != nil {
+		mail = base + "/dev/mail (caught in-process, nothing leaves this machine)"
+	}
+	fmt.Fprintf(d.m.Stdout, `
   Rollcall is running (development mode) — %s
   Sign in:  %s  with the demo password %q (you will choose a new one).
   Emails:   %s
   API:      %s/api/v1/openapi.yaml
 
-`, addr, demoEmail, demoPassword, mailWhere(base, catcher), base)
-}
-
-func mailWhere(base string, catcher *mailtest.Server) string {
-	if catcher == nil {
-		return "sent through SMTP_URL"
-	}
-	return base + "/dev/mail (caught in-process, nothing leaves this machine)"
+`, addr, demoEmail, demoPassword, mail, base)
 }
 
 var mailPage = template.Must(template.New("mail").Parse(`<!doctype html>
@@ -105,12 +142,12 @@ var mailPage = template.Must(template.New("mail").Parse(`<!doctype html>
 {{range .}}<article><strong>{{.Subject}}</strong><br>To: {{range .To}}{{.}} {{end}}<pre>{{.Body}}</pre></article>{{end}}
 </html>`))
 
-func registerDevMail(r *mux.Router, catcher *mailtest.Server) {
-	if catcher == nil {
+func (d *devServices) register(r *mux.Router) {
+	if d.catcher == nil {
 		return
 	}
 	r.HandleFunc("/dev/mail", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = mailPage.Execute(w, catcher.Messages())
+		_ = mailPage.Execute(w, d.catcher.Messages())
 	}).Methods(http.MethodGet)
 }

@@ -120,7 +120,7 @@ func (m *Main) app(ctx context.Context) (*app, error) {
 	if a.reference, err = command.NewReferenceHandler(a.tenancy); err != nil {
 		return nil, err
 	}
-	if a.create, err = command.NewCreateAccountHandler(a.accounts, hasher, passwordPolicy(), now); err != nil {
+	if a.create, err = command.NewCreateAccountHandler(a.accounts, a.tenancy, hasher, passwordPolicy(), now); err != nil {
 		return nil, err
 	}
 	m.wired = a

@@ -399,7 +399,9 @@ func TestShutdownMidBatchHandsTheRestOver(t *testing.T) {
 		t.Errorf("after the shutdown: %v", counts)
 	}
 	var pendingAttempts int
-	_ = pool.QueryRow(context.Background(), `SELECT coalesce(max(attempts), 0) FROM mail_outbox WHERE state = 'pending'`).Scan(&pendingAttempts)
+	if err := pool.QueryRow(context.Background(), `SELECT coalesce(max(attempts), 0) FROM mail_outbox WHERE state = 'pending'`).Scan(&pendingAttempts); err != nil {
+		t.Fatal(err)
+	}
 	if pendingAttempts != 0 {
 		t.Errorf("untried rows carry %d attempts", pendingAttempts)
 	}

@@ -349,6 +349,13 @@ func TestRebuiltProjectionMatchesLiveOne(t *testing.T) {
 		return err == nil && lag[0].Pending == 0, err
 	})
 	before := snapshot(t, pool)
+	// Damage the read model, so a rebuild that does nothing cannot pass.
+	if _, err := pool.Exec(ctx, `DELETE FROM seen_events WHERE version % 2 = 0; UPDATE seen_streams SET version = -1`); err != nil {
+		t.Fatal(err)
+	}
+	if snapshot(t, pool) == before {
+		t.Fatal("the damage did not change the read model")
+	}
 
 	// Rebuild while the live consumer keeps running, as an operator would.
 	if err := postgres.RebuildProjection(ctx, pool, codec, discardLogger(), postgres.ConsumerOptions{PollInterval: 20 * time.Millisecond}, orderProjection{}); err != nil {

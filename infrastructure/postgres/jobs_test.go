@@ -287,7 +287,7 @@ func TestRunningJobHoldsNoTransaction(t *testing.T) {
 		Events: []eventstore.Event{event(1)}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the projection to apply an event appended while the job runs", 10*time.Second, func() (bool, error) {
+	waitFor(t, "the projection to apply an event appended while the job runs", 60*time.Second, func() (bool, error) {
 		var n int
 		err := pool.QueryRow(ctx, `SELECT count(*) FROM bench_counts WHERE stream_id = 'while-the-job-runs'`).Scan(&n)
 		return n == 1, err

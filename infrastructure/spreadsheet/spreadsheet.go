@@ -232,19 +232,35 @@ func (r *Reader) findHeader() error {
 	return nil
 }
 
+// headerNames names every column once, compared case-insensitively, since
+// a mapping refers to columns by name: names written in the file are kept,
+// then blank headers become "Column N" and repeats "Name (2)", "Name (3)",
+// skipping any name already taken (a file may itself hold "A (2)" or
+// "Column 3").
 func headerNames(raw []string) []string {
 	out := make([]string, len(raw))
-	count := map[string]int{}
+	taken := map[string]bool{}
 	for i, h := range raw {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF"))
-		if h == "" {
-			h = fmt.Sprintf("Column %d", i+1)
+		if h != "" && !taken[strings.ToLower(h)] {
+			out[i] = h
+			taken[strings.ToLower(h)] = true
 		}
-		count[strings.ToLower(h)]++
-		if n := count[strings.ToLower(h)]; n > 1 {
-			h = fmt.Sprintf("%s (%d)", h, n)
+	}
+	for i, h := range raw {
+		if out[i] != "" {
+			continue
 		}
-		out[i] = h
+		base := strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF"))
+		if base == "" {
+			base = fmt.Sprintf("Column %d", i+1)
+		}
+		name := base
+		for n := 2; taken[strings.ToLower(name)]; n++ {
+			name = fmt.Sprintf("%s (%d)", base, n)
+		}
+		out[i] = name
+		taken[strings.ToLower(name)] = true
 	}
 	return out
 }

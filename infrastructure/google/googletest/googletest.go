@@ -61,6 +61,7 @@ type Server struct {
 	refresh  map[string]grant
 	faults   map[string][]fault
 	requests []string
+	grants   []TokenGrant
 	deny     string   // error to return from the consent page
 	granted  []string // scopes granted on consent; nil = all asked
 }
@@ -150,6 +151,25 @@ func (s *Server) FailNext(path string, status int, body, retryAfter string, time
 	}
 }
 
+// ClearFaults drops the failures FailNext queued and did not serve yet.
+func (s *Server) ClearFaults() { s.mu.Lock(); s.faults = map[string][]fault{}; s.mu.Unlock() }
+
+// TokenGrant is one request to the token endpoint: its grant_type
+// (authorization_code, refresh_token), when it came, and whether a token was
+// issued.
+type TokenGrant struct {
+	Type   string
+	At     time.Time
+	Issued bool
+}
+
+// TokenGrants lists the token endpoint's requests, oldest first.
+func (s *Server) TokenGrants() []TokenGrant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.grants)
+}
+
 // Requests lists what the fake was asked, "METHOD /path?query".
 func (s *Server) Requests() []string {
 	s.mu.Lock()
@@ -206,6 +226,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.grants = append(s.grants, TokenGrant{Type: r.PostForm.Get("grant_type"), At: time.Now()})
 	var g grant
 	var refresh string
 	switch r.PostForm.Get("grant_type") {
@@ -235,6 +256,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	access := randomToken()
 	g.expires = time.Now().Add(s.opts.TokenLifetime)
 	s.access[access] = g
+	s.grants[len(s.grants)-1].Issued = true
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
 		"expires_in": int(s.opts.TokenLifetime.Seconds()), "scope": strings.Join(g.scopes, " ")})
 }

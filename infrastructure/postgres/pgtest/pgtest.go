@@ -20,16 +20,20 @@ import (
 	"github.com/rollcall/rollcall/infrastructure/postgres"
 )
 
-// AdminURL is the server the tests create their databases on:
-// TEST_DATABASE_URL, else DATABASE_URL, else the local server on 5432.
+// AdminURL is the server the tests create and drop their databases on:
+// TEST_DATABASE_URL, else the local server on 5432. Never DATABASE_URL: that
+// names the application's own database, perhaps a shared or a production
+// one, and the tests must not create and drop databases there because it
+// happens to be set in the shell.
 func AdminURL() string {
-	for _, name := range []string{"TEST_DATABASE_URL", "DATABASE_URL"} {
-		if v := os.Getenv(name); v != "" {
-			return v
-		}
+	if v := os.Getenv("TEST_DATABASE_URL"); v != "" {
+		return v
 	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	return DefaultAdminURL
 }
+
+// DefaultAdminURL is the local server the tests use without TEST_DATABASE_URL.
+const DefaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // NewDatabase creates an empty migrated database and returns its URL; the
 // database is dropped when the test ends.

@@ -42,7 +42,7 @@ func (Accounts) Handle(ctx context.Context, tx pgx.Tx, ev eventstore.Recorded) e
 				first_name = coalesce($3, first_name),
 				last_name = coalesce($4, last_name),
 				group_id = CASE WHEN $5 THEN $6 ELSE group_id END,
-				tag_ids = tag_ids || ARRAY(SELECT t FROM unnest($7::uuid[]) AS t WHERE t <> ALL(tag_ids)),
+				tag_ids = tag_ids || ARRAY(SELECT DISTINCT t FROM unnest($7::uuid[]) AS t WHERE t <> ALL(tag_ids)),
 				active = active OR $8,
 				version = $2
 			WHERE id = $1 AND version < $2`,
