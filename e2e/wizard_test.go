@@ -399,7 +399,7 @@ func damageReadModels(t *testing.T, db string) {
 		`DELETE FROM audit_trail WHERE position % 2 = 0`,
 		`UPDATE accounts_view SET first_name = 'Damaged', tag_ids = '{}'`,
 		`DELETE FROM accounts_view WHERE id = (SELECT id FROM accounts_view ORDER BY email_key LIMIT 1)`,
-		`UPDATE imports_view SET state = 'cancelled', doc = '{}'`,
+		`UPDATE imports_view SET state = 'cancelled', rows_new = 0, snapshot = '{}'`,
 	} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/eventstore"
@@ -28,20 +29,43 @@ func (r *Imports) Add(ctx context.Context, imp *importsession.Import, meta comma
 	return r.store.Append(ctx, importAppend(imp, meta))
 }
 
-// Load rebuilds an import from its stream.
+// Load rebuilds an import: the imports read model's snapshot of it serves
+// as a starting point, and only the events after it are read, so a long
+// commit's thousand progress events are not replayed by every chunk job.
+// Without a row (a new import, or a projection being rebuilt) the whole
+// stream is read. The stream stays the authority: the snapshot is what the
+// aggregate's own apply made of its first events.
 func (r *Imports) Load(ctx context.Context, id uuid.UUID) (*importsession.Import, error) {
-	recorded, err := r.store.Load(ctx, importsession.StreamID(id))
+	imp, err := currentImport(ctx, r.store.pool, r.store.codec, id)
 	if err != nil {
 		return nil, err
 	}
-	if len(recorded) == 0 {
+	if imp.Version() == 0 {
 		return nil, &importsession.NotFoundError{}
 	}
-	events := make([]any, len(recorded))
-	for i, rec := range recorded {
-		events[i] = rec.Data
+	return imp, nil
+}
+
+// currentImport is an import with every event stored so far: the imports
+// read model's row, if any, and the events after it.
+func currentImport(ctx context.Context, pool *pgxpool.Pool, codec interface {
+	Decode(name string, version int, payload []byte) (any, error)
+}, id uuid.UUID) (*importsession.Import, error) {
+	imp, err := ImportView(ctx, pool, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		imp, err = importsession.FromSnapshot(importsession.Snapshot{}), nil
 	}
-	return importsession.Rehydrate(events), nil
+	if err != nil {
+		return nil, err
+	}
+	unseen, err := loadStream(ctx, pool, codec, importsession.StreamID(id), imp.Version())
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range unseen {
+		imp.Fold(ev.Data)
+	}
+	return imp, nil
 }
 
 // Update loads, runs fn, and appends what it recorded with the loaded

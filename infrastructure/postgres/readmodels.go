@@ -118,20 +118,9 @@ func (r *ReadModels) CurrentImport(ctx context.Context, orgID, id uuid.UUID) (*i
 	if err := needOrg(orgID, "CurrentImport"); err != nil {
 		return nil, err
 	}
-	imp, err := ImportView(ctx, r.pool, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// New, or not projected yet: its first events are all there is.
-		imp, err = importsession.FromSnapshot(importsession.Snapshot{}), nil
-	}
+	imp, err := currentImport(ctx, r.pool, r.codec, id)
 	if err != nil {
 		return nil, err
-	}
-	unseen, err := loadStream(ctx, r.pool, r.codec, importsession.StreamID(id), imp.Version())
-	if err != nil {
-		return nil, err
-	}
-	for _, ev := range unseen {
-		imp.Fold(ev.Data)
 	}
 	if imp.Version() == 0 || imp.OrgID() != orgID {
 		return nil, query.ErrNotFound
