@@ -14,24 +14,24 @@ import (
 
 // Import is an import as the API and the pages show it.
 type Import struct {
-	ID               uuid.UUID         `json:"id"`
-	Source           string            `json:"source"`
-	State            string            `json:"state"`
-	Step             string            `json:"step"`
-	AccountType      string            `json:"account_type"`
-	SendWelcomeEmail bool              `json:"send_welcome_email"`
-	PresetID         *uuid.UUID        `json:"preset_id"`
-	File             File              `json:"file"`
-	Classroom        *Classroom        `json:"classroom,omitempty"`
-	SuggestedMapping map[string]string `json:"suggested_mapping"`
-	Mapping          map[string]string `json:"mapping"`
-	Defaults         *Defaults         `json:"defaults"`
-	ExistingPolicy   ExistingPolicy    `json:"existing_policy"`
-	Counts           Counts            `json:"counts"`
-	Verification     Verification      `json:"verification"`
-	Progress         Progress          `json:"progress"`
-	Summary          *Summary          `json:"summary,omitempty"`
-	Undo             *Undo             `json:"undo,omitempty"`
+	ID               uuid.UUID           `json:"id"`
+	Source           string              `json:"source"`
+	State            importsession.State `json:"state"`
+	Step             importsession.Step  `json:"step"`
+	AccountType      string              `json:"account_type"`
+	SendWelcomeEmail bool                `json:"send_welcome_email"`
+	PresetID         *uuid.UUID          `json:"preset_id"`
+	File             File                `json:"file"`
+	Classroom        *Classroom          `json:"classroom,omitempty"`
+	SuggestedMapping map[string]string   `json:"suggested_mapping"`
+	Mapping          map[string]string   `json:"mapping"`
+	Defaults         *Defaults           `json:"defaults"`
+	ExistingPolicy   ExistingPolicy      `json:"existing_policy"`
+	Counts           Counts              `json:"counts"`
+	Verification     Verification        `json:"verification"`
+	Progress         Progress            `json:"progress"`
+	Summary          *Summary            `json:"summary,omitempty"`
+	Undo             *Undo               `json:"undo,omitempty"`
 	// SameFileAs are earlier imports of the very same file (by SHA-256),
 	// said before anything else so nobody imports a file twice unawares.
 	SameFileAs []SameFile `json:"same_file_as"`
@@ -183,7 +183,7 @@ type FailedRow struct {
 func ImportFrom(imp *importsession.Import) Import {
 	f := imp.File()
 	out := Import{
-		ID: imp.ID(), Source: imp.Source(), State: string(imp.State()), Step: string(imp.State().Step()),
+		ID: imp.ID(), Source: imp.Source(), State: imp.State(), Step: imp.State().Step(),
 		AccountType: imp.AccountType(), SendWelcomeEmail: imp.SendWelcomeEmail(), PresetID: optional(imp.PresetID()),
 		File: File{Name: f.FileName, Size: f.FileSize, SHA256: f.FileSHA256, Rows: f.Rows, Headers: orEmpty(f.Headers),
 			Encoding: f.Encoding, Delimiter: f.Delimiter, HeaderLine: f.HeaderLine},

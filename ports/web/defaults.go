@@ -82,7 +82,7 @@ func (p *Pages) defaultsPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !importsession.State(imp.State).Open() || imp.State == string(importsession.StateUploaded) {
+	if !imp.State.Open() || imp.State == importsession.StateUploaded {
 		http.Redirect(w, r, stepPath(imp), http.StatusSeeOther)
 		return
 	}
@@ -152,7 +152,7 @@ func (p *Pages) validationPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if imp.State != string(importsession.StateValidating) {
+	if imp.State != importsession.StateValidating {
 		http.Redirect(w, r, stepPath(imp), http.StatusSeeOther)
 		return
 	}

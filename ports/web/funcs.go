@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rollcall/rollcall/application/query"
+	"github.com/rollcall/rollcall/domain/importsession"
 )
 
 // funcs are the helpers every template may call.
@@ -89,49 +90,49 @@ func when(t time.Time) string {
 }
 
 // stepLabel names a wizard step for a person.
-func stepLabel(step string) string {
+func stepLabel(step importsession.Step) string {
 	switch step {
-	case "mapping":
+	case importsession.StepMapping:
 		return "Match the columns"
-	case "defaults":
+	case importsession.StepDefaults:
 		return "Choose the defaults"
-	case "validation":
+	case importsession.StepValidation:
 		return "Check the rows"
-	case "verification":
+	case importsession.StepVerification:
 		return "Review the rows"
-	case "commit":
+	case importsession.StepCommit:
 		return "Creating the accounts"
-	case "done":
+	case importsession.StepDone:
 		return "Done"
 	}
-	return capitalise(step)
+	return capitalise(string(step))
 }
 
 // stateLabel names an import's state for a person.
-func stateLabel(state string) string {
+func stateLabel(state importsession.State) string {
 	switch state {
-	case "uploaded":
+	case importsession.StateUploaded:
 		return "Uploaded"
-	case "mapped":
+	case importsession.StateMapped:
 		return "Columns matched"
-	case "defaults_chosen":
+	case importsession.StateDefaultsChosen:
 		return "Defaults chosen"
-	case "validating":
+	case importsession.StateValidating:
 		return "Checking the rows"
-	case "validated":
+	case importsession.StateValidated:
 		return "Checked, waiting for review"
-	case "committing":
+	case importsession.StateCommitting:
 		return "Creating the accounts"
-	case "completed":
+	case importsession.StateCompleted:
 		return "Completed"
-	case "failed":
+	case importsession.StateFailed:
 		return "Failed"
-	case "cancelled":
+	case importsession.StateCancelled:
 		return "Cancelled"
-	case "undoing":
+	case importsession.StateUndoing:
 		return "Being undone"
-	case "undone":
+	case importsession.StateUndone:
 		return "Undone"
 	}
-	return capitalise(state)
+	return capitalise(string(state))
 }

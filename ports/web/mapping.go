@@ -84,7 +84,7 @@ func (p *Pages) mappingPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if imp.Source == importsession.SourceClassroom || !importsession.State(imp.State).Open() {
+	if imp.Source == importsession.SourceClassroom || !imp.State.Open() {
 		http.Redirect(w, r, stepPath(imp), http.StatusSeeOther)
 		return
 	}

@@ -41,12 +41,12 @@ func (p *Pages) progressPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if importsession.State(imp.State).Open() {
+	if imp.State.Open() {
 		http.Redirect(w, r, stepPath(imp), http.StatusSeeOther)
 		return
 	}
 	title := "Creating the accounts"
-	switch importsession.State(imp.State) {
+	switch imp.State {
 	case importsession.StateCompleted:
 		title = "Import complete"
 	case importsession.StateFailed:

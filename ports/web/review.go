@@ -73,7 +73,7 @@ func (p *Pages) verificationPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if imp.State != string(importsession.StateValidated) {
+	if imp.State != importsession.StateValidated {
 		http.Redirect(w, r, stepPath(imp), http.StatusSeeOther)
 		return
 	}

@@ -20,7 +20,7 @@ type progressView struct {
 
 func (p *Pages) progressView(r *http.Request, imp query.Import) progressView {
 	v := progressView{wizardView: wizardView{Import: imp}}
-	if imp.State != string(importsession.StateCompleted) || imp.Summary == nil {
+	if imp.State != importsession.StateCompleted || imp.Summary == nil {
 		return v
 	}
 	actor := sessionFrom(r).actor

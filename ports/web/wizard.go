@@ -46,13 +46,13 @@ func (p *Pages) registerWizard(r *mux.Router) {
 // stepPath is the page that continues an import.
 func stepPath(imp query.Import) string {
 	base := "/imports/" + imp.ID.String()
-	switch importsession.Step(imp.Step) {
+	switch imp.Step {
 	case importsession.StepMapping:
 		return base + "/mapping"
 	case importsession.StepDefaults:
 		return base + "/defaults"
 	case importsession.StepValidation:
-		if imp.State == string(importsession.StateDefaultsChosen) {
+		if imp.State == importsession.StateDefaultsChosen {
 			return base + "/defaults"
 		}
 		return base + "/validation"
