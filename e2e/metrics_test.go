@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rollcall/rollcall/application/importing"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
 	"github.com/rollcall/rollcall/infrastructure/postgres/projection"
 )
@@ -112,7 +113,7 @@ func TestMetricsFollowA20000RowImport(t *testing.T) {
 	t.Parallel()
 	const people = 20000
 	metricsAddr := freeAddr(t)
-	w := newWorld(t, "METRICS_ADDR="+metricsAddr, "IMPORT_BATCH_ROWS=500")
+	w := newWorld(t, "METRICS_ADDR="+metricsAddr, "IMPORT_BATCH_ROWS=500", "IMPORT_CHUNK_ROWS=5000")
 	url := "http://" + metricsAddr + "/metrics"
 	root := w.root
 
@@ -152,8 +153,8 @@ func TestMetricsFollowA20000RowImport(t *testing.T) {
 		during := scrapeMetrics(t, url)
 		created := during.must(t, "rollcall_import_accounts_committed_total", "outcome", "created") - createdBefore
 		midway = midway || (created > 0 && created < people)
-		running, _ := during.get("rollcall_jobs", "kind", "commit_import", "state", "running")
-		sawRunning = sawRunning || running == 1
+		running, _ := during.get("rollcall_jobs", "kind", importing.KindCommitChunk, "state", "running")
+		sawRunning = sawRunning || running >= 1
 		lag, _ := during.get("rollcall_projection_lag_events")
 		sawLag = sawLag || lag > 0
 		if created == people {
@@ -193,7 +194,8 @@ func TestMetricsFollowA20000RowImport(t *testing.T) {
 		{"emails sent", after.must(t, "rollcall_mail_messages_total", "outcome", "sent") - sentBefore, 1},
 		{"send latencies observed", after.must(t, "rollcall_mail_send_duration_seconds_count", "outcome", "sent") - sentBefore, 1},
 		{"emails failed", after.must(t, "rollcall_mail_outbox_messages", "state", "failed"), 0},
-		{"commit jobs done", after.must(t, "rollcall_jobs", "kind", "commit_import", "state", "done"), 1},
+		{"commit chunks done", after.must(t, "rollcall_jobs", "kind", importing.KindCommitChunk, "state", "done"), people / 5000},
+		{"finish jobs done", after.must(t, "rollcall_jobs", "kind", importing.KindFinish, "state", "done"), 1},
 		{"jobs waiting", after.must(t, "rollcall_jobs_oldest_pending_age_seconds"), 0},
 		{"poisoned events", func() float64 { v, _ := after.get("rollcall_poisoned_events"); return v }(), 0},
 	} {
