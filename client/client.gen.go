@@ -20,54 +20,54 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
-// Defines values for ColumnRole.
+// Defines values for AccountType.
 const (
-	Email     ColumnRole = "email"
-	FirstName ColumnRole = "first_name"
-	FullName  ColumnRole = "full_name"
-	Group     ColumnRole = "group"
-	Ignore    ColumnRole = "ignore"
-	LastName  ColumnRole = "last_name"
-	Password  ColumnRole = "password"
-	Tag       ColumnRole = "tag"
+	AccountTypeAdministrators AccountType = "administrators"
+	AccountTypeUsers          AccountType = "users"
 )
 
-// Valid indicates whether the value is a known member of the ColumnRole enum.
-func (e ColumnRole) Valid() bool {
+// Valid indicates whether the value is a known member of the AccountType enum.
+func (e AccountType) Valid() bool {
 	switch e {
-	case Email:
+	case AccountTypeAdministrators:
 		return true
-	case FirstName:
-		return true
-	case FullName:
-		return true
-	case Group:
-		return true
-	case Ignore:
-		return true
-	case LastName:
-		return true
-	case Password:
-		return true
-	case Tag:
+	case AccountTypeUsers:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for ImportAccountType.
+// Defines values for ColumnRole.
 const (
-	ImportAccountTypeAdministrators ImportAccountType = "administrators"
-	ImportAccountTypeUsers          ImportAccountType = "users"
+	ColumnRoleEmail     ColumnRole = "email"
+	ColumnRoleFirstName ColumnRole = "first_name"
+	ColumnRoleFullName  ColumnRole = "full_name"
+	ColumnRoleGroup     ColumnRole = "group"
+	ColumnRoleIgnore    ColumnRole = "ignore"
+	ColumnRoleLastName  ColumnRole = "last_name"
+	ColumnRolePassword  ColumnRole = "password"
+	ColumnRoleTag       ColumnRole = "tag"
 )
 
-// Valid indicates whether the value is a known member of the ImportAccountType enum.
-func (e ImportAccountType) Valid() bool {
+// Valid indicates whether the value is a known member of the ColumnRole enum.
+func (e ColumnRole) Valid() bool {
 	switch e {
-	case ImportAccountTypeAdministrators:
+	case ColumnRoleEmail:
 		return true
-	case ImportAccountTypeUsers:
+	case ColumnRoleFirstName:
+		return true
+	case ColumnRoleFullName:
+		return true
+	case ColumnRoleGroup:
+		return true
+	case ColumnRoleIgnore:
+		return true
+	case ColumnRoleLastName:
+		return true
+	case ColumnRolePassword:
+		return true
+	case ColumnRoleTag:
 		return true
 	default:
 		return false
@@ -76,19 +76,19 @@ func (e ImportAccountType) Valid() bool {
 
 // Defines values for ImportSource.
 const (
-	Csv             ImportSource = "csv"
-	GoogleClassroom ImportSource = "google_classroom"
-	Xlsx            ImportSource = "xlsx"
+	ImportSourceCsv             ImportSource = "csv"
+	ImportSourceGoogleClassroom ImportSource = "google_classroom"
+	ImportSourceXlsx            ImportSource = "xlsx"
 )
 
 // Valid indicates whether the value is a known member of the ImportSource enum.
 func (e ImportSource) Valid() bool {
 	switch e {
-	case Csv:
+	case ImportSourceCsv:
 		return true
-	case GoogleClassroom:
+	case ImportSourceGoogleClassroom:
 		return true
-	case Xlsx:
+	case ImportSourceXlsx:
 		return true
 	default:
 		return false
@@ -97,43 +97,43 @@ func (e ImportSource) Valid() bool {
 
 // Defines values for ImportState.
 const (
-	Cancelled      ImportState = "cancelled"
-	Committing     ImportState = "committing"
-	Completed      ImportState = "completed"
-	DefaultsChosen ImportState = "defaults_chosen"
-	Failed         ImportState = "failed"
-	Mapped         ImportState = "mapped"
-	Undoing        ImportState = "undoing"
-	Undone         ImportState = "undone"
-	Uploaded       ImportState = "uploaded"
-	Validated      ImportState = "validated"
-	Validating     ImportState = "validating"
+	ImportStateCancelled      ImportState = "cancelled"
+	ImportStateCommitting     ImportState = "committing"
+	ImportStateCompleted      ImportState = "completed"
+	ImportStateDefaultsChosen ImportState = "defaults_chosen"
+	ImportStateFailed         ImportState = "failed"
+	ImportStateMapped         ImportState = "mapped"
+	ImportStateUndoing        ImportState = "undoing"
+	ImportStateUndone         ImportState = "undone"
+	ImportStateUploaded       ImportState = "uploaded"
+	ImportStateValidated      ImportState = "validated"
+	ImportStateValidating     ImportState = "validating"
 )
 
 // Valid indicates whether the value is a known member of the ImportState enum.
 func (e ImportState) Valid() bool {
 	switch e {
-	case Cancelled:
+	case ImportStateCancelled:
 		return true
-	case Committing:
+	case ImportStateCommitting:
 		return true
-	case Completed:
+	case ImportStateCompleted:
 		return true
-	case DefaultsChosen:
+	case ImportStateDefaultsChosen:
 		return true
-	case Failed:
+	case ImportStateFailed:
 		return true
-	case Mapped:
+	case ImportStateMapped:
 		return true
-	case Undoing:
+	case ImportStateUndoing:
 		return true
-	case Undone:
+	case ImportStateUndone:
 		return true
-	case Uploaded:
+	case ImportStateUploaded:
 		return true
-	case Validated:
+	case ImportStateValidated:
 		return true
-	case Validating:
+	case ImportStateValidating:
 		return true
 	default:
 		return false
@@ -172,19 +172,19 @@ func (e ImportStep) Valid() bool {
 
 // Defines values for Role.
 const (
-	Admin       Role = "admin"
-	SystemAdmin Role = "system_admin"
-	User        Role = "user"
+	RoleAdmin       Role = "admin"
+	RoleSystemAdmin Role = "system_admin"
+	RoleUser        Role = "user"
 )
 
 // Valid indicates whether the value is a known member of the Role enum.
 func (e Role) Valid() bool {
 	switch e {
-	case Admin:
+	case RoleAdmin:
 		return true
-	case SystemAdmin:
+	case RoleSystemAdmin:
 		return true
-	case User:
+	case RoleUser:
 		return true
 	default:
 		return false
@@ -193,43 +193,25 @@ func (e Role) Valid() bool {
 
 // Defines values for RowStatus.
 const (
-	Changed   RowStatus = "changed"
-	Existing  RowStatus = "existing"
-	Invalid   RowStatus = "invalid"
-	New       RowStatus = "new"
-	Unchanged RowStatus = "unchanged"
+	RowStatusChanged   RowStatus = "changed"
+	RowStatusExisting  RowStatus = "existing"
+	RowStatusInvalid   RowStatus = "invalid"
+	RowStatusNew       RowStatus = "new"
+	RowStatusUnchanged RowStatus = "unchanged"
 )
 
 // Valid indicates whether the value is a known member of the RowStatus enum.
 func (e RowStatus) Valid() bool {
 	switch e {
-	case Changed:
+	case RowStatusChanged:
 		return true
-	case Existing:
+	case RowStatusExisting:
 		return true
-	case Invalid:
+	case RowStatusInvalid:
 		return true
-	case New:
+	case RowStatusNew:
 		return true
-	case Unchanged:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for UploadFormAccountType.
-const (
-	UploadFormAccountTypeAdministrators UploadFormAccountType = "administrators"
-	UploadFormAccountTypeUsers          UploadFormAccountType = "users"
-)
-
-// Valid indicates whether the value is a known member of the UploadFormAccountType enum.
-func (e UploadFormAccountType) Valid() bool {
-	switch e {
-	case UploadFormAccountTypeAdministrators:
-		return true
-	case UploadFormAccountTypeUsers:
+	case RowStatusUnchanged:
 		return true
 	default:
 		return false
@@ -238,16 +220,16 @@ func (e UploadFormAccountType) Valid() bool {
 
 // Defines values for UploadFormSendWelcomeEmail.
 const (
-	False UploadFormSendWelcomeEmail = "false"
-	True  UploadFormSendWelcomeEmail = "true"
+	UploadFormSendWelcomeEmailFalse UploadFormSendWelcomeEmail = "false"
+	UploadFormSendWelcomeEmailTrue  UploadFormSendWelcomeEmail = "true"
 )
 
 // Valid indicates whether the value is a known member of the UploadFormSendWelcomeEmail enum.
 func (e UploadFormSendWelcomeEmail) Valid() bool {
 	switch e {
-	case False:
+	case UploadFormSendWelcomeEmailFalse:
 		return true
-	case True:
+	case UploadFormSendWelcomeEmailTrue:
 		return true
 	default:
 		return false
@@ -256,13 +238,13 @@ func (e UploadFormSendWelcomeEmail) Valid() bool {
 
 // Defines values for ListImportsParamsState.
 const (
-	Open ListImportsParamsState = "open"
+	ListImportsParamsStateOpen ListImportsParamsState = "open"
 )
 
 // Valid indicates whether the value is a known member of the ListImportsParamsState enum.
 func (e ListImportsParamsState) Valid() bool {
 	switch e {
-	case Open:
+	case ListImportsParamsStateOpen:
 		return true
 	default:
 		return false
@@ -283,6 +265,9 @@ type Account struct {
 	Role      Role                  `json:"role"`
 	TagIds    *[]openapi_types.UUID `json:"tag_ids,omitempty"`
 }
+
+// AccountType What an import creates; an upload without it creates users.
+type AccountType string
 
 // AccountsPage defines model for AccountsPage.
 type AccountsPage struct {
@@ -468,7 +453,8 @@ type GoogleCourseList struct {
 
 // Import defines model for Import.
 type Import struct {
-	AccountType ImportAccountType `json:"account_type"`
+	// AccountType What an import creates; an upload without it creates users.
+	AccountType AccountType `json:"account_type"`
 
 	// Classroom Only for google_classroom imports
 	Classroom      *ClassroomSource   `json:"classroom,omitempty"`
@@ -519,9 +505,6 @@ type Import struct {
 	// Version The number of the import's recorded events; a poller can tell an older answer
 	Version *int64 `json:"version,omitempty"`
 }
-
-// ImportAccountType defines model for Import.AccountType.
-type ImportAccountType string
 
 // ImportSource defines model for Import.Source.
 type ImportSource string
@@ -780,7 +763,8 @@ type Undo struct {
 
 // UploadForm defines model for UploadForm.
 type UploadForm struct {
-	AccountType *UploadFormAccountType `json:"account_type,omitempty"`
+	// AccountType What an import creates; an upload without it creates users.
+	AccountType *AccountType `json:"account_type,omitempty"`
 
 	// File A .csv or .xlsx file
 	File openapi_types.File `json:"file"`
@@ -790,9 +774,6 @@ type UploadForm struct {
 	PresetId         *openapi_types.UUID         `json:"preset_id,omitempty"`
 	SendWelcomeEmail *UploadFormSendWelcomeEmail `json:"send_welcome_email,omitempty"`
 }
-
-// UploadFormAccountType defines model for UploadForm.AccountType.
-type UploadFormAccountType string
 
 // UploadFormSendWelcomeEmail defines model for UploadForm.SendWelcomeEmail.
 type UploadFormSendWelcomeEmail string
@@ -6938,13 +6919,13 @@ type GetOpenAPIDescriptionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *string
+	YAML200 *map[string]interface{}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetOpenAPIDescriptionResponse) GetYAML200() *string {
+func (r GetOpenAPIDescriptionResponse) GetYAML200() *map[string]interface{} {
 	return r.YAML200
 }
 
@@ -10185,7 +10166,7 @@ func ParseGetOpenAPIDescriptionResponse(rsp *http.Response) (*GetOpenAPIDescript
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest string
+		var dest map[string]interface{}
 		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
