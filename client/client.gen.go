@@ -256,14 +256,14 @@ type Account struct {
 	Active    bool                  `json:"active"`
 	CreatedAt time.Time             `json:"created_at"`
 	Email     string                `json:"email"`
-	FirstName *string               `json:"first_name,omitempty"`
-	GroupId   *openapi_types.UUID   `json:"group_id,omitempty"`
+	FirstName string                `json:"first_name"`
+	GroupId   *openapi_types.UUID   `json:"group_id"`
 	Id        openapi_types.UUID    `json:"id"`
-	ImportId  *openapi_types.UUID   `json:"import_id,omitempty"`
-	LastName  *string               `json:"last_name,omitempty"`
-	PresetId  *openapi_types.UUID   `json:"preset_id,omitempty"`
+	ImportId  *openapi_types.UUID   `json:"import_id"`
+	LastName  string                `json:"last_name"`
+	PresetId  *openapi_types.UUID   `json:"preset_id"`
 	Role      Role                  `json:"role"`
-	TagIds    *[]openapi_types.UUID `json:"tag_ids,omitempty"`
+	TagIds    *[]openapi_types.UUID `json:"tag_ids"`
 }
 
 // AccountType What an import creates; an upload without it creates users.
@@ -279,8 +279,8 @@ type AccountsPage struct {
 
 // AuditActor defines model for AuditActor.
 type AuditActor struct {
-	Email *string             `json:"email,omitempty"`
-	Id    *openapi_types.UUID `json:"id,omitempty"`
+	Email string              `json:"email"`
+	Id    *openapi_types.UUID `json:"id"`
 }
 
 // AuditEvent One event, told as a sentence too; never a secret.
@@ -289,22 +289,22 @@ type AuditEvent struct {
 	At    time.Time  `json:"at"`
 
 	// Data The event as recorded
-	Data *map[string]interface{} `json:"data,omitempty"`
+	Data map[string]interface{} `json:"data"`
 
 	// Link Leads from the sentence to what it speaks of
 	Link     *AuditLink `json:"link,omitempty"`
 	Position int64      `json:"position"`
-	Sentence *string    `json:"sentence,omitempty"`
+	Sentence string     `json:"sentence"`
 
 	// Type Example: ColumnsMapped
-	Type string  `json:"type"`
-	Who  *string `json:"who,omitempty"`
+	Type string `json:"type"`
+	Who  string `json:"who"`
 }
 
 // AuditLink Leads from the sentence to what it speaks of
 type AuditLink struct {
-	Text *string `json:"text,omitempty"`
-	Url  *string `json:"url,omitempty"`
+	Text string `json:"text"`
+	Url  string `json:"url"`
 }
 
 // AuditTrail defines model for AuditTrail.
@@ -320,10 +320,10 @@ type ChangePasswordRequest struct {
 
 // ClassroomCourse defines model for ClassroomCourse.
 type ClassroomCourse struct {
-	Id       string  `json:"id"`
-	Name     string  `json:"name"`
-	Section  *string `json:"section,omitempty"`
-	Students *int    `json:"students,omitempty"`
+	Id       string `json:"id"`
+	Name     string `json:"name"`
+	Section  string `json:"section"`
+	Students int    `json:"students"`
 }
 
 // ClassroomImportRequest defines model for ClassroomImportRequest.
@@ -336,10 +336,10 @@ type ClassroomImportRequest struct {
 
 // ClassroomSource Only for google_classroom imports
 type ClassroomSource struct {
-	Courses         *[]ClassroomCourse  `json:"courses,omitempty"`
-	GoogleEmail     *string             `json:"google_email,omitempty"`
+	Courses         []ClassroomCourse   `json:"courses"`
+	GoogleEmail     string              `json:"google_email"`
 	GroupId         *openapi_types.UUID `json:"group_id,omitempty"`
-	IncludeTeachers *bool               `json:"include_teachers,omitempty"`
+	IncludeTeachers bool                `json:"include_teachers"`
 }
 
 // ColumnRole defines model for ColumnRole.
@@ -359,13 +359,13 @@ type CorrectedRow struct {
 
 // Counts defines model for Counts.
 type Counts struct {
-	Blank     *int `json:"blank,omitempty"`
-	Changed   *int `json:"changed,omitempty"`
-	Existing  *int `json:"existing,omitempty"`
-	Invalid   *int `json:"invalid,omitempty"`
-	New       *int `json:"new,omitempty"`
-	Total     *int `json:"total,omitempty"`
-	Unchanged *int `json:"unchanged,omitempty"`
+	Blank     int `json:"blank"`
+	Changed   int `json:"changed"`
+	Existing  int `json:"existing"`
+	Invalid   int `json:"invalid"`
+	New       int `json:"new"`
+	Total     int `json:"total"`
+	Unchanged int `json:"unchanged"`
 }
 
 // DefaultsRequest defines model for DefaultsRequest.
@@ -430,9 +430,9 @@ type ExistingPolicy struct {
 
 // FailedRow defines model for FailedRow.
 type FailedRow struct {
-	Code  *string `json:"code,omitempty"`
-	Email *string `json:"email,omitempty"`
-	Row   *int    `json:"row,omitempty"`
+	Code  string `json:"code"`
+	Email string `json:"email"`
+	Row   int    `json:"row"`
 }
 
 // GoogleCourse defines model for GoogleCourse.
@@ -442,8 +442,8 @@ type GoogleCourse struct {
 	// LastImport The last import of the class, or null
 	LastImport *LastImport `json:"last_import,omitempty"`
 	Name       string      `json:"name"`
-	Section    *string     `json:"section,omitempty"`
-	Students   *int        `json:"students,omitempty"`
+	Section    string      `json:"section"`
+	Students   int         `json:"students"`
 }
 
 // GoogleCourseList defines model for GoogleCourseList.
@@ -461,10 +461,10 @@ type Import struct {
 	Counts         Counts             `json:"counts"`
 	CreatedAt      time.Time          `json:"created_at"`
 	CreatedBy      openapi_types.UUID `json:"created_by"`
-	CreatedByEmail *string            `json:"created_by_email,omitempty"`
+	CreatedByEmail string             `json:"created_by_email"`
 
 	// Defaults The chosen defaults (never the password itself)
-	Defaults *ImportDefaults `json:"defaults,omitempty"`
+	Defaults *ImportDefaults `json:"defaults"`
 
 	// Departed Accounts of the earlier import of this list that the file no longer holds (see `deactivate_departed`)
 	Departed *[]DepartedAccount `json:"departed,omitempty"`
@@ -476,8 +476,8 @@ type Import struct {
 	// FollowUpOf The import whose rejected rows this one fixes
 	FollowUpOf *openapi_types.UUID `json:"follow_up_of,omitempty"`
 	Id         openapi_types.UUID  `json:"id"`
-	Mapping    *map[string]string  `json:"mapping,omitempty"`
-	PresetId   *openapi_types.UUID `json:"preset_id,omitempty"`
+	Mapping    *map[string]string  `json:"mapping"`
+	PresetId   *openapi_types.UUID `json:"preset_id"`
 
 	// Progress The commit's (or undo's) progress
 	Progress Progress `json:"progress"`
@@ -490,7 +490,7 @@ type Import struct {
 
 	// Step The wizard's page for the state
 	Step             ImportStep         `json:"step"`
-	SuggestedMapping *map[string]string `json:"suggested_mapping,omitempty"`
+	SuggestedMapping *map[string]string `json:"suggested_mapping"`
 
 	// Summary Only once the import is completed. created + updated + unchanged + skipped + failed + blank = the file's rows.
 	Summary *Summary `json:"summary,omitempty"`
@@ -503,7 +503,7 @@ type Import struct {
 	Verification Verification `json:"verification"`
 
 	// Version The number of the import's recorded events; a poller can tell an older answer
-	Version *int64 `json:"version,omitempty"`
+	Version int64 `json:"version"`
 }
 
 // ImportSource defines model for Import.Source.
@@ -512,25 +512,25 @@ type ImportSource string
 // ImportDefaults The chosen defaults (never the password itself)
 type ImportDefaults struct {
 	DeactivateDeparted  *bool                 `json:"deactivate_departed,omitempty"`
-	ForcePasswordChange *bool                 `json:"force_password_change,omitempty"`
+	ForcePasswordChange bool                  `json:"force_password_change"`
 	GeneratePasswords   *bool                 `json:"generate_passwords,omitempty"`
-	GroupId             *openapi_types.UUID   `json:"group_id,omitempty"`
-	PasswordSet         *bool                 `json:"password_set,omitempty"`
-	TagIds              *[]openapi_types.UUID `json:"tag_ids,omitempty"`
+	GroupId             *openapi_types.UUID   `json:"group_id"`
+	PasswordSet         bool                  `json:"password_set"`
+	TagIds              *[]openapi_types.UUID `json:"tag_ids"`
 }
 
 // ImportFile defines model for ImportFile.
 type ImportFile struct {
-	Delimiter *string `json:"delimiter,omitempty"`
-	Encoding  *string `json:"encoding,omitempty"`
+	Delimiter string `json:"delimiter"`
+	Encoding  string `json:"encoding"`
 
 	// HeaderLine The line of the headers when it is not the first
-	HeaderLine *int      `json:"header_line,omitempty"`
-	Headers    *[]string `json:"headers,omitempty"`
-	Name       *string   `json:"name,omitempty"`
-	Rows       *int      `json:"rows,omitempty"`
-	Sha256     *string   `json:"sha256,omitempty"`
-	Size       *int64    `json:"size,omitempty"`
+	HeaderLine *int     `json:"header_line,omitempty"`
+	Headers    []string `json:"headers"`
+	Name       string   `json:"name"`
+	Rows       int      `json:"rows"`
+	Sha256     *string  `json:"sha256,omitempty"`
+	Size       int64    `json:"size"`
 }
 
 // ImportList defines model for ImportList.
@@ -546,8 +546,8 @@ type ImportStep string
 
 // KeptAccount defines model for KeptAccount.
 type KeptAccount struct {
-	Email  *string   `json:"email,omitempty"`
-	Fields *[]string `json:"fields,omitempty"`
+	Email  string   `json:"email"`
+	Fields []string `json:"fields"`
 }
 
 // LastImport The last import of the class, or null
@@ -614,12 +614,12 @@ type OrganizationChanges struct {
 
 // Progress The commit's (or undo's) progress
 type Progress struct {
-	Created   *int `json:"created,omitempty"`
-	Done      *int `json:"done,omitempty"`
-	Failed    *int `json:"failed,omitempty"`
-	Total     *int `json:"total,omitempty"`
-	Unchanged *int `json:"unchanged,omitempty"`
-	Updated   *int `json:"updated,omitempty"`
+	Created   int `json:"created"`
+	Done      int `json:"done"`
+	Failed    int `json:"failed"`
+	Total     int `json:"total"`
+	Unchanged int `json:"unchanged"`
+	Updated   int `json:"updated"`
 }
 
 // RecentSignIn defines model for RecentSignIn.
@@ -646,23 +646,23 @@ type Role string
 
 // Row defines model for Row.
 type Row struct {
-	Changes *[]RowChange `json:"changes,omitempty"`
+	Changes *[]RowChange `json:"changes"`
 
 	// DefaultTags The import's tags every row gets too
-	DefaultTags *[]string `json:"default_tags,omitempty"`
-	Email       *string   `json:"email,omitempty"`
-	FirstName   *string   `json:"first_name,omitempty"`
-	Group       *string   `json:"group,omitempty"`
+	DefaultTags *[]string `json:"default_tags"`
+	Email       string    `json:"email"`
+	FirstName   string    `json:"first_name"`
+	Group       string    `json:"group"`
 
 	// GroupIsDefault The row names no group and `group` is the import's default
-	GroupIsDefault *bool         `json:"group_is_default,omitempty"`
-	LastName       *string       `json:"last_name,omitempty"`
-	Problems       *[]RowProblem `json:"problems,omitempty"`
+	GroupIsDefault bool          `json:"group_is_default"`
+	LastName       string        `json:"last_name"`
+	Problems       *[]RowProblem `json:"problems"`
 
 	// Row The 1-based data row number in the file
 	Row    int       `json:"row"`
 	Status RowStatus `json:"status"`
-	Tags   *[]string `json:"tags,omitempty"`
+	Tags   *[]string `json:"tags"`
 }
 
 // RowChange One field an existing account changes; a password change is `{field:"password"}` without values.
@@ -704,10 +704,10 @@ type RowsPage struct {
 
 // SameFile defines model for SameFile.
 type SameFile struct {
-	Created   *int               `json:"created,omitempty"`
+	Created   int                `json:"created"`
 	CreatedAt time.Time          `json:"created_at"`
 	Id        openapi_types.UUID `json:"id"`
-	Rows      *int               `json:"rows,omitempty"`
+	Rows      int                `json:"rows"`
 	State     ImportState        `json:"state"`
 }
 
@@ -736,14 +736,14 @@ type SignInRequest struct {
 
 // Summary Only once the import is completed. created + updated + unchanged + skipped + failed + blank = the file's rows.
 type Summary struct {
-	Blank       *int         `json:"blank,omitempty"`
-	CompletedAt *time.Time   `json:"completed_at,omitempty"`
-	Created     *int         `json:"created,omitempty"`
-	Failed      *int         `json:"failed,omitempty"`
-	FailedRows  *[]FailedRow `json:"failed_rows,omitempty"`
-	Skipped     *int         `json:"skipped,omitempty"`
-	Unchanged   *int         `json:"unchanged,omitempty"`
-	Updated     *int         `json:"updated,omitempty"`
+	Blank       int          `json:"blank"`
+	CompletedAt time.Time    `json:"completed_at"`
+	Created     int          `json:"created"`
+	Failed      int          `json:"failed"`
+	FailedRows  *[]FailedRow `json:"failed_rows"`
+	Skipped     int          `json:"skipped"`
+	Unchanged   int          `json:"unchanged"`
+	Updated     int          `json:"updated"`
 
 	// WelcomeEmails Only when the import sent welcome emails. `failed` were refused for good by the mail server (or not taken in all the tries); each account's audit trail says what it answered.
 	WelcomeEmails *WelcomeEmails `json:"welcome_emails,omitempty"`
@@ -751,14 +751,14 @@ type Summary struct {
 
 // Undo Only once an undo started. `kept` counts accounts whose fields changed again since the import, left as they are.
 type Undo struct {
-	By           *string        `json:"by,omitempty"`
-	Deactivated  *int           `json:"deactivated,omitempty"`
-	Done         *int           `json:"done,omitempty"`
-	Kept         *int           `json:"kept,omitempty"`
-	KeptAccounts *[]KeptAccount `json:"kept_accounts,omitempty"`
-	Restored     *int           `json:"restored,omitempty"`
-	StartedAt    *time.Time     `json:"started_at,omitempty"`
-	Total        *int           `json:"total,omitempty"`
+	By           string         `json:"by"`
+	Deactivated  int            `json:"deactivated"`
+	Done         int            `json:"done"`
+	Kept         int            `json:"kept"`
+	KeptAccounts *[]KeptAccount `json:"kept_accounts"`
+	Restored     int            `json:"restored"`
+	StartedAt    time.Time      `json:"started_at"`
+	Total        int            `json:"total"`
 }
 
 // UploadForm defines model for UploadForm.
@@ -780,9 +780,9 @@ type UploadFormSendWelcomeEmail string
 
 // Verification How far the review went; commit needs every page reviewed, or skipped.
 type Verification struct {
-	Pages         *int   `json:"pages,omitempty"`
-	ReviewedPages *[]int `json:"reviewed_pages,omitempty"`
-	Skipped       *bool  `json:"skipped,omitempty"`
+	Pages         int    `json:"pages"`
+	ReviewedPages *[]int `json:"reviewed_pages"`
+	Skipped       bool   `json:"skipped"`
 }
 
 // VerificationRequest `{skip:true}` or `{page:N}`
@@ -793,9 +793,9 @@ type VerificationRequest struct {
 
 // WelcomeEmails Only when the import sent welcome emails. `failed` were refused for good by the mail server (or not taken in all the tries); each account's audit trail says what it answered.
 type WelcomeEmails struct {
-	Failed  *int `json:"failed,omitempty"`
-	Pending *int `json:"pending,omitempty"`
-	Sent    *int `json:"sent,omitempty"`
+	Failed  int `json:"failed"`
+	Pending int `json:"pending"`
+	Sent    int `json:"sent"`
 }
 
 // ImportID defines model for ImportID.

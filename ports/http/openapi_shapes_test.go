@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,7 +16,8 @@ import (
 // Every field the handlers send is in the description, at every depth, so
 // a generated client reads all of it: a field added to an answer without
 // its description fails here. (The description may name more: fields of
-// shared/API.md other branches are adding.)
+// shared/API.md other branches are adding.) A field the description calls
+// required is always sent: a Go field without omitempty.
 func TestOpenAPINamesEveryFieldSent(t *testing.T) {
 	doc := loadDescription(t)
 	tests := []struct {
@@ -47,8 +49,8 @@ func TestOpenAPINamesEveryFieldSent(t *testing.T) {
 			if ref == nil {
 				t.Fatalf("components/schemas/%s is missing", tt.schema)
 			}
-			for _, missing := range undescribed(reflect.TypeOf(tt.answer), ref.Value, tt.schema) {
-				t.Errorf("%s is sent but not described", missing)
+			for _, wrong := range undescribed(reflect.TypeOf(tt.answer), ref.Value, tt.schema) {
+				t.Error(wrong)
 			}
 		})
 	}
@@ -70,7 +72,8 @@ func marshalsItself(typ reflect.Type) bool {
 	return false
 }
 
-// undescribed lists the JSON fields of typ that schema does not name.
+// undescribed lists how typ's JSON differs from schema: fields sent but not
+// named, and fields required but not always sent.
 func undescribed(typ reflect.Type, schema *openapi3.Schema, where string) []string {
 	for typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
@@ -81,32 +84,39 @@ func undescribed(typ reflect.Type, schema *openapi3.Schema, where string) []stri
 	switch typ.Kind() {
 	case reflect.Slice, reflect.Array:
 		if schema.Items == nil {
-			return []string{where + " (an array, described as something else)"}
+			return []string{where + " is an array, described as something else"}
 		}
 		return undescribed(typ.Elem(), schema.Items.Value, where+"[]")
 	case reflect.Struct:
 	default:
 		return nil
 	}
-	var missing []string
+	var wrong []string
+	always := map[string]bool{}
 	for f := range typ.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		name, options, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if !f.IsExported() || name == "-" {
 			continue
 		}
 		if f.Anonymous && name == "" {
-			missing = append(missing, undescribed(f.Type, schema, where)...)
+			wrong = append(wrong, undescribed(f.Type, schema, where)...)
 			continue
 		}
 		if name == "" {
 			name = f.Name
 		}
+		always[name] = !slices.Contains(strings.Split(options, ","), "omitempty")
 		prop := schema.Properties[name]
 		if prop == nil {
-			missing = append(missing, where+"."+name)
+			wrong = append(wrong, where+"."+name+" is sent but not described")
 			continue
 		}
-		missing = append(missing, undescribed(f.Type, prop.Value, where+"."+name)...)
+		wrong = append(wrong, undescribed(f.Type, prop.Value, where+"."+name)...)
 	}
-	return missing
+	for _, name := range schema.Required {
+		if !always[name] {
+			wrong = append(wrong, where+"."+name+" is described as required but not always sent")
+		}
+	}
+	return wrong
 }
