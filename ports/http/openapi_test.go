@@ -84,8 +84,9 @@ func TestOpenAPIIsServed(t *testing.T) {
 var notInTheAPI = map[string]bool{"GET /healthz": true, "GET /readyz": true}
 
 // builtElsewhere are routes of shared/API.md that the description holds
-// before their handlers are merged (other branches build them). Once one
-// is registered here, take it off this list.
+// before their handlers are merged (other branches build them), described
+// from the contract alone. Once one is registered, the test fails until it
+// leaves this list: check its description against the handler then.
 var builtElsewhere = map[string]bool{
 	"GET /api/v1/me":                           true,
 	"POST /api/v1/me/email":                    true,
@@ -137,6 +138,11 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	for route := range described {
 		if !registered[route] && !builtElsewhere[route] {
 			t.Errorf("openapi.yaml describes %s, which nothing registers", route)
+		}
+	}
+	for route := range builtElsewhere {
+		if registered[route] {
+			t.Errorf("%s is registered now: check its description in openapi.yaml against the handler, then take it off builtElsewhere", route)
 		}
 	}
 }
