@@ -4,7 +4,7 @@
 GOBIN := $(shell go env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 
-.PHONY: run test check build build-dev bench fuzz lint clean clean-data
+.PHONY: run test check build build-dev bench fuzz lint api clean clean-data
 
 ## run: build the development binary, migrate and serve on 127.0.0.1:8080 (demo school, emails at /dev/mail, fake Google)
 run: build-dev .data/secret-key
@@ -32,6 +32,10 @@ lint:
 	go vet -tags dev ./cmd/rollcall
 	staticcheck ./...
 	staticcheck -tags dev ./cmd/rollcall
+
+## api: lint the OpenAPI description (Redocly's recommended rules, via npx) and regenerate the Go client in client/ (docs/api.md)
+api:
+	@scripts/api.sh
 
 ## build: the production binary bin/rollcall (no development mode, no fakes)
 build:

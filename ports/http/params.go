@@ -1,6 +1,7 @@
 package http
 
 import (
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -52,14 +53,20 @@ func CheckValues(values url.Values, where string) error {
 
 // checkQuery is the API's middleware for query strings.
 func (a *API) checkQuery(next http.Handler) http.Handler {
+	return checkQuery(a.logger, next)
+}
+
+// checkQuery answers 400 invalid_parameter to a query string that cannot be
+// read or holds a NUL or invalid UTF-8, on every route under /api/v1.
+func checkQuery(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		values, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
-			a.fail(w, r, InvalidParameter("The query string cannot be read (%v).", err))
+			writeError(w, r, logger, InvalidParameter("The query string cannot be read (%v).", err))
 			return
 		}
 		if err := CheckValues(values, "query"); err != nil {
-			a.fail(w, r, err)
+			writeError(w, r, logger, err)
 			return
 		}
 		next.ServeHTTP(w, r)

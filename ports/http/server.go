@@ -31,7 +31,9 @@ func NewServer(logger *slog.Logger, ready map[string]ReadinessCheck) *Server {
 	s := &Server{logger: logger, ready: ready, router: mux.NewRouter()}
 	s.router.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
 	s.router.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
-	s.router.HandleFunc("/api/v1/openapi.yaml", serveOpenAPI).Methods(http.MethodGet)
+	// The description is under /api/v1 and refuses a broken query string
+	// as the API's routes do (it says so of every route).
+	s.router.Handle("/api/v1/openapi.yaml", checkQuery(logger, http.HandlerFunc(serveOpenAPI))).Methods(http.MethodGet)
 	return s
 }
 
