@@ -134,7 +134,7 @@ func (m *Main) signing(ctx context.Context) (*app, error) {
 	if err != nil || a.signIn != nil {
 		return a, err
 	}
-	gate, err := command.NewSignInGate(postgres.NewSignInCounters(m.pool), a.tenancy, throttle.SignInRules(), m.Config.SessionTTL, m.Logger)
+	gate, err := command.NewSignInGate(postgres.NewSignInCounters(m.pool), a.accounts, throttle.SignInRules(), m.Config.SessionTTL, m.Logger)
 	if err != nil {
 		return nil, err
 	}

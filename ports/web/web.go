@@ -177,7 +177,7 @@ func (p *Pages) sessionHandler(h http.HandlerFunc, allowPending, checkForm bool)
 			return
 		}
 		s := session{actor: tenancy.Actor{ID: login.AccountID, OrgID: login.OrgID, Email: login.Email, Role: role, GroupID: login.GroupID},
-			mustChangePassword: login.MustChangePassword, token: c.Value}
+			mustChangePassword: login.PasswordChangeDue(), token: c.Value}
 		if s.mustChangePassword && !allowPending {
 			http.Redirect(w, r, "/password", http.StatusSeeOther)
 			return
