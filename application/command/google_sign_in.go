@@ -23,7 +23,7 @@ type OpenID interface {
 	NewVerifier() string
 	// AuthURL is Google's sign-in page for this state, nonce and PKCE
 	// verifier.
-	AuthURL(state, nonce, verifier string) string
+	AuthURL(ctx context.Context, state, nonce, verifier string) (string, error)
 	// Identity exchanges the code and verifies the ID token (signature by
 	// the issuer's published keys, issuer, audience, expiry, nonce) before
 	// reading its claims. A token or code Google's rules refuse is an error
@@ -76,12 +76,21 @@ func NewGoogleSignInHandler(openID OpenID, states GoogleSignInStates, logins Log
 
 // Start returns Google's sign-in page and the sealed pending sign-in for
 // the browser to keep until it comes back (ten minutes at most).
-func (h *GoogleSignInHandler) Start(_ context.Context) (redirect, sealed string, err error) {
+func (h *GoogleSignInHandler) Start(ctx context.Context) (redirect, sealed string, err error) {
 	p := PendingGoogleSignIn{State: randomString(), Nonce: randomString(), Verifier: h.openID.NewVerifier(), Expires: h.now().Add(h.stateTTL)}
 	if sealed, err = h.states.Seal(p); err != nil {
 		return "", "", err
 	}
-	return h.openID.AuthURL(p.State, p.Nonce, p.Verifier), sealed, nil
+	if redirect, err = h.openID.AuthURL(ctx, p.State, p.Nonce, p.Verifier); err != nil {
+		return "", "", googleUnavailable(err)
+	}
+	return redirect, sealed, nil
+}
+
+func googleUnavailable(err error) error {
+	e := failure.New(failure.Unavailable, "google_unavailable", "Rollcall could not reach Google for the sign-in. Try again in a minute, or sign in with your email and password.")
+	e.Err, e.RetryAfter = err, time.Minute
+	return e
 }
 
 func randomString() string {
@@ -123,9 +132,7 @@ func (h *GoogleSignInHandler) Finish(ctx context.Context, cmd FinishGoogleSignIn
 			"Google sign-in failed: Rollcall could not verify what Google sent. Try again, or sign in with your email and password.")
 	}
 	if err != nil {
-		e := failure.New(failure.Unavailable, "google_unavailable", "Rollcall could not reach Google to finish the sign-in. Try again in a minute, or sign in with your email and password.")
-		e.Err, e.RetryAfter = err, time.Minute
-		return Session{}, e
+		return Session{}, googleUnavailable(err)
 	}
 	attempt, err := h.gate.Begin(ctx, id.Email, cmd.ClientAddress)
 	if err != nil {
