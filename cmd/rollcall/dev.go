@@ -80,8 +80,8 @@ func (m *Main) startDev() (devMode, error) {
 		opts := googletest.DevFixture(demoEmail)
 		d.google = googletest.New(opts)
 		m.Config.Google = GoogleConfig{ClientID: opts.ClientID, ClientSecret: opts.ClientSecret,
-			AuthURL: d.google.AuthURL(), TokenURL: d.google.TokenURL(), APIURL: d.google.APIURL()}
-		m.Logger.Warn("FAKE GOOGLE (development): GOOGLE_CLIENT_ID is unset, so Google Classroom is a fake at " + d.google.URL)
+			AuthURL: d.google.AuthURL(), TokenURL: d.google.TokenURL(), APIURL: d.google.APIURL(), IssuerURL: d.google.IssuerURL()}
+		m.Logger.Warn("FAKE GOOGLE (development): GOOGLE_CLIENT_ID is unset, so Google Classroom and Sign in with Google are a fake at " + d.google.URL)
 	}
 	return d, nil
 }

@@ -398,6 +398,9 @@ func DevFixture(teacherEmail string) Options {
 	return Options{
 		ClientID: "rollcall-dev", ClientSecret: "rollcall-dev-secret",
 		User: Person{ID: "t1", Email: teacherEmail, Given: "Demo", Family: "Teacher"},
+		// Sign in with Google signs the demo administrator in, as a teacher
+		// of a Workspace school.
+		IDTokens: IDTokenOptions{HostedDomain: "demo.school"},
 		Courses: []Course{
 			{ID: "c-7b", Name: "Biology 7B", Section: "Period 2", OwnerEmail: teacherEmail,
 				Students: []Person{{"s1", "ana.lima@demo.school", "Ana", "Lima"}, {"s2", "bo.ek@demo.school", "Bo", "Ek"}, {"s3", "", "Cy", "Noemail"}},
