@@ -33,6 +33,14 @@ type Login struct {
 	// Active is false for a deactivated account (an undone import's): it
 	// cannot sign in.
 	Active bool
+	// SignInMethod is how the session was made (SessionLogin only).
+	SignInMethod string
+}
+
+// PasswordChangeDue says whether the session must choose a new password
+// before anything else (a Google session need not).
+func (l Login) PasswordChangeDue() bool {
+	return account.PasswordChangeDue(l.MustChangePassword, l.SignInMethod)
 }
 
 // Logins reads and writes sign-in records and sessions.

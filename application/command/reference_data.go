@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
@@ -39,6 +40,15 @@ type Organization struct {
 	// share of the organization's accounts (and more than 20) must be
 	// confirmed with the exact number; 0 turns the guard off.
 	ChangeThresholdPercent int
+	// GoogleSignInEnabled and GoogleSignInDomains are its rules for Sign in
+	// with Google (account.GoogleSignInPolicy).
+	GoogleSignInEnabled bool
+	GoogleSignInDomains []string
+}
+
+// GoogleSignInPolicy is the organization's say on Sign in with Google.
+func (o Organization) GoogleSignInPolicy() account.GoogleSignInPolicy {
+	return account.GoogleSignInPolicy{Enabled: o.GoogleSignInEnabled, Domains: o.GoogleSignInDomains}
 }
 
 // ReferenceData stores organizations and their groups, tags and presets.
@@ -47,6 +57,7 @@ type ReferenceData interface {
 	Organization(ctx context.Context, id uuid.UUID) (Organization, error)
 	SetWelcomeEmail(ctx context.Context, id uuid.UUID, enabled bool) error
 	SetChangeThreshold(ctx context.Context, id uuid.UUID, percent int) error
+	SetGoogleSignIn(ctx context.Context, id uuid.UUID, policy account.GoogleSignInPolicy) error
 	CreateNamed(ctx context.Context, kind ReferenceKind, orgID uuid.UUID, n Named) error
 	ListNamed(ctx context.Context, kind ReferenceKind, orgID uuid.UUID) ([]Named, error)
 }
@@ -109,6 +120,9 @@ func (h *ReferenceHandler) Organization(ctx context.Context, actor tenancy.Actor
 type OrganizationSettings struct {
 	WelcomeEmailEnabled    *bool
 	ChangeThresholdPercent *int
+	GoogleSignInEnabled    *bool
+	// GoogleSignInDomains: an empty list allows any Google account.
+	GoogleSignInDomains *[]string
 }
 
 // UpdateOrganization changes the organization's settings.
@@ -119,6 +133,29 @@ func (h *ReferenceHandler) UpdateOrganization(ctx context.Context, actor tenancy
 	if p := s.ChangeThresholdPercent; p != nil && (*p < 0 || *p > 100) {
 		return Organization{}, failure.New(failure.Unprocessable, "invalid_value",
 			"change_threshold_percent must be a whole number from 0 (no confirmation ever asked) to 100.")
+	}
+	var domains []string
+	if s.GoogleSignInDomains != nil {
+		var err error
+		if domains, err = account.ParseGoogleDomains(*s.GoogleSignInDomains); err != nil {
+			return Organization{}, err
+		}
+	}
+	if s.GoogleSignInEnabled != nil || s.GoogleSignInDomains != nil {
+		org, err := h.store.Organization(ctx, actor.OrgID)
+		if err != nil {
+			return Organization{}, err
+		}
+		policy := org.GoogleSignInPolicy()
+		if s.GoogleSignInEnabled != nil {
+			policy.Enabled = *s.GoogleSignInEnabled
+		}
+		if s.GoogleSignInDomains != nil {
+			policy.Domains = domains
+		}
+		if err := h.store.SetGoogleSignIn(ctx, actor.OrgID, policy); err != nil {
+			return Organization{}, err
+		}
 	}
 	if s.WelcomeEmailEnabled != nil {
 		if err := h.store.SetWelcomeEmail(ctx, actor.OrgID, *s.WelcomeEmailEnabled); err != nil {

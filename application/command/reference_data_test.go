@@ -2,6 +2,7 @@ package command_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -112,6 +113,53 @@ func TestOrganizationSettings(t *testing.T) {
 	}
 	// The other organization is untouched.
 	if o, err := e.tenancy.Organization(ctx, other); err != nil || o.WelcomeEmailEnabled {
+		t.Fatalf("the other organization: %+v %v", o, err)
+	}
+}
+
+// Sign in with Google's settings: on by default for any Google account; a
+// system administrator limits it to Workspace domains (checked, stored
+// lower-case) or turns it off, each part changed without the other; a
+// group administrator cannot; the other organization keeps its own.
+func TestGoogleSignInSettings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	lincoln, other := e.org(t, "Lincoln High", false), e.org(t, "Other District", false)
+	root := e.actor(t, lincoln, "root@lincoln.test", tenancy.RoleSystemAdmin, uuid.Nil)
+	admin := e.actor(t, lincoln, "ada@lincoln.test", tenancy.RoleAdmin, uuid.Nil)
+	on, off := true, false
+	domains := func(d ...string) *[]string { return &d }
+
+	if org, err := e.reference.Organization(ctx, root); err != nil || !org.GoogleSignInEnabled || len(org.GoogleSignInDomains) != 0 {
+		t.Fatalf("by default: %+v %v", org, err)
+	}
+	if _, err := e.reference.UpdateOrganization(ctx, admin, command.OrganizationSettings{GoogleSignInEnabled: &off}); err == nil {
+		t.Fatal("a group administrator turned Google sign-in off")
+	} else {
+		requireAppError(t, err, failure.Forbidden, "forbidden")
+	}
+	if _, err := e.reference.UpdateOrganization(ctx, root, command.OrganizationSettings{GoogleSignInDomains: domains("lincoln.test", "not a domain")}); err == nil {
+		t.Fatal("a bad domain was stored")
+	} else {
+		requireAppError(t, err, failure.Unprocessable, "invalid_value")
+	}
+	org, err := e.reference.UpdateOrganization(ctx, root, command.OrganizationSettings{GoogleSignInDomains: domains("Lincoln.TEST", "staff.lincoln.test", "lincoln.test")})
+	if err != nil || !org.GoogleSignInEnabled || !reflect.DeepEqual(org.GoogleSignInDomains, []string{"lincoln.test", "staff.lincoln.test"}) {
+		t.Fatalf("domains: %+v %v", org, err)
+	}
+	org, err = e.reference.UpdateOrganization(ctx, root, command.OrganizationSettings{GoogleSignInEnabled: &off})
+	if err != nil || org.GoogleSignInEnabled || len(org.GoogleSignInDomains) != 2 {
+		t.Fatalf("turned off, domains kept: %+v %v", org, err)
+	}
+	org, err = e.reference.UpdateOrganization(ctx, root, command.OrganizationSettings{GoogleSignInEnabled: &on, GoogleSignInDomains: domains()})
+	if err != nil || !org.GoogleSignInEnabled || len(org.GoogleSignInDomains) != 0 {
+		t.Fatalf("on for any Google account: %+v %v", org, err)
+	}
+	if _, err := e.reference.UpdateOrganization(ctx, root, command.OrganizationSettings{GoogleSignInEnabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := e.tenancy.Organization(ctx, other); err != nil || !o.GoogleSignInEnabled {
 		t.Fatalf("the other organization: %+v %v", o, err)
 	}
 }

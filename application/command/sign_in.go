@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/secret"
 )
@@ -109,11 +110,8 @@ func (h *SignInHandler) Handle(ctx context.Context, cmd SignIn) (Session, error)
 		attempt.Abandon(ctx)
 		return Session{}, ErrDeactivated()
 	}
-	return attempt.Succeed(ctx, login)
+	return attempt.Succeed(ctx, login, account.SignInPassword)
 }
 
 // ErrDeactivated is the answer to a deactivated account's sign-in.
-func ErrDeactivated() error {
-	return failure.New(failure.Unauthorized, "account_deactivated",
-		"This account has been deactivated. Ask your administrator to reactivate it (importing it again does).")
-}
+func ErrDeactivated() error { return account.ErrDeactivated() }

@@ -22,20 +22,35 @@ type SignInCounters interface {
 	Update(ctx context.Context, account, address throttle.Key, fn func(now time.Time, c *throttle.Counters) error) error
 }
 
+// SessionStarter starts a session and records the SignedIn that audits it,
+// in one transaction: no session without its audit entry.
+type SessionStarter interface {
+	StartSession(ctx context.Context, s NewSession) error
+}
+
+// NewSession is a session to start.
+type NewSession struct {
+	Login  Login
+	Token  string
+	TTL    time.Duration
+	Method string // account.SignInPassword or account.SignInGoogle
+	At     time.Time
+}
+
 // SignInGate is what every way of signing in goes through: the throttle
 // before the credentials are checked, and the session once they are good.
-// Password sign-in uses it; Sign in with Google is to use the same, so both
-// share one throttle and one set of session rules.
+// Password sign-in and Sign in with Google both use it, so they share one
+// throttle and one set of session rules.
 type SignInGate struct {
 	counters SignInCounters
-	sessions Sessions
+	sessions SessionStarter
 	rules    throttle.Rules
 	ttl      time.Duration
 	logger   *slog.Logger
 }
 
 // NewSignInGate refuses missing dependencies.
-func NewSignInGate(counters SignInCounters, sessions Sessions, rules throttle.Rules, ttl time.Duration, logger *slog.Logger) (*SignInGate, error) {
+func NewSignInGate(counters SignInCounters, sessions SessionStarter, rules throttle.Rules, ttl time.Duration, logger *slog.Logger) (*SignInGate, error) {
 	if counters == nil || sessions == nil || logger == nil || ttl <= 0 || rules.Account.Free < 1 || rules.Address.Free < 1 {
 		return nil, errors.New("command: NewSignInGate needs counters, sessions, throttle rules, a positive session lifetime and a logger")
 	}
@@ -78,8 +93,9 @@ func TooManyAttempts(wait time.Duration) error {
 	return e
 }
 
-// Succeed clears the account's failures and starts a session for login.
-func (a *SignInAttempt) Succeed(ctx context.Context, login Login) (Session, error) {
+// Succeed clears the account's failures and starts a session for login,
+// made by method.
+func (a *SignInAttempt) Succeed(ctx context.Context, login Login, method string) (Session, error) {
 	g := a.gate
 	if err := g.counters.Update(ctx, a.account, a.address, func(_ time.Time, c *throttle.Counters) error {
 		*c = g.rules.Succeeded(*c)
@@ -92,10 +108,10 @@ func (a *SignInAttempt) Succeed(ctx context.Context, login Login) (Session, erro
 		return Session{}, err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	if err := g.sessions.CreateSession(ctx, login.AccountID, token, g.ttl); err != nil {
+	if err := g.sessions.StartSession(ctx, NewSession{Login: login, Token: token, TTL: g.ttl, Method: method, At: time.Now()}); err != nil {
 		return Session{}, err
 	}
-	g.logger.InfoContext(ctx, "signed in", "account_id", login.AccountID, "org_id", login.OrgID)
+	g.logger.InfoContext(ctx, "signed in", "account_id", login.AccountID, "org_id", login.OrgID, "method", method)
 	return Session{Token: secret.New(token), Login: login}, nil
 }
 

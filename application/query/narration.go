@@ -274,6 +274,14 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 			return "Password changed (not shown); it must be changed at the next sign-in", none
 		}
 		return "Password changed (not shown)", none
+	case account.SignedIn:
+		switch ev.Method {
+		case account.SignInGoogle:
+			return "Signed in with Google", none
+		case account.SignInPassword:
+			return "Signed in with the password", none
+		}
+		return "Signed in (" + ev.Method + ")", none
 	case account.WelcomeEmailQueued:
 		return "Welcome email queued for sending", none
 	case account.WelcomeEmailUndelivered:

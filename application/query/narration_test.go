@@ -72,6 +72,8 @@ func TestNarrateEvents(t *testing.T) {
 		{"account updated by another's import", account.AccountUpdated{ImportID: stranger, ImportRow: 5, PasswordReplaced: true, Group: &account.GroupChange{To: group7B}},
 			"Row 5 of an import replaced the password (not shown) and moved from no group to group 7B", "/imports/" + stranger.String() + "/audit"},
 		{"password", account.PasswordChanged{}, "Password changed (not shown)", ""},
+		{"signed in with Google", account.SignedIn{Method: "google"}, "Signed in with Google", ""},
+		{"signed in with the password", account.SignedIn{Method: "password"}, "Signed in with the password", ""},
 		{"welcome", account.WelcomeEmailQueued{}, "Welcome email queued for sending", ""},
 		{"welcome undelivered", account.WelcomeEmailUndelivered{Reason: "550 5.1.1 no such mailbox"},
 			"Welcome email could not be delivered; the mail server answered: 550 5.1.1 no such mailbox", ""},

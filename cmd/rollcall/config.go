@@ -80,6 +80,10 @@ type Config struct {
 type GoogleConfig struct {
 	ClientID, ClientSecret    string
 	AuthURL, TokenURL, APIURL string
+	// IssuerURL is Sign in with Google's OpenID Connect issuer (default
+	// https://accounts.google.com), discovered at its
+	// /.well-known/openid-configuration.
+	IssuerURL string
 }
 
 func configFromEnv() (Config, error) {
@@ -179,7 +183,8 @@ func configFromEnv() (Config, error) {
 		return c, fmt.Errorf("DEV_MODE=%q: say true or false", v)
 	}
 	c.Google = GoogleConfig{ClientID: os.Getenv("GOOGLE_CLIENT_ID"), ClientSecret: os.Getenv("GOOGLE_CLIENT_SECRET"),
-		AuthURL: os.Getenv("GOOGLE_AUTH_URL"), TokenURL: os.Getenv("GOOGLE_TOKEN_URL"), APIURL: os.Getenv("GOOGLE_API_URL")}
+		AuthURL: os.Getenv("GOOGLE_AUTH_URL"), TokenURL: os.Getenv("GOOGLE_TOKEN_URL"), APIURL: os.Getenv("GOOGLE_API_URL"),
+		IssuerURL: os.Getenv("GOOGLE_ISSUER_URL")}
 	c.SMTPURL = os.Getenv("SMTP_URL")
 	c.MailFrom = envOr("MAIL_FROM", "Rollcall <rollcall@localhost>")
 	c.PublicURL = os.Getenv("PUBLIC_URL")

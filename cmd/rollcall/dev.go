@@ -80,8 +80,8 @@ func (m *Main) startDev() (devMode, error) {
 		opts := googletest.DevFixture(demoEmail)
 		d.google = googletest.New(opts)
 		m.Config.Google = GoogleConfig{ClientID: opts.ClientID, ClientSecret: opts.ClientSecret,
-			AuthURL: d.google.AuthURL(), TokenURL: d.google.TokenURL(), APIURL: d.google.APIURL()}
-		m.Logger.Warn("FAKE GOOGLE (development): GOOGLE_CLIENT_ID is unset, so Google Classroom is a fake at " + d.google.URL)
+			AuthURL: d.google.AuthURL(), TokenURL: d.google.TokenURL(), APIURL: d.google.APIURL(), IssuerURL: d.google.IssuerURL()}
+		m.Logger.Warn("FAKE GOOGLE (development): GOOGLE_CLIENT_ID is unset, so Google Classroom and Sign in with Google are a fake at " + d.google.URL)
 	}
 	return d, nil
 }
@@ -125,13 +125,18 @@ func (d *devServices) banner(addr string) {
 	if d.catcher != nil {
 		mail = base + "/dev/mail (caught in-process, nothing leaves this machine)"
 	}
+	google := "the Google of GOOGLE_CLIENT_ID"
+	if d.google != nil {
+		google = "a fake; \"Sign in with Google\" signs in as " + demoEmail
+	}
 	fmt.Fprintf(d.m.Stdout, `
   Rollcall is running (development mode) — %s
   Sign in:  %s  with the demo password %q (you will choose a new one).
+  Google:   %s
   Emails:   %s
   API:      %s/api/v1/openapi.yaml
 
-`, addr, demoEmail, demoPassword, mail, base)
+`, addr, demoEmail, demoPassword, google, mail, base)
 }
 
 var mailPage = template.Must(template.New("mail").Parse(`<!doctype html>

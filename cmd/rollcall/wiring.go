@@ -50,7 +50,11 @@ type app struct {
 	// metrics is nil unless METRICS_ADDR is set.
 	metrics   *metrics.Metrics
 	classroom *command.Classroom
-	csrfKey   []byte
+	// gate is every sign-in's throttle and session; googleSignIn is nil
+	// without GOOGLE_CLIENT_ID.
+	gate         *command.SignInGate
+	googleSignIn *command.GoogleSignInHandler
+	csrfKey      []byte
 }
 
 // newCodec knows every event type of the domain.
@@ -134,10 +138,11 @@ func (m *Main) signing(ctx context.Context) (*app, error) {
 	if err != nil || a.signIn != nil {
 		return a, err
 	}
-	gate, err := command.NewSignInGate(postgres.NewSignInCounters(m.pool), a.tenancy, throttle.SignInRules(), m.Config.SessionTTL, m.Logger)
+	gate, err := command.NewSignInGate(postgres.NewSignInCounters(m.pool), a.accounts, throttle.SignInRules(), m.Config.SessionTTL, m.Logger)
 	if err != nil {
 		return nil, err
 	}
+	a.gate = gate
 	if a.signIn, err = command.NewSignInHandler(a.tenancy, a.hasher, gate, m.Logger); err != nil {
 		return nil, err
 	}
@@ -214,8 +219,13 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 		if a.classroom, err = command.NewClassroom(google.Adapter{Client: client}, postgres.NewGoogleConnections(m.pool, key), a.wizard, a.tenancy, m.Logger); err != nil {
 			return nil, err
 		}
+		openID := google.NewOpenID(google.OpenIDConfig{ClientID: g.ClientID, ClientSecret: g.ClientSecret, IssuerURL: g.IssuerURL,
+			RedirectURL: m.Config.PublicURL + "/sign-in/google/callback"})
+		if a.googleSignIn, err = command.NewGoogleSignInHandler(openID, vault.GoogleSignInStates{Key: key}, a.tenancy, a.tenancy, a.gate, m.Logger, time.Now); err != nil {
+			return nil, err
+		}
 	} else {
-		m.Logger.Warn("GOOGLE_CLIENT_ID is unset: the Google Classroom import is off")
+		m.Logger.Warn("GOOGLE_CLIENT_ID is unset: the Google Classroom import and Sign in with Google are off")
 	}
 	return a, nil
 }
@@ -252,7 +262,7 @@ func (m *Main) mailSender() (mail.Sender, error) {
 
 func (a *app) pages(m *Main) (*web.Pages, error) {
 	return web.New(web.Deps{Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, SignOut: a.signOut, ChangePassword: a.changePwd,
-		Queries: a.queries, Wizard: a.wizard, Reference: a.reference, Rows: a.jobs, Classroom: a.classroom, SampleFile: spreadsheet.Sample(),
+		Queries: a.queries, Wizard: a.wizard, Reference: a.reference, Rows: a.jobs, Classroom: a.classroom, GoogleSignIn: a.googleSignIn, SampleFile: spreadsheet.Sample(),
 		Upload: m.uploadLimits(), TrustedProxies: m.Config.TrustedProxies, PublicURL: m.Config.PublicURL,
 		CSRFKey: a.csrfKey, SecureCookies: strings.HasPrefix(m.Config.PublicURL, "https://")})
 }

@@ -10,12 +10,50 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rollcall/rollcall/application/command"
+	"github.com/rollcall/rollcall/application/eventstore"
 )
 
 // Sessions are bearer tokens of signed-in accounts; only their SHA-256 is
 // stored, so a leaked table signs nobody in.
 
-var _ command.Sessions = (*Tenancy)(nil)
+var (
+	_ command.Sessions       = (*Tenancy)(nil)
+	_ command.SessionStarter = (*Accounts)(nil)
+)
+
+// StartSession appends SignedIn to the account's stream and stores the
+// session, in one transaction: every session has its audit entry. The
+// account's stored version moves with the event, as for any other.
+func (a *Accounts) StartSession(ctx context.Context, s command.NewSession) error {
+	meta := command.Metadata{ActorID: s.Login.AccountID, OrgID: s.Login.OrgID}
+	for attempt := 0; ; attempt++ {
+		accounts, err := a.ByID(ctx, []uuid.UUID{s.Login.AccountID})
+		if err != nil {
+			return err
+		}
+		acc := accounts[s.Login.AccountID]
+		if acc == nil {
+			return ErrNotFound
+		}
+		acc.SignIn(s.Method, s.At)
+		err = pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+			if err := a.store.AppendTx(ctx, tx, accountAppend(acc, acc.Version(), meta)); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE account_logins SET version = $2 WHERE account_id = $1`, acc.ID(), acc.Snapshot().Version); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, expires_at, method) VALUES ($1, $2, now() + $3::interval, $4)`,
+				tokenHash(s.Token), s.Login.AccountID, s.TTL.String(), s.Method)
+			return err
+		})
+		var conflict *eventstore.ConcurrencyError
+		if errors.As(err, &conflict) && attempt < 5 {
+			continue
+		}
+		return err
+	}
+}
 
 // CreateSession stores the hash of a new bearer token.
 func (t *Tenancy) CreateSession(ctx context.Context, accountID uuid.UUID, token string, ttl time.Duration) error {
@@ -27,7 +65,8 @@ func (t *Tenancy) CreateSession(ctx context.Context, accountID uuid.UUID, token 
 // SessionLogin returns the login behind an unexpired token.
 func (t *Tenancy) SessionLogin(ctx context.Context, token string) (Login, error) {
 	var accountID uuid.UUID
-	err := t.pool.QueryRow(ctx, `SELECT account_id FROM sessions WHERE token_hash = $1 AND expires_at > now()`, tokenHash(token)).Scan(&accountID)
+	var method string
+	err := t.pool.QueryRow(ctx, `SELECT account_id, method FROM sessions WHERE token_hash = $1 AND expires_at > now()`, tokenHash(token)).Scan(&accountID, &method)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Login{}, ErrNotFound
 	}
@@ -35,6 +74,7 @@ func (t *Tenancy) SessionLogin(ctx context.Context, token string) (Login, error)
 		return Login{}, err
 	}
 	login, err := t.LoginByID(ctx, accountID)
+	login.SignInMethod = method
 	if err == nil && !login.Active {
 		// Deactivating ends the sessions too; this guards the moment between.
 		return Login{}, ErrNotFound

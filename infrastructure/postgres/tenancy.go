@@ -49,8 +49,10 @@ func (t *Tenancy) CreateOrganization(ctx context.Context, org Organization) erro
 // Organization loads one tenant.
 func (t *Tenancy) Organization(ctx context.Context, id uuid.UUID) (Organization, error) {
 	o := Organization{ID: id}
-	err := t.pool.QueryRow(ctx, `SELECT name, welcome_email_enabled, change_threshold_percent FROM organizations WHERE id = $1`, id).
-		Scan(&o.Name, &o.WelcomeEmailEnabled, &o.ChangeThresholdPercent)
+	err := t.pool.QueryRow(ctx, `
+		SELECT name, welcome_email_enabled, change_threshold_percent, google_sign_in_enabled, google_sign_in_domains
+		FROM organizations WHERE id = $1`, id).
+		Scan(&o.Name, &o.WelcomeEmailEnabled, &o.ChangeThresholdPercent, &o.GoogleSignInEnabled, &o.GoogleSignInDomains)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, ErrNotFound
 	}
@@ -61,6 +63,20 @@ func (t *Tenancy) Organization(ctx context.Context, id uuid.UUID) (Organization,
 // without a confirmation.
 func (t *Tenancy) SetChangeThreshold(ctx context.Context, id uuid.UUID, percent int) error {
 	tag, err := t.pool.Exec(ctx, `UPDATE organizations SET change_threshold_percent = $2 WHERE id = $1`, id, percent)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
+// SetGoogleSignIn stores the organization's rules for Sign in with Google.
+func (t *Tenancy) SetGoogleSignIn(ctx context.Context, id uuid.UUID, policy account.GoogleSignInPolicy) error {
+	domains := policy.Domains
+	if domains == nil {
+		domains = []string{}
+	}
+	tag, err := t.pool.Exec(ctx, `UPDATE organizations SET google_sign_in_enabled = $2, google_sign_in_domains = $3 WHERE id = $1`,
+		id, policy.Enabled, domains)
 	if err == nil && tag.RowsAffected() == 0 {
 		return ErrNotFound
 	}

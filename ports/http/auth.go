@@ -68,7 +68,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		}
 		p := principal{
 			actor:              tenancy.Actor{ID: login.AccountID, OrgID: login.OrgID, Email: login.Email, Role: role, GroupID: login.GroupID},
-			mustChangePassword: login.MustChangePassword,
+			mustChangePassword: login.PasswordChangeDue(),
 			token:              token,
 		}
 		if p.mustChangePassword && allowedWhilePasswordChangeIsDue[r.URL.Path] != r.Method {

@@ -50,6 +50,17 @@ type organizationJSON struct {
 	Name                   string    `json:"name"`
 	WelcomeEmailEnabled    bool      `json:"welcome_email_enabled"`
 	ChangeThresholdPercent int       `json:"change_threshold_percent"`
+	GoogleSignInEnabled    bool      `json:"google_sign_in_enabled"`
+	GoogleSignInDomains    []string  `json:"google_sign_in_domains"`
+}
+
+func organizationFrom(o command.Organization) organizationJSON {
+	domains := o.GoogleSignInDomains
+	if domains == nil {
+		domains = []string{}
+	}
+	return organizationJSON{ID: o.ID, Name: o.Name, WelcomeEmailEnabled: o.WelcomeEmailEnabled, ChangeThresholdPercent: o.ChangeThresholdPercent,
+		GoogleSignInEnabled: o.GoogleSignInEnabled, GoogleSignInDomains: domains}
 }
 
 func (a *API) organization(w http.ResponseWriter, r *http.Request) {
@@ -58,22 +69,25 @@ func (a *API) organization(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, organizationJSON(org))
+	writeJSON(w, http.StatusOK, organizationFrom(org))
 }
 
 func (a *API) patchOrganization(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		WelcomeEmailEnabled    *bool `json:"welcome_email_enabled"`
-		ChangeThresholdPercent *int  `json:"change_threshold_percent"`
+		WelcomeEmailEnabled    *bool     `json:"welcome_email_enabled"`
+		ChangeThresholdPercent *int      `json:"change_threshold_percent"`
+		GoogleSignInEnabled    *bool     `json:"google_sign_in_enabled"`
+		GoogleSignInDomains    *[]string `json:"google_sign_in_domains"`
 	}
 	if !a.decode(w, r, &req) {
 		return
 	}
 	org, err := a.reference.UpdateOrganization(r.Context(), actorFrom(r.Context()), command.OrganizationSettings{
-		WelcomeEmailEnabled: req.WelcomeEmailEnabled, ChangeThresholdPercent: req.ChangeThresholdPercent})
+		WelcomeEmailEnabled: req.WelcomeEmailEnabled, ChangeThresholdPercent: req.ChangeThresholdPercent,
+		GoogleSignInEnabled: req.GoogleSignInEnabled, GoogleSignInDomains: req.GoogleSignInDomains})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, organizationJSON(org))
+	writeJSON(w, http.StatusOK, organizationFrom(org))
 }

@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+	"strings"
+	"unicode"
 
 	"github.com/gorilla/mux"
 
@@ -13,6 +15,7 @@ import (
 func (p *Pages) registerSettings(r *mux.Router) {
 	r.HandleFunc("/settings", p.withSession(p.settingsPage, false)).Methods(http.MethodGet)
 	r.HandleFunc("/settings/welcome-email", p.withSession(p.settingsWelcomeEmail, false)).Methods(http.MethodPost)
+	r.HandleFunc("/settings/google-sign-in", p.withSession(p.settingsGoogleSignIn, false)).Methods(http.MethodPost)
 	r.HandleFunc("/settings/{kind:groups|tags|presets}", p.withSession(p.settingsCreateNamed, false)).Methods(http.MethodPost)
 }
 
@@ -24,6 +27,18 @@ type settingsData struct {
 	// Saved confirms the last change; it is chosen from fixed sentences, so
 	// a crafted link cannot make the page say something else.
 	Saved string
+	// GoogleConfigured: this server has a Google client (GOOGLE_CLIENT_ID).
+	GoogleConfigured bool
+	// GoogleDomainsTyped refills the domains after a refusal.
+	GoogleDomainsTyped *string
+}
+
+// GoogleDomains is the domain field's text.
+func (d settingsData) GoogleDomains() string {
+	if d.GoogleDomainsTyped != nil {
+		return *d.GoogleDomainsTyped
+	}
+	return strings.Join(d.Organization.GoogleSignInDomains, ", ")
 }
 
 // settingsSection is the list of groups, tags or presets, with its form.
@@ -42,6 +57,7 @@ var settingsSections = []settingsSection{
 
 var savedSentences = map[string]string{
 	"welcome-email":         "The welcome email setting is saved.",
+	"google-sign-in":        "The Sign in with Google settings are saved.",
 	string(command.Groups):  "The group is added.",
 	string(command.Tags):    "The tag is added.",
 	string(command.Presets): "The preset is added.",
@@ -60,7 +76,10 @@ func (p *Pages) showSettings(w http.ResponseWriter, r *http.Request, status int,
 		p.fail(w, r, err)
 		return
 	}
-	data := settingsData{Organization: org, CanChange: actor.Role.IsSystemAdmin()}
+	data := settingsData{Organization: org, CanChange: actor.Role.IsSystemAdmin(), GoogleConfigured: p.googleSignIn != nil}
+	if kind == "google-sign-in" {
+		data.GoogleDomainsTyped = &typed
+	}
 	if problem == "" {
 		data.Saved = savedSentences[r.URL.Query().Get("saved")]
 	}
@@ -84,6 +103,21 @@ func (p *Pages) settingsWelcomeEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/settings?saved=welcome-email#welcome-email", http.StatusSeeOther)
+}
+
+// settingsGoogleSignIn takes the domains as typed: separated by commas,
+// spaces or lines.
+func (p *Pages) settingsGoogleSignIn(w http.ResponseWriter, r *http.Request) {
+	enabled := r.PostFormValue("google_sign_in_enabled") == "on"
+	typed := r.PostFormValue("google_sign_in_domains")
+	domains := strings.FieldsFunc(typed, func(c rune) bool { return c == ',' || c == ';' || unicode.IsSpace(c) })
+	_, err := p.reference.UpdateOrganization(r.Context(), sessionFrom(r).actor, command.OrganizationSettings{
+		GoogleSignInEnabled: &enabled, GoogleSignInDomains: &domains})
+	if err != nil {
+		p.showSettings(w, r, rhttp.StatusOf(err), p.message(err), "google-sign-in", typed)
+		return
+	}
+	http.Redirect(w, r, "/settings?saved=google-sign-in#google-sign-in", http.StatusSeeOther)
 }
 
 func (p *Pages) settingsCreateNamed(w http.ResponseWriter, r *http.Request) {

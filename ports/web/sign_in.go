@@ -19,7 +19,7 @@ func (p *Pages) signInPage(w http.ResponseWriter, r *http.Request) {
 	if !p.validValues(w, r, false) {
 		return
 	}
-	p.render(w, r, "sign-in", http.StatusOK, view{Title: "Sign in"})
+	p.renderSignIn(w, r, "", nil)
 }
 
 // signInSubmit refuses a form posted from another site (login CSRF: a page
@@ -41,8 +41,7 @@ func (p *Pages) signInSubmit(w http.ResponseWriter, r *http.Request) {
 	session, err := p.signIn.Handle(r.Context(), command.SignIn{Email: email, Password: secret.New(r.PostFormValue("password")),
 		ClientAddress: rhttp.ClientAddress(r, p.trustedProxies)})
 	if err != nil {
-		rhttp.SetRetryAfter(w, err)
-		p.render(w, r, "sign-in", rhttp.StatusOf(err), view{Title: "Sign in", Error: p.message(err), Data: map[string]string{"Email": email}})
+		p.renderSignIn(w, r, email, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: session.Token.Reveal(), Path: "/", HttpOnly: true,

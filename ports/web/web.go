@@ -47,6 +47,7 @@ type Pages struct {
 	wizard         *command.ImportWizard
 	reference      *command.ReferenceHandler
 	classroom      *command.Classroom
+	googleSignIn   *command.GoogleSignInHandler
 	sampleFile     []byte
 	maxUpload      int64
 	upload         rhttp.UploadLimits
@@ -70,9 +71,11 @@ type Deps struct {
 	// Rows corrects rows on the review.
 	Rows rhttp.RowCorrector
 	// Classroom is nil when Google is not configured: the pages then say so.
-	Classroom  *command.Classroom
-	SampleFile []byte
-	Upload     rhttp.UploadLimits
+	Classroom *command.Classroom
+	// GoogleSignIn is nil when Google is not configured: no Google button.
+	GoogleSignIn *command.GoogleSignInHandler
+	SampleFile   []byte
+	Upload       rhttp.UploadLimits
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// PublicURL is where people reach Rollcall: a sign-in form posted from
@@ -96,7 +99,7 @@ func New(d Deps) (*Pages, error) {
 		publicOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 	}
 	p := &Pages{rows: d.Rows, logger: d.Logger, logins: d.Logins, signIn: d.SignIn, signOutHandler: d.SignOut, changePassword: d.ChangePassword, queries: d.Queries,
-		wizard: d.Wizard, reference: d.Reference, classroom: d.Classroom, sampleFile: d.SampleFile, maxUpload: d.Upload.MaxBytes,
+		wizard: d.Wizard, reference: d.Reference, classroom: d.Classroom, googleSignIn: d.GoogleSignIn, sampleFile: d.SampleFile, maxUpload: d.Upload.MaxBytes,
 		upload: d.Upload, trustedProxies: d.TrustedProxies, publicOrigin: publicOrigin,
 		csrfKey: d.CSRFKey, secureCookies: d.SecureCookies, templates: map[string]*template.Template{}}
 	pages, err := fs.Glob(templateFS, "templates/*.html")
@@ -123,6 +126,7 @@ func (p *Pages) Register(r *mux.Router) {
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", http.FileServer(http.FS(static))))
 	r.HandleFunc("/sign-in", p.signInPage).Methods(http.MethodGet)
 	r.HandleFunc("/sign-in", p.signInSubmit).Methods(http.MethodPost)
+	p.registerGoogleSignIn(r)
 	r.HandleFunc("/sign-out", p.withSession(p.signOut, true)).Methods(http.MethodPost)
 	r.HandleFunc("/password", p.withSession(p.passwordPage, true)).Methods(http.MethodGet)
 	r.HandleFunc("/password", p.withSession(p.passwordSubmit, true)).Methods(http.MethodPost)
@@ -177,7 +181,7 @@ func (p *Pages) sessionHandler(h http.HandlerFunc, allowPending, checkForm bool)
 			return
 		}
 		s := session{actor: tenancy.Actor{ID: login.AccountID, OrgID: login.OrgID, Email: login.Email, Role: role, GroupID: login.GroupID},
-			mustChangePassword: login.MustChangePassword, token: c.Value}
+			mustChangePassword: login.PasswordChangeDue(), token: c.Value}
 		if s.mustChangePassword && !allowPending {
 			http.Redirect(w, r, "/password", http.StatusSeeOther)
 			return

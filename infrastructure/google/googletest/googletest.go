@@ -49,6 +49,9 @@ type Options struct {
 	Courses                []Course
 	PageSize               int           // default 2, so paging is exercised
 	TokenLifetime          time.Duration // default 1h
+	// IDTokens shape the OpenID Connect ID tokens (SetIDTokens changes
+	// them later).
+	IDTokens IDTokenOptions
 }
 
 // Server is a running fake Google.
@@ -64,12 +67,14 @@ type Server struct {
 	grants   []TokenGrant
 	deny     string   // error to return from the consent page
 	granted  []string // scopes granted on consent; nil = all asked
+	keys     *signingKeys
 }
 
 type grant struct {
 	user                   Person
 	scopes                 []string
 	challenge, redirectURI string
+	nonce                  string
 	expires                time.Time
 }
 
@@ -87,8 +92,11 @@ func New(opts Options) *Server {
 	if opts.TokenLifetime <= 0 {
 		opts.TokenLifetime = time.Hour
 	}
-	s := &Server{opts: opts, codes: map[string]grant{}, access: map[string]grant{}, refresh: map[string]grant{}, faults: map[string][]fault{}}
+	s := &Server{opts: opts, codes: map[string]grant{}, access: map[string]grant{}, refresh: map[string]grant{}, faults: map[string][]fault{},
+		keys: newSigningKeys()}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
+	mux.HandleFunc("GET /oauth2/v3/certs", s.jwks)
 	mux.HandleFunc("GET /o/oauth2/auth", s.authorize)
 	mux.HandleFunc("POST /token", s.token)
 	mux.HandleFunc("GET /v1/userProfiles/me", s.api(s.me))
@@ -207,7 +215,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 			scopes = slices.DeleteFunc(scopes, func(sc string) bool { return !slices.Contains(s.granted, sc) })
 		}
 		code := randomToken()
-		s.codes[code] = grant{user: s.opts.User, scopes: scopes, challenge: q.Get("code_challenge"), redirectURI: q.Get("redirect_uri")}
+		s.codes[code] = grant{user: s.opts.User, scopes: scopes, challenge: q.Get("code_challenge"), redirectURI: q.Get("redirect_uri"), nonce: q.Get("nonce")}
 		v.Set("code", code)
 	}
 	back.RawQuery = v.Encode()
@@ -257,8 +265,17 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	g.expires = time.Now().Add(s.opts.TokenLifetime)
 	s.access[access] = g
 	s.grants[len(s.grants)-1].Issued = true
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-		"expires_in": int(s.opts.TokenLifetime.Seconds()), "scope": strings.Join(g.scopes, " ")})
+	answer := map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+		"expires_in": int(s.opts.TokenLifetime.Seconds()), "scope": strings.Join(g.scopes, " ")}
+	if slices.Contains(g.scopes, "openid") && r.PostForm.Get("grant_type") == "authorization_code" {
+		idToken, err := s.idToken(g)
+		if err != nil {
+			tokenFail(w, http.StatusInternalServerError, "server_error", err.Error())
+			return
+		}
+		answer["id_token"] = idToken
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 func tokenFail(w http.ResponseWriter, status int, code, desc string) {
@@ -381,6 +398,9 @@ func DevFixture(teacherEmail string) Options {
 	return Options{
 		ClientID: "rollcall-dev", ClientSecret: "rollcall-dev-secret",
 		User: Person{ID: "t1", Email: teacherEmail, Given: "Demo", Family: "Teacher"},
+		// Sign in with Google signs the demo administrator in, as a teacher
+		// of a Workspace school.
+		IDTokens: IDTokenOptions{HostedDomain: "demo.school"},
 		Courses: []Course{
 			{ID: "c-7b", Name: "Biology 7B", Section: "Period 2", OwnerEmail: teacherEmail,
 				Students: []Person{{"s1", "ana.lima@demo.school", "Ana", "Lima"}, {"s2", "bo.ek@demo.school", "Bo", "Ek"}, {"s3", "", "Cy", "Noemail"}},
