@@ -128,8 +128,23 @@ func newEventsSubscriber(beginner wsql.Beginner, group string, opts ConsumerOpti
 }
 
 // Run blocks until ctx is cancelled or the router stops.
+//
+// When ctx ends the router is closed rather than its context cancelled: a
+// cancelled context reaches watermill-sql's subscriber, which then commits
+// or closes the batch's transaction while a handler may still be writing on
+// it, and pgx panics on the concurrent use ("slow write timer already
+// active"). Closing lets the in-flight batch finish first (CloseTimeout).
 func (c *Consumers) Run(ctx context.Context) error {
-	return c.router.Run(ctx)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = c.router.Close()
+		case <-stop:
+		}
+	}()
+	return c.router.Run(context.WithoutCancel(ctx))
 }
 
 // Running is closed once every consumer is subscribed.
