@@ -44,7 +44,10 @@ type ChooseDefaults struct {
 	Password      secret.Secret
 	// KeepPassword keeps the default password saved earlier when Password
 	// is empty: a form shown again on resume cannot show the password back.
-	KeepPassword        bool
+	KeepPassword bool
+	// GeneratePasswords: a password generated for each new account, for
+	// its login card, instead of a default password.
+	GeneratePasswords   bool
 	ForcePasswordChange bool
 	GroupID             uuid.UUID
 	TagIDs              []uuid.UUID
@@ -80,7 +83,7 @@ func (w *ImportWizard) ChooseDefaults(ctx context.Context, cmd ChooseDefaults) (
 	choose := func(imp *importsession.Import) error {
 		passwordSet := !cmd.Password.IsZero() || (cmd.KeepPassword && imp.Defaults().PasswordSet)
 		return imp.ChooseDefaults(cmd.Actor, importsession.Defaults{
-			PasswordSet: passwordSet, ForcePasswordChange: cmd.ForcePasswordChange,
+			PasswordSet: passwordSet, GeneratePasswords: cmd.GeneratePasswords, ForcePasswordChange: cmd.ForcePasswordChange,
 			GroupID: cmd.GroupID, TagIDs: cmd.TagIDs,
 		}, w.now())
 	}

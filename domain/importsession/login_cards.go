@@ -73,6 +73,10 @@ func (imp *Import) CanDownloadLoginCards(actor tenancy.Actor, now time.Time) err
 	switch imp.state {
 	case StateCompleted, StateFailed:
 		// A failed commit's accounts were created too, with their cards.
+		if imp.state == StateCompleted && imp.completed.Created == 0 {
+			return &failure.Error{Kind: failure.NotFound, Code: "no_login_cards",
+				Message: "This import created no accounts, so it has no login cards."}
+		}
 	case StateUndoing, StateUndone:
 		return &LoginCardsGoneError{"This import was undone: its accounts are deactivated and its login cards destroyed."}
 	case StateCommitting:
