@@ -105,3 +105,23 @@ func (h *LoginCardsHandler) Handle(ctx context.Context, cmd DownloadLoginCards) 
 	}
 	return doc, nil
 }
+
+// LoginCardsAvailability is what the import's page offers the reader.
+type LoginCardsAvailability struct {
+	Available bool
+	ExpiresAt time.Time
+}
+
+// Availability says whether the actor may download the import's cards now
+// (the same rule as Handle, without reading a password), for the page to
+// offer the link only then.
+func (h *LoginCardsHandler) Availability(ctx context.Context, actor tenancy.Actor, importID uuid.UUID) (LoginCardsAvailability, error) {
+	imp, err := h.imports.Load(ctx, importID)
+	if err != nil {
+		return LoginCardsAvailability{}, err
+	}
+	if imp.CanDownloadLoginCards(actor, h.now()) != nil {
+		return LoginCardsAvailability{}, nil
+	}
+	return LoginCardsAvailability{Available: true, ExpiresAt: imp.LoginCardsExpireAt()}, nil
+}

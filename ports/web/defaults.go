@@ -26,6 +26,8 @@ type defaultsView struct {
 	FollowUpOf *query.Import
 	// NoPasswordColumn: nothing but this page can give new rows a password.
 	NoPasswordColumn bool
+	// Generate: a password is generated for each new account (login cards).
+	Generate bool
 }
 
 func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, error) {
@@ -50,7 +52,7 @@ func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, e
 		}
 	}
 	if d := imp.Defaults; d != nil {
-		v.Force = d.ForcePasswordChange
+		v.Force, v.Generate = d.ForcePasswordChange, d.GeneratePasswords
 		if d.GroupID != nil {
 			v.GroupID = d.GroupID.String()
 		}
@@ -104,7 +106,7 @@ func (p *Pages) defaultsSubmit(w http.ResponseWriter, r *http.Request) {
 	actor := sessionFrom(r).actor
 	cmd := command.ChooseDefaults{Actor: actor, CorrelationID: uuid.NewString(), ImportID: imp.ID,
 		Password: secret.New(r.PostFormValue("password")), KeepPassword: r.PostFormValue("keep_password") == "true",
-		ForcePasswordChange: r.PostFormValue("force_password_change") == "true"}
+		ForcePasswordChange: r.PostFormValue("force_password_change") == "true", GeneratePasswords: r.PostFormValue("generate_passwords") == "true"}
 	var err error
 	if v := r.PostFormValue("group_id"); v != "" && actor.Role.IsSystemAdmin() {
 		cmd.GroupID, err = uuid.Parse(v)
@@ -133,7 +135,7 @@ func (p *Pages) defaultsSubmit(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, viewErr)
 			return
 		}
-		v.Force = cmd.ForcePasswordChange
+		v.Force, v.Generate = cmd.ForcePasswordChange, cmd.GeneratePasswords
 		v.GroupID = r.PostFormValue("group_id")
 		v.TagIDs = map[uuid.UUID]bool{}
 		for _, t := range cmd.TagIDs {
