@@ -53,7 +53,7 @@ func NewLoginCards(pool *pgxpool.Pool, key vault.Key) *LoginCards {
 // sign-in email their accounts have now.
 func (s *LoginCards) LoginCards(ctx context.Context, orgID, importID uuid.UUID) ([]command.LoginCard, time.Time, bool, error) {
 	if orgID == uuid.Nil {
-		return nil, time.Time{}, false, errors.New("postgres: login cards are read within an organization")
+		return nil, time.Time{}, false, errors.New("postgres: reading login cards needs an organization")
 	}
 	var expiresAt time.Time
 	err := s.pool.QueryRow(ctx, `SELECT expires_at FROM login_card_windows WHERE import_id = $1 AND org_id = $2`, importID, orgID).Scan(&expiresAt)
@@ -93,8 +93,9 @@ func (s *LoginCards) LoginCards(ctx context.Context, orgID, importID uuid.UUID) 
 	return cards, expiresAt, true, nil
 }
 
-// sweepLoginCards destroys the login cards whose window has closed.
-func (s *Sweeper) sweepLoginCards(ctx context.Context) (int64, error) {
+// SweepLoginCards destroys the login cards whose window has closed and
+// returns how many imports' cards went.
+func (s *Sweeper) SweepLoginCards(ctx context.Context) (int64, error) {
 	return s.sweep(ctx, `
 		DELETE FROM login_card_windows WHERE import_id IN (
 			SELECT import_id FROM login_card_windows WHERE expires_at <= now()

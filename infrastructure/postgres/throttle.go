@@ -161,7 +161,7 @@ func (s *Sweeper) Run(ctx context.Context) error {
 		}
 		// Login cards expire by the day, not by the second: a sweep every
 		// SWEEP_INTERVAL is soon enough, as downloads check the expiry too.
-		if cards, err := s.sweepLoginCards(ctx); err != nil && ctx.Err() == nil {
+		if cards, err := s.SweepLoginCards(ctx); err != nil && ctx.Err() == nil {
 			s.logger.Warn("destroying expired login cards failed; trying again later", "err", err)
 		} else if cards > 0 {
 			s.logger.Info("destroyed expired login cards", "imports", cards)

@@ -12,7 +12,7 @@ func (a *API) loginCards(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	doc, err := a.loginCardsHandler.Handle(r.Context(), command.DownloadLoginCards{Actor: base.Actor, CorrelationID: base.CorrelationID, ImportID: base.ImportID})
+	doc, err := a.loginCardsHandler.Handle(r.Context(), command.DownloadLoginCards(base))
 	if err != nil {
 		a.fail(w, r, err)
 		return
