@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -254,11 +255,39 @@ func TestLoginCards(t *testing.T) {
 		}
 	}
 
+	// The pages: the importer's summary links to the cards, which download
+	// from the browser too; the system administrator's does not; a file
+	// without a password column offers to generate them.
+	adaPages, rootPages := newPageClient(t, w.srv.URL), newPageClient(t, w.srv.URL)
+	for who, pc := range map[string]*pageClient{"ada@lincoln.edu": adaPages, "root@lincoln.edu": rootPages} {
+		pw := map[string]string{"ada@lincoln.edu": "adas-password-1", "root@lincoln.edu": "root-password-1"}[who]
+		if resp, _ := pc.post("/sign-in", url.Values{"email": {who}, "password": {pw}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s signs in on the page: %d", who, resp.StatusCode)
+		}
+	}
+	if _, page := adaPages.get("/imports/" + id + "/progress"); !strings.Contains(page, `id="download-login-cards"`) {
+		t.Fatalf("the importer's summary has no link to the cards:\n%s", page)
+	}
+	if _, page := rootPages.get("/imports/" + id + "/progress"); strings.Contains(page, `id="download-login-cards"`) || !strings.Contains(page, `id="login-cards-gone"`) {
+		t.Fatalf("the system administrator's summary offers the cards:\n%s", page)
+	}
+	if resp, page := adaPages.get("/imports/" + id + "/login-cards.pdf"); resp.StatusCode != 200 || !strings.HasPrefix(page, "%PDF-") {
+		t.Fatalf("the cards from the page: %d", resp.StatusCode)
+	}
+	_, next := ada.uploadBytes("4d.csv", []byte("First Name,Last Name,Email\nAna,Lima,ana.lima@lincoln.edu\n"), nil)
+	ada.must(200, "PUT", "/api/v1/imports/"+next["id"].(string)+"/mapping", map[string]any{"columns": mapping})
+	if _, page := adaPages.get("/imports/" + next["id"].(string) + "/defaults"); !strings.Contains(page, `id="generate_passwords"`) {
+		t.Fatalf("the defaults page does not offer to generate passwords:\n%s", page)
+	}
+
 	// After the window: 410, said plainly, and the sweep destroys them.
 	dbExec(t, w.db, `UPDATE login_card_windows SET expires_at = now() - interval '1 second' WHERE import_id = $1`, id)
 	status, gone := ada.do("GET", "/api/v1/imports/"+id+"/login-cards.pdf", nil)
 	if status != 410 || errorCode(gone) != "gone" || !strings.Contains(gone["error"].(map[string]any)["message"].(string), "expired") {
 		t.Fatalf("after the window: %d %v", status, gone)
+	}
+	if _, page := adaPages.get("/imports/" + id + "/progress"); strings.Contains(page, `id="download-login-cards"`) {
+		t.Fatal("the summary still links to expired cards")
 	}
 	waitUntil(t, "the sweep to destroy the expired cards", 60*time.Second, func() bool {
 		return dbQueryInt(t, w.db, `SELECT count(*) FROM login_cards WHERE import_id = $1`, id) == 0

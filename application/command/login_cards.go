@@ -40,6 +40,8 @@ type LoginCardSheet struct {
 // found is false when none are kept: expired and swept, or never written.
 type LoginCardStore interface {
 	LoginCards(ctx context.Context, orgID, importID uuid.UUID) (cards []LoginCard, expiresAt time.Time, found bool, err error)
+	// Expiry is when the kept cards expire, without reading them.
+	Expiry(ctx context.Context, orgID, importID uuid.UUID) (expiresAt time.Time, found bool, err error)
 }
 
 // CardPrinter lays the cards out as a printable document.
@@ -120,8 +122,13 @@ func (h *LoginCardsHandler) Availability(ctx context.Context, actor tenancy.Acto
 	if err != nil {
 		return LoginCardsAvailability{}, err
 	}
-	if imp.CanDownloadLoginCards(actor, h.now()) != nil {
+	now := h.now()
+	if imp.CanDownloadLoginCards(actor, now) != nil {
 		return LoginCardsAvailability{}, nil
 	}
-	return LoginCardsAvailability{Available: true, ExpiresAt: imp.LoginCardsExpireAt()}, nil
+	expiresAt, found, err := h.cards.Expiry(ctx, actor.OrgID, importID)
+	if err != nil || !found || !now.Before(expiresAt) {
+		return LoginCardsAvailability{}, err
+	}
+	return LoginCardsAvailability{Available: true, ExpiresAt: expiresAt}, nil
 }

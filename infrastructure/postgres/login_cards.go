@@ -49,18 +49,27 @@ func NewLoginCards(pool *pgxpool.Pool, key vault.Key) *LoginCards {
 	return &LoginCards{pool: pool, key: key}
 }
 
+// Expiry is when the import's kept cards expire.
+func (s *LoginCards) Expiry(ctx context.Context, orgID, importID uuid.UUID) (time.Time, bool, error) {
+	if orgID == uuid.Nil {
+		return time.Time{}, false, errors.New("postgres: reading login cards needs an organization")
+	}
+	var expiresAt time.Time
+	err := s.pool.QueryRow(ctx, `SELECT expires_at FROM login_card_windows WHERE import_id = $1 AND org_id = $2`, importID, orgID).Scan(&expiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	return expiresAt, err == nil, err
+}
+
 // LoginCards returns the import's cards in row order, with the names and
 // sign-in email their accounts have now.
 func (s *LoginCards) LoginCards(ctx context.Context, orgID, importID uuid.UUID) ([]command.LoginCard, time.Time, bool, error) {
 	if orgID == uuid.Nil {
 		return nil, time.Time{}, false, errors.New("postgres: reading login cards needs an organization")
 	}
-	var expiresAt time.Time
-	err := s.pool.QueryRow(ctx, `SELECT expires_at FROM login_card_windows WHERE import_id = $1 AND org_id = $2`, importID, orgID).Scan(&expiresAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, time.Time{}, false, nil
-	}
-	if err != nil {
+	expiresAt, found, err := s.Expiry(ctx, orgID, importID)
+	if err != nil || !found {
 		return nil, time.Time{}, false, err
 	}
 	rows, err := s.pool.Query(ctx, `
