@@ -280,6 +280,26 @@ func TestLoginCards(t *testing.T) {
 		t.Fatalf("the defaults page does not offer to generate passwords:\n%s", page)
 	}
 
+	// Undoing an import destroys its cards at once.
+	nextID := next["id"].(string)
+	ada.must(200, "PUT", "/api/v1/imports/"+nextID+"/defaults", map[string]any{"generate_passwords": true})
+	ada.must(202, "POST", "/api/v1/imports/"+nextID+"/validation", nil)
+	ada.waitForState(nextID, "validated")
+	ada.must(200, "POST", "/api/v1/imports/"+nextID+"/verification", map[string]bool{"skip": true})
+	ada.must(202, "POST", "/api/v1/imports/"+nextID+"/commit", nil)
+	ada.waitForState(nextID, "completed")
+	if n := dbQueryInt(t, w.db, `SELECT count(*) FROM login_cards WHERE import_id = $1`, nextID); n != 1 {
+		t.Fatalf("%d cards kept for the second import, want 1", n)
+	}
+	ada.must(202, "POST", "/api/v1/imports/"+nextID+"/undo", nil)
+	ada.waitForState(nextID, "undone")
+	waitUntil(t, "the undo to destroy the cards", 30*time.Second, func() bool {
+		return dbQueryInt(t, w.db, `SELECT count(*) FROM login_cards WHERE import_id = $1`, nextID) == 0
+	})
+	if status, gone := ada.do("GET", "/api/v1/imports/"+nextID+"/login-cards.pdf", nil); status != 410 || errorCode(gone) != "gone" {
+		t.Fatalf("cards of an undone import: %d %v", status, gone)
+	}
+
 	// After the window: 410, said plainly, and the sweep destroys them.
 	dbExec(t, w.db, `UPDATE login_card_windows SET expires_at = now() - interval '1 second' WHERE import_id = $1`, id)
 	status, gone := ada.do("GET", "/api/v1/imports/"+id+"/login-cards.pdf", nil)

@@ -263,6 +263,9 @@ type Effects interface {
 	// ForgetSecrets deletes the import's stored default password and the
 	// sealed row passwords.
 	ForgetSecrets(ctx context.Context, importID uuid.UUID) error
+	// DestroyLoginCards deletes the import's login cards (their sealed
+	// passwords) before their window ends.
+	DestroyLoginCards(ctx context.Context, importID uuid.UUID) error
 }
 
 // Uploads deletes an import's upload when it ends.
