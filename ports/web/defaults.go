@@ -26,8 +26,9 @@ type defaultsView struct {
 	FollowUpOf *query.Import
 	// NoPasswordColumn: nothing but this page can give new rows a password.
 	NoPasswordColumn bool
-	// Generate: a password is generated for each new account (login cards).
-	Generate bool
+	// Generate: a password is generated for each new account (login cards);
+	// offered when no column holds passwords (a Classroom roster has none).
+	Generate, CanGenerate bool
 }
 
 func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, error) {
@@ -42,13 +43,13 @@ func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, e
 	}
 	v := defaultsView{wizardView: wizardView{Import: imp}, Groups: groups, Tags: tags, IsSystemAdmin: actor.Role.IsSystemAdmin(),
 		Force: true, TagIDs: map[uuid.UUID]bool{}}
-	v.NoPasswordColumn = imp.Classroom == nil
+	v.NoPasswordColumn, v.CanGenerate = imp.Classroom == nil, true
 	for _, field := range imp.Mapping {
 		if field == importsession.FieldGroup {
 			v.HasGroupColumn = true
 		}
 		if field == importsession.FieldPassword {
-			v.NoPasswordColumn = false
+			v.NoPasswordColumn, v.CanGenerate = false, false
 		}
 	}
 	if d := imp.Defaults; d != nil {
