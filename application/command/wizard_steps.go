@@ -81,7 +81,9 @@ func (w *ImportWizard) ChooseDefaults(ctx context.Context, cmd ChooseDefaults) (
 		return nil, failure.New(failure.Unprocessable, "invalid_value", "One of the tags does not exist in your organization.")
 	}
 	choose := func(imp *importsession.Import) error {
-		passwordSet := !cmd.Password.IsZero() || (cmd.KeepPassword && imp.Defaults().PasswordSet)
+		// Generated passwords replace a default password kept from before;
+		// one typed now alongside them is refused by the domain.
+		passwordSet := !cmd.Password.IsZero() || (cmd.KeepPassword && !cmd.GeneratePasswords && imp.Defaults().PasswordSet)
 		return imp.ChooseDefaults(cmd.Actor, importsession.Defaults{
 			PasswordSet: passwordSet, GeneratePasswords: cmd.GeneratePasswords, ForcePasswordChange: cmd.ForcePasswordChange,
 			GroupID: cmd.GroupID, TagIDs: cmd.TagIDs,
