@@ -476,6 +476,9 @@ type Import struct {
 	// FollowUpOf The import whose rejected rows this one fixes
 	FollowUpOf *openapi_types.UUID `json:"follow_up_of,omitempty"`
 	Id         openapi_types.UUID  `json:"id"`
+
+	// LoginCards Only for an import that generated its passwords, once committed; never what is on the cards.
+	LoginCards *LoginCardsWindow   `json:"login_cards,omitempty"`
 	Mapping    *map[string]string  `json:"mapping"`
 	PresetId   *openapi_types.UUID `json:"preset_id"`
 
@@ -554,6 +557,15 @@ type KeptAccount struct {
 type LastImport struct {
 	At time.Time          `json:"at"`
 	Id openapi_types.UUID `json:"id"`
+}
+
+// LoginCardsWindow Only for an import that generated its passwords, once committed; never what is on the cards.
+type LoginCardsWindow struct {
+	// Downloads How many times the importer downloaded them
+	Downloads int `json:"downloads"`
+
+	// ExpiresAt After this the cards answer 410 gone and the passwords are destroyed
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // MappingRequest defines model for MappingRequest.

@@ -44,7 +44,10 @@ type ChooseDefaults struct {
 	Password      secret.Secret
 	// KeepPassword keeps the default password saved earlier when Password
 	// is empty: a form shown again on resume cannot show the password back.
-	KeepPassword        bool
+	KeepPassword bool
+	// GeneratePasswords: a password generated for each new account, for
+	// its login card, instead of a default password.
+	GeneratePasswords   bool
 	ForcePasswordChange bool
 	GroupID             uuid.UUID
 	TagIDs              []uuid.UUID
@@ -78,9 +81,11 @@ func (w *ImportWizard) ChooseDefaults(ctx context.Context, cmd ChooseDefaults) (
 		return nil, failure.New(failure.Unprocessable, "invalid_value", "One of the tags does not exist in your organization.")
 	}
 	choose := func(imp *importsession.Import) error {
-		passwordSet := !cmd.Password.IsZero() || (cmd.KeepPassword && imp.Defaults().PasswordSet)
+		// Generated passwords replace a default password kept from before;
+		// one typed now alongside them is refused by the domain.
+		passwordSet := !cmd.Password.IsZero() || (cmd.KeepPassword && !cmd.GeneratePasswords && imp.Defaults().PasswordSet)
 		return imp.ChooseDefaults(cmd.Actor, importsession.Defaults{
-			PasswordSet: passwordSet, ForcePasswordChange: cmd.ForcePasswordChange,
+			PasswordSet: passwordSet, GeneratePasswords: cmd.GeneratePasswords, ForcePasswordChange: cmd.ForcePasswordChange,
 			GroupID: cmd.GroupID, TagIDs: cmd.TagIDs,
 		}, w.now())
 	}

@@ -2,6 +2,7 @@ package importing
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/importsession"
+	"github.com/rollcall/rollcall/domain/passphrase"
 	"github.com/rollcall/rollcall/domain/secret"
 )
 
@@ -190,7 +192,7 @@ func (c *committer) applyBatch(ctx context.Context, job Job, rows []CommitRow, p
 			return progress, err
 		}
 		plan := account.PlanBatch(c.terms, c.imp.ExistingPolicy(), planRows, holders, uuid.New, c.d.Now())
-		hashes, err := c.hashes(ctx, plan, sealed)
+		hashes, cards, err := c.hashes(ctx, plan, sealed)
 		if err != nil {
 			return progress, err
 		}
@@ -214,10 +216,16 @@ func (c *committer) applyBatch(ctx context.Context, job Job, rows []CommitRow, p
 			for i, cr := range plan.Created {
 				created[i] = NewAccount{Account: cr.Account, PasswordHash: hashes[cr.Row], Seq: seqOf[cr.Row]}
 				if queuedWelcome(cr.Account) {
-					welcomes = append(welcomes, welcomeMail(c.orgName, c.d.PublicURL, c.imp.ID(), cr.Account))
+					welcomes = append(welcomes, welcomeMail(c.orgName, c.d.PublicURL, c.imp.ID(), cr.Account, cr.GeneratedPassword))
 				}
 			}
 			w.CreateAccounts(created, meta)
+			if len(cards) > 0 {
+				// With the accounts, in one transaction: a card is never
+				// kept for an account that was not created, nor an account
+				// created without its card.
+				w.StoreLoginCards(c.imp.ID(), c.imp.OrgID(), c.imp.LoginCardsExpireAt(), cards)
+			}
 			changed := make([]ChangedAccount, len(plan.Changed))
 			for i, ch := range plan.Changed {
 				changed[i] = ChangedAccount{Account: ch.Account, Seq: seqOf[ch.Row]}
@@ -245,11 +253,14 @@ func (c *committer) applyBatch(ctx context.Context, job Job, rows []CommitRow, p
 
 // hashes computes the password hash of every row the plan gives a new
 // password, in parallel across cores and outside any transaction: the
-// row's own (sealed since validation), or the default.
-func (c *committer) hashes(ctx context.Context, plan account.Plan, sealed map[int][]byte) (map[int]string, error) {
+// row's own (sealed since validation), a password generated for the
+// account (sealed at once for its login card, then forgotten), or the
+// default.
+func (c *committer) hashes(ctx context.Context, plan account.Plan, sealed map[int][]byte) (map[int]string, []LoginCard, error) {
 	out := map[int]string{}
 	var toHash []secret.Secret
 	var rowOf []int
+	var cards []LoginCard
 	need := func(row int, own bool) error {
 		if own {
 			pw, err := c.d.Sealer.Open(c.imp.ID(), row, sealed[row])
@@ -268,14 +279,27 @@ func (c *committer) hashes(ctx context.Context, plan account.Plan, sealed map[in
 		return nil
 	}
 	for _, cr := range plan.Created {
+		if cr.GeneratedPassword {
+			pw, err := passphrase.Generated.Generate(rand.Reader)
+			if err != nil {
+				return nil, nil, err
+			}
+			card, err := c.d.Sealer.SealCard(cr.Account.ID(), pw)
+			if err != nil {
+				return nil, nil, err
+			}
+			cards = append(cards, LoginCard{AccountID: cr.Account.ID(), Row: cr.Row, Sealed: card})
+			toHash, rowOf = append(toHash, pw), append(rowOf, cr.Row)
+			continue
+		}
 		if err := need(cr.Row, cr.OwnPassword); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, ch := range plan.Changed {
 		if ch.PasswordReplaced {
 			if err := need(ch.Row, ch.OwnPassword); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -283,12 +307,12 @@ func (c *committer) hashes(ctx context.Context, plan account.Plan, sealed map[in
 	hashed, err := c.d.Hasher.HashMany(ctx, toHash, 0)
 	c.hashing.Add(int64(time.Since(start)))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i, h := range hashed {
 		out[rowOf[i]] = h
 	}
-	return out, nil
+	return out, cards, nil
 }
 
 func queuedWelcome(a *account.Account) bool {

@@ -13,14 +13,20 @@ import (
 // Emails never contain a password: the welcome email says how to sign in,
 // and the administrator tells people their first password.
 
-func welcomeMail(orgName, publicURL string, importID uuid.UUID, a *account.Account) Mail {
+// generated: the account's password was generated for it and is handed
+// over on a login card, which the email says, never what is on it.
+func welcomeMail(orgName, publicURL string, importID uuid.UUID, a *account.Account, generated bool) Mail {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Hello %s,\n\nan account was created for you at %s.\n\n", a.FirstName(), orgName)
 	if publicURL != "" {
 		fmt.Fprintf(&b, "Sign in at %s/sign-in\n", strings.TrimSuffix(publicURL, "/"))
 	}
 	fmt.Fprintf(&b, "with your email address: %s\n", a.Email())
-	b.WriteString("Your administrator will tell you your first password.\n")
+	if generated {
+		b.WriteString("Your administrator will give you a login card with your first password.\n")
+	} else {
+		b.WriteString("Your administrator will tell you your first password.\n")
+	}
 	if a.MustChangePassword() {
 		b.WriteString("You will be asked to choose a new one when you first sign in.\n")
 	}
@@ -48,6 +54,10 @@ func summaryMail(imp *importsession.Import, orgName, publicURL string) Mail {
 			break
 		}
 		fmt.Fprintf(&b, "  row %d, %s: %s\n", f.Row, f.Email, f.Code)
+	}
+	if imp.GeneratesPasswords() && s.Created > 0 {
+		fmt.Fprintf(&b, "\nThe new accounts' passwords were generated: download their login cards from the import's page before %s UTC, when they are destroyed.\n",
+			imp.LoginCardsExpireAt().UTC().Format("2 January 2006 at 15:04"))
 	}
 	if publicURL != "" {
 		fmt.Fprintf(&b, "\nThe import's page: %s/imports/%s\n", strings.TrimSuffix(publicURL, "/"), imp.ID())

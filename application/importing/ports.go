@@ -2,6 +2,7 @@ package importing
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -55,6 +56,9 @@ type Writes interface {
 	// ReplaceRow rewrites one validated row, corrected on the review; a row
 	// whose status changed goes last among the rows of its new status.
 	ReplaceRow(importID uuid.UUID, row ValidatedRow)
+	// StoreLoginCards keeps the sealed generated passwords of accounts the
+	// import created, for its login cards, until expiresAt.
+	StoreLoginCards(importID, orgID uuid.UUID, expiresAt time.Time, cards []LoginCard)
 	// QueueMail puts emails in the outbox; a key queued already is skipped.
 	QueueMail(mails ...Mail)
 	// CancelMail cancels the emails of these keys not sent yet.
@@ -84,6 +88,14 @@ type ChangedAccount struct {
 	PasswordHash string
 	EndSessions  bool
 	Seq          int
+}
+
+// LoginCard is a generated password, sealed (Sealer.SealCard), of an
+// account the import created.
+type LoginCard struct {
+	AccountID uuid.UUID
+	Row       int
+	Sealed    []byte
 }
 
 // EmailsTakenError: emails were claimed by another writer between the plan
@@ -212,11 +224,13 @@ type UnreadableError struct{ Reason string }
 
 func (e *UnreadableError) Error() string { return e.Reason }
 
-// Sealer encrypts a row's password for the time between validation and
-// commit, bound to the import and the row.
+// Sealer encrypts passwords at rest with the service key: a row's password
+// for the time between validation and commit, bound to the import and the
+// row; a generated password for its login card, bound to its account.
 type Sealer interface {
 	Seal(importID uuid.UUID, row int, pw secret.Secret) ([]byte, error)
 	Open(importID uuid.UUID, row int, sealed []byte) (secret.Secret, error)
+	SealCard(accountID uuid.UUID, pw secret.Secret) ([]byte, error)
 }
 
 // Hasher hashes passwords; HashMany spreads the work over the cores.
@@ -249,6 +263,9 @@ type Effects interface {
 	// ForgetSecrets deletes the import's stored default password and the
 	// sealed row passwords.
 	ForgetSecrets(ctx context.Context, importID uuid.UUID) error
+	// DestroyLoginCards deletes the import's login cards (their sealed
+	// passwords) before their window ends.
+	DestroyLoginCards(ctx context.Context, importID uuid.UUID) error
 }
 
 // Uploads deletes an import's upload when it ends.

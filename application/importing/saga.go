@@ -34,6 +34,11 @@ func (r *Runner) HandleEvent(ctx context.Context, ev eventstore.Recorded, fx Eff
 			}
 		}
 	case importsession.UndoStarted:
+		// The accounts the cards are for are being deactivated: their
+		// passwords go now rather than at the end of the window.
+		if err := fx.DestroyLoginCards(ctx, importID); err != nil {
+			return err
+		}
 		for chunk := range max(1, e.Chunks) {
 			if err := fx.EnqueueJob(ctx, JobSpec{ID: UndoChunkJobID(importID, chunk), Kind: KindUndoChunk, OrgID: orgID,
 				Payload: payload{ImportID: importID, Chunk: chunk}}); err != nil {

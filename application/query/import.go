@@ -32,6 +32,9 @@ type Import struct {
 	Progress         Progress            `json:"progress"`
 	Summary          *Summary            `json:"summary,omitempty"`
 	Undo             *Undo               `json:"undo,omitempty"`
+	// LoginCards, for an import that generated passwords once committed:
+	// until when its cards can be downloaded, and how often they were.
+	LoginCards *LoginCards `json:"login_cards,omitempty"`
 	// SameFileAs are earlier imports of the very same file (by SHA-256),
 	// said before anything else so nobody imports a file twice unawares.
 	SameFileAs []SameFile `json:"same_file_as"`
@@ -78,6 +81,7 @@ type Course struct {
 type Defaults struct {
 	ForcePasswordChange bool        `json:"force_password_change"`
 	PasswordSet         bool        `json:"password_set"`
+	GeneratePasswords   bool        `json:"generate_passwords"`
 	GroupID             *uuid.UUID  `json:"group_id"`
 	TagIDs              []uuid.UUID `json:"tag_ids"`
 }
@@ -151,6 +155,13 @@ type SameFile struct {
 	Created   int       `json:"created"`
 }
 
+// LoginCards says until when the login cards are kept (never what is on
+// them); only the importer may download them.
+type LoginCards struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Downloads int       `json:"downloads"`
+}
+
 // Undo is the undo of a completed import: who, when, and what it did.
 // Kept counts accounts whose fields changed again since the import, which
 // the undo left as they are (KeptAccounts says which fields).
@@ -212,7 +223,8 @@ func ImportFrom(imp *importsession.Import) Import {
 		if tags == nil {
 			tags = []uuid.UUID{}
 		}
-		out.Defaults = &Defaults{ForcePasswordChange: d.ForcePasswordChange, PasswordSet: d.PasswordSet, GroupID: optional(d.GroupID), TagIDs: tags}
+		out.Defaults = &Defaults{ForcePasswordChange: d.ForcePasswordChange, PasswordSet: d.PasswordSet, GeneratePasswords: d.GeneratePasswords,
+			GroupID: optional(d.GroupID), TagIDs: tags}
 	}
 	ep := imp.ExistingPolicy()
 	out.ExistingPolicy = ExistingPolicy{UpdatePassword: ep.UpdatePassword, UpdateGroup: ep.UpdateGroup, UpdateTags: ep.UpdateTags, UpdateNames: ep.UpdateNames}
@@ -221,6 +233,9 @@ func ImportFrom(imp *importsession.Import) Import {
 	out.Verification = Verification{Pages: imp.Pages(), ReviewedPages: imp.ReviewedPages(), Skipped: imp.VerificationSkipped()}
 	p := imp.Progress()
 	out.Progress = Progress{Done: p.Done, Total: p.Total, Created: p.Created, Updated: p.Updated, Unchanged: p.Unchanged, Failed: p.Failed}
+	if imp.GeneratesPasswords() && !imp.Committed().CommittedAt.IsZero() {
+		out.LoginCards = &LoginCards{ExpiresAt: imp.LoginCardsExpireAt(), Downloads: imp.LoginCardsDownloads()}
+	}
 	if st := imp.State(); st == importsession.StateUndoing || st == importsession.StateUndone {
 		by, u, done := imp.UndoStarted(), imp.UndoProgress(), imp.Undone()
 		out.Undo = &Undo{By: by.ByEmail, StartedAt: by.StartedAt, Done: u.Done, Total: u.Total, Deactivated: u.Deactivated,

@@ -99,7 +99,10 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 		return "Matched the columns: " + strings.Join(pairs, ", "), none
 	case importsession.DefaultsChosen:
 		parts := []string{"no default password (each row gives its own)"}
-		if ev.PasswordSet {
+		switch {
+		case ev.GeneratePasswords:
+			parts[0] = "a password generated for each new account (for its login card, not shown)"
+		case ev.PasswordSet:
 			parts[0] = "default password set (not shown)"
 		}
 		if ev.ForcePasswordChange {
@@ -198,6 +201,8 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 			changes[i] = fmt.Sprintf("%s from %q to %q", strings.ReplaceAll(c.Field, "_", " "), c.From, c.To)
 		}
 		return fmt.Sprintf("Corrected row %d on the review: %s; checked again, it is now %s (was %s)", ev.Row, joinAnd(changes), ev.StatusAfter, ev.StatusBefore), none
+	case importsession.LoginCardsDownloaded:
+		return fmt.Sprintf("Downloaded the login cards (%s with their generated passwords) as %s", plural(ev.Cards, "card", "cards"), ev.ByEmail), none
 	case importsession.UndoStarted:
 		return "Started undoing the import (" + ev.ByEmail + ")", none
 	case importsession.UndoProgressed:

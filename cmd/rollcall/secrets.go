@@ -26,6 +26,7 @@ var sealedColumns = []sealedColumn{
 	{table: "import_secrets", keyColumn: "import_id", column: "default_password", keyIsUUID: true},
 	{table: "google_connections", keyColumn: "account_id", column: "token", keyIsUUID: true},
 	{table: "google_oauth_states", keyColumn: "state", column: "verifier"},
+	{table: "login_cards", keyColumn: "account_id", column: "password", keyIsUUID: true},
 }
 
 // Secrets is `rollcall secrets rotate`: re-seal with ROLLCALL_SECRET_KEY

@@ -70,6 +70,17 @@ func TestSecretsRotate(t *testing.T) {
 	if err := oldGoogle.SaveState(ctx, "state-1", admin, "verifier-1", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	// A login card sealed with the old key.
+	if _, err := pool.Exec(ctx, `INSERT INTO login_card_windows (import_id, org_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')`, importID, org); err != nil {
+		t.Fatal(err)
+	}
+	card, err := vault.RowPasswords{Key: oldKey}.SealCard(admin, secret.New("ripple-tundra-abacus-graph-042"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO login_cards (account_id, import_id, row_number, password) VALUES ($1, $2, 1, $3)`, admin, importID, card); err != nil {
+		t.Fatal(err)
+	}
 	oldFiles, _ := vault.NewFileStore(uploads, oldKey)
 	upload := []byte("First Name,Email,Password\nAna,ana@x.org,Secret-Pass-1\n")
 	if _, _, err := oldFiles.Put(ctx, importID, bytes.NewReader(upload), 0); err != nil {
@@ -93,6 +104,7 @@ func TestSecretsRotate(t *testing.T) {
 		"import_secrets.default_password: 1 re-sealed, 1 already under the new key",
 		"google_connections.token: 1 re-sealed, 0 already under the new key",
 		"google_oauth_states.verifier: 1 re-sealed, 0 already under the new key",
+		"login_cards.password: 1 re-sealed, 0 already under the new key",
 		"1 re-encrypted, 0 already under the new key",
 	} {
 		if !strings.Contains(out.String(), line) {
@@ -119,6 +131,10 @@ func TestSecretsRotate(t *testing.T) {
 			token, _, err := postgres.NewGoogleConnections(pool, tt.key).Token(ctx, admin)
 			if (err == nil && string(token) == `{"refresh_token":"r"}`) != tt.opens {
 				t.Errorf("token: %q %v", token, err)
+			}
+			cards, _, _, err := postgres.NewLoginCards(pool, tt.key).LoginCards(ctx, org, importID)
+			if (err == nil && len(cards) == 1 && cards[0].Password.Reveal() == "ripple-tundra-abacus-graph-042") != tt.opens {
+				t.Errorf("login card: %v %v", cards, err)
 			}
 			files, _ := vault.NewFileStore(uploads, tt.key)
 			r, c, err := files.Open(ctx, importID)

@@ -21,6 +21,7 @@ import (
 	"github.com/rollcall/rollcall/domain/throttle"
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
 	"github.com/rollcall/rollcall/infrastructure/google"
+	"github.com/rollcall/rollcall/infrastructure/logincards"
 	"github.com/rollcall/rollcall/infrastructure/mail"
 	"github.com/rollcall/rollcall/infrastructure/metrics"
 	"github.com/rollcall/rollcall/infrastructure/password"
@@ -34,19 +35,20 @@ import (
 
 // app is the application layer wired to its adapters.
 type app struct {
-	store     *postgres.EventStore
-	tenancy   *postgres.Tenancy
-	accounts  *postgres.Accounts
-	imports   *postgres.Imports
-	hasher    *password.Hasher
-	reference *command.ReferenceHandler
-	create    *command.CreateAccountHandler
-	signIn    *command.SignInHandler
-	signOut   *command.SignOutHandler
-	changePwd *command.ChangePasswordHandler
-	wizard    *command.ImportWizard
-	queries   *query.Queries
-	jobs      *importing.Runner
+	store      *postgres.EventStore
+	tenancy    *postgres.Tenancy
+	accounts   *postgres.Accounts
+	imports    *postgres.Imports
+	hasher     *password.Hasher
+	reference  *command.ReferenceHandler
+	create     *command.CreateAccountHandler
+	signIn     *command.SignInHandler
+	signOut    *command.SignOutHandler
+	changePwd  *command.ChangePasswordHandler
+	wizard     *command.ImportWizard
+	loginCards *command.LoginCardsHandler
+	queries    *query.Queries
+	jobs       *importing.Runner
 	// metrics is nil unless METRICS_ADDR is set.
 	metrics   *metrics.Metrics
 	classroom *command.Classroom
@@ -210,6 +212,10 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.loginCards, err = command.NewLoginCardsHandler(a.imports, postgres.NewLoginCards(m.pool, key), logincards.Printer{}, a.tenancy,
+		m.Config.PublicURL, time.Now); err != nil {
+		return nil, err
+	}
 	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool, newCodec()), rowFiles, a.tenancy, mail.Report{Pool: m.pool}); err != nil {
 		return nil, err
 	}
@@ -244,7 +250,7 @@ func (m *Main) secretKey() (vault.Key, error) {
 func (a *app) api(m *Main, pages *web.Pages) (*rhttp.API, error) {
 	return rhttp.NewAPI(rhttp.APIDeps{
 		Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, SignOut: a.signOut, ChangePassword: a.changePwd, Reference: a.reference,
-		Wizard: a.wizard, Queries: a.queries, Rows: a.jobs, SampleFile: spreadsheet.Sample(), Upload: m.uploadLimits(), TrustedProxies: m.Config.TrustedProxies,
+		Wizard: a.wizard, LoginCards: a.loginCards, Queries: a.queries, Rows: a.jobs, SampleFile: spreadsheet.Sample(), Upload: m.uploadLimits(), TrustedProxies: m.Config.TrustedProxies,
 		Classroom: a.classroom, AfterGoogle: m.Config.PublicURL + "/imports/new/classroom",
 		BrowserCallback: http.HandlerFunc(pages.GoogleCallback),
 	})
@@ -262,7 +268,7 @@ func (m *Main) mailSender() (mail.Sender, error) {
 
 func (a *app) pages(m *Main) (*web.Pages, error) {
 	return web.New(web.Deps{Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, SignOut: a.signOut, ChangePassword: a.changePwd,
-		Queries: a.queries, Wizard: a.wizard, Reference: a.reference, Rows: a.jobs, Classroom: a.classroom, GoogleSignIn: a.googleSignIn, SampleFile: spreadsheet.Sample(),
+		Queries: a.queries, Wizard: a.wizard, LoginCards: a.loginCards, Reference: a.reference, Rows: a.jobs, Classroom: a.classroom, GoogleSignIn: a.googleSignIn, SampleFile: spreadsheet.Sample(),
 		Upload: m.uploadLimits(), TrustedProxies: m.Config.TrustedProxies, PublicURL: m.Config.PublicURL,
 		CSRFKey: a.csrfKey, SecureCookies: strings.HasPrefix(m.Config.PublicURL, "https://")})
 }

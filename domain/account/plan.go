@@ -49,17 +49,25 @@ type ImportTerms struct {
 	ImportID uuid.UUID
 	// Importer is who uploaded the file; their reach bounds what the import
 	// may change.
-	Importer           tenancy.Actor
-	Role               tenancy.Role // of the accounts the import creates
-	DefaultGroupID     uuid.UUID
-	DefaultTagIDs      []uuid.UUID
-	DefaultPassword    bool
+	Importer        tenancy.Actor
+	Role            tenancy.Role // of the accounts the import creates
+	DefaultGroupID  uuid.UUID
+	DefaultTagIDs   []uuid.UUID
+	DefaultPassword bool
+	// GeneratePasswords: each account the import creates gets a password
+	// generated for it alone (for its login card). Existing accounts keep
+	// theirs: a card goes to a new account only.
+	GeneratePasswords  bool
 	MustChangePassword bool
 	PresetID           uuid.UUID
 	// WelcomeEmail: the import sends a welcome email to every account it
 	// creates (the importer asked and the organization allows it).
 	WelcomeEmail bool
 }
+
+// ProvidesPassword reports whether the import gives a password to a new
+// account whose row has none: the default, or one generated for it.
+func (t ImportTerms) ProvidesPassword() bool { return t.DefaultPassword || t.GeneratePasswords }
 
 // ImportRow is a validated row, its names split and its group and tags
 // resolved to ids.
@@ -260,6 +268,9 @@ type Created struct {
 	Account     *Account
 	Row         int
 	OwnPassword bool // hash the row's own password, not the default
+	// GeneratedPassword: generate a password for this account alone, to be
+	// printed on its login card; it must be changed at first sign-in.
+	GeneratedPassword bool
 }
 
 // Changed is an existing account the batch changes.
@@ -313,14 +324,15 @@ func PlanBatch(t ImportTerms, p Policy, rows []PlanRow, holders map[string]*Acco
 			case holder != nil:
 				fail(row, "email_unavailable")
 				continue
-			case !row.HasPassword && !t.DefaultPassword:
+			case !row.HasPassword && !t.ProvidesPassword():
 				fail(row, "password_missing")
 				continue
 			}
+			generated := !row.HasPassword && t.GeneratePasswords
 			acc, err := Create(New{
 				ID: newID(), OrgID: t.Importer.OrgID, Email: row.Email, FirstName: row.FirstName, LastName: row.LastName,
 				Role: t.Role, GroupID: groupOf(t, row.ImportRow), TagIDs: union(row.TagIDs, t.DefaultTagIDs), PresetID: t.PresetID,
-				ImportID: t.ImportID, ImportRow: row.Number, MustChangePassword: t.MustChangePassword,
+				ImportID: t.ImportID, ImportRow: row.Number, MustChangePassword: t.MustChangePassword || generated,
 			}, now)
 			if err != nil {
 				fail(row, "invalid")
@@ -329,7 +341,7 @@ func PlanBatch(t ImportTerms, p Policy, rows []PlanRow, holders map[string]*Acco
 			if t.WelcomeEmail {
 				acc.QueueWelcomeEmail(t.ImportID)
 			}
-			plan.Created = append(plan.Created, Created{Account: acc, Row: row.Number, OwnPassword: row.HasPassword})
+			plan.Created = append(plan.Created, Created{Account: acc, Row: row.Number, OwnPassword: row.HasPassword, GeneratedPassword: generated})
 			continue
 		}
 		if holder == nil {

@@ -184,6 +184,8 @@ func TestPlanBatch(t *testing.T) {
 	sysTerms.DefaultTagIDs = []uuid.UUID{t2}
 	welcome := sysTerms
 	welcome.WelcomeEmail = true
+	generating := terms(sysAdmin)
+	generating.GeneratePasswords, generating.MustChangePassword = true, false
 	tests := []struct {
 		name      string
 		terms     ImportTerms
@@ -220,6 +222,10 @@ func TestPlanBatch(t *testing.T) {
 			[]*Account{holder("kim@school.org", tenancy.RoleUser, g2, nil, true)}, nil, nil, []Failure{{3, "kim@school.org", "not_allowed_to_change"}}},
 		{"an existing account that is gone fails", sysTerms, Policy{UpdatePassword: true},
 			[]PlanRow{reviewed(passwordRow(3, "kim@school.org"), Diff{Password: true})}, nil, nil, nil, []Failure{{3, "kim@school.org", "account_gone"}}},
+		{"generated passwords: a new row without a password creates an account", generating, Policy{}, []PlanRow{reviewedNew(row(1, "new@school.org"))}, nil,
+			map[string][]string{"new@school.org": {"AccountCreated"}}, nil, nil},
+		{"generated passwords never replace an existing account's password", generating, Policy{UpdatePassword: true},
+			[]PlanRow{reviewed(row(2, "kim@school.org"), Diff{})}, []*Account{kim()}, nil, []int{2}, nil},
 		{"a deactivated account is reactivated", sysTerms, Policy{},
 			[]PlanRow{reviewed(row(4, "gone@school.org"), Diff{Reactivate: true})}, []*Account{holder("gone@school.org", tenancy.RoleUser, g1, nil, false)},
 			map[string][]string{"gone@school.org": {"AccountUpdated"}}, nil, nil},
@@ -312,5 +318,38 @@ func TestRehydrateMatchesSnapshot(t *testing.T) {
 	replayed := Rehydrate(acc.PendingEvents())
 	if got, want := replayed.Snapshot(), acc.Snapshot(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("replayed %+v\nsnapshot %+v", got, want)
+	}
+}
+
+// A generated password is the account's alone and must be changed at first
+// sign-in, whatever the import said about changing passwords.
+func TestPlanBatchGeneratedPasswords(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		generate      bool
+		ownPassword   bool
+		wantGenerated bool
+	}{
+		{"generated when the import generates and the row has none", true, false, true},
+		{"the row's own password is never replaced by a generated one", true, true, false},
+		{"nothing generated otherwise", false, true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := terms(sysAdmin)
+			tm.GeneratePasswords, tm.MustChangePassword = tt.generate, false
+			r := row(1, "new@school.org")
+			r.HasPassword = tt.ownPassword
+			plan := PlanBatch(tm, Policy{}, []PlanRow{{ImportRow: r, Reviewed: Reviewed{New: true}}}, nil, newIDs(), when)
+			if len(plan.Created) != 1 {
+				t.Fatalf("created %d accounts, failed %v", len(plan.Created), plan.Failed)
+			}
+			c := plan.Created[0]
+			if c.GeneratedPassword != tt.wantGenerated || c.OwnPassword != tt.ownPassword {
+				t.Errorf("generated %v own %v, want %v %v", c.GeneratedPassword, c.OwnPassword, tt.wantGenerated, tt.ownPassword)
+			}
+			if c.Account.MustChangePassword() != tt.wantGenerated {
+				t.Errorf("must change = %v, want %v", c.Account.MustChangePassword(), tt.wantGenerated)
+			}
+		})
 	}
 }

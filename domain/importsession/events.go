@@ -70,8 +70,11 @@ type ColumnsMapped struct {
 
 // DefaultsChosen records the defaults. PasswordSet says a default password
 // was given; the password itself is kept encrypted outside the event.
+// GeneratePasswords says each new account gets a generated password; the
+// passwords exist only sealed, for the login cards, never in an event.
 type DefaultsChosen struct {
 	PasswordSet         bool
+	GeneratePasswords   bool
 	ForcePasswordChange bool
 	GroupID             uuid.UUID
 	TagIDs              []uuid.UUID
@@ -329,7 +332,7 @@ func Events() []interface{ EventType() string } {
 		FileUploaded{}, ColumnsMapped{}, DefaultsChosen{}, ValidationStarted{}, RowsValidated{},
 		ValidationFailed{}, ExistingAccountsPolicyChosen{}, VerificationPageViewed{}, VerificationSkipped{},
 		ImportCommitted{}, CommitProgressed{}, CommitChunkCompleted{}, ImportCompleted{}, ImportFailed{}, ImportCancelled{},
-		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{}, RowCorrected{}, FollowUpStarted{}, FileReread{},
+		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{}, RowCorrected{}, FollowUpStarted{}, FileReread{}, LoginCardsDownloaded{},
 	}
 }
 
@@ -349,3 +352,15 @@ func IDOfStream(streamID string) (uuid.UUID, bool) {
 	id, err := uuid.Parse(rest)
 	return id, err == nil
 }
+
+// LoginCardsDownloaded: the importer downloaded the login cards of the
+// accounts the import created with generated passwords. It says who and
+// when, and how many cards; never a password.
+type LoginCardsDownloaded struct {
+	ByActor      uuid.UUID
+	ByEmail      string
+	Cards        int
+	DownloadedAt time.Time
+}
+
+func (LoginCardsDownloaded) EventType() string { return "LoginCardsDownloaded" }

@@ -88,7 +88,10 @@ const PageSize = 100
 
 // Defaults are the values for what the rows leave out.
 type Defaults struct {
-	PasswordSet         bool
+	PasswordSet bool
+	// GeneratePasswords: every new account gets a password of its own,
+	// generated at the commit and handed over on a login card.
+	GeneratePasswords   bool
 	ForcePasswordChange bool
 	GroupID             uuid.UUID
 	TagIDs              []uuid.UUID
@@ -132,6 +135,7 @@ type Import struct {
 	undoDone                         map[int]UndoChunkCompleted
 	undone                           ImportUndone
 	followUp                         FollowUpStarted
+	cardDownloads                    int
 	createdAt, updatedAt             time.Time
 
 	version int64
@@ -294,7 +298,7 @@ func (imp *Import) apply(e any) {
 		imp.mapping, imp.state, imp.updatedAt = e.Mapping, StateMapped, e.MappedAt
 		imp.resetValidation()
 	case DefaultsChosen:
-		imp.defaults = Defaults{PasswordSet: e.PasswordSet, ForcePasswordChange: e.ForcePasswordChange, GroupID: e.GroupID, TagIDs: e.TagIDs}
+		imp.defaults = Defaults{PasswordSet: e.PasswordSet, GeneratePasswords: e.GeneratePasswords, ForcePasswordChange: e.ForcePasswordChange, GroupID: e.GroupID, TagIDs: e.TagIDs}
 		imp.defaultsChosen, imp.state, imp.updatedAt = true, StateDefaultsChosen, e.ChosenAt
 		imp.resetValidation()
 	case ValidationStarted:
@@ -348,6 +352,8 @@ func (imp *Import) apply(e any) {
 		imp.undoDone[e.Chunk] = e
 	case ImportUndone:
 		imp.undone, imp.state, imp.updatedAt = e, StateUndone, e.UndoneAt
+	case LoginCardsDownloaded:
+		imp.cardDownloads++
 	}
 }
 
@@ -510,8 +516,15 @@ func (imp *Import) ChooseDefaults(actor tenancy.Actor, d Defaults, now time.Time
 	if imp.source == SourceClassroom && d.GroupID == uuid.Nil {
 		d.GroupID = imp.classroom.GroupID
 	}
+	if d.GeneratePasswords {
+		if err := imp.canGeneratePasswords(d); err != nil {
+			return err
+		}
+		// A password read off a paper card is changed at once.
+		d.ForcePasswordChange = true
+	}
 	imp.record(DefaultsChosen{
-		PasswordSet: d.PasswordSet, ForcePasswordChange: d.ForcePasswordChange, GroupID: d.GroupID,
+		PasswordSet: d.PasswordSet, GeneratePasswords: d.GeneratePasswords, ForcePasswordChange: d.ForcePasswordChange, GroupID: d.GroupID,
 		TagIDs: slices.Clone(d.TagIDs), ChosenAt: now.UTC(),
 	})
 	return nil
@@ -1034,7 +1047,7 @@ func (imp *Import) Terms(welcomeEnabled bool) account.ImportTerms {
 	d := imp.defaults
 	return account.ImportTerms{
 		ImportID: imp.id, Importer: imp.Importer(), Role: imp.Role(), DefaultGroupID: d.GroupID, DefaultTagIDs: slices.Clone(d.TagIDs),
-		DefaultPassword: d.PasswordSet, MustChangePassword: d.ForcePasswordChange, PresetID: imp.presetID,
+		DefaultPassword: d.PasswordSet, GeneratePasswords: d.GeneratePasswords, MustChangePassword: d.ForcePasswordChange, PresetID: imp.presetID,
 		WelcomeEmail: imp.sendWelcomeEmail && welcomeEnabled,
 	}
 }

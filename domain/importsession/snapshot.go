@@ -39,6 +39,7 @@ type Snapshot struct {
 	UndoDone                         map[int]UndoChunkCompleted
 	Undone                           ImportUndone
 	FollowUp                         FollowUpStarted
+	CardDownloads                    int
 	CreatedAt, UpdatedAt             time.Time
 	Version                          int64
 }
@@ -53,7 +54,7 @@ func (imp *Import) Snapshot() Snapshot {
 		Mapping: imp.mapping, Defaults: imp.defaults, DefaultsChosen: imp.defaultsChosen, Existing: imp.existing,
 		Validated: imp.validated, PagesViewed: imp.pagesViewed, VerificationSkipped: imp.verificationSkipped,
 		Committed: imp.committed, ChunkProgress: imp.chunkProgress, ChunksDone: imp.chunksDone, Completed: imp.completed,
-		Undo: imp.undo, UndoProgress: imp.undoProgress, UndoDone: imp.undoDone, Undone: imp.undone, FollowUp: imp.followUp,
+		Undo: imp.undo, UndoProgress: imp.undoProgress, UndoDone: imp.undoDone, Undone: imp.undone, FollowUp: imp.followUp, CardDownloads: imp.cardDownloads,
 		CreatedAt: imp.createdAt, UpdatedAt: imp.updatedAt, Version: imp.version + int64(len(imp.pending)),
 	}
 }
@@ -67,7 +68,7 @@ func FromSnapshot(s Snapshot) *Import {
 		mapping: s.Mapping, defaults: s.Defaults, defaultsChosen: s.DefaultsChosen, existing: s.Existing,
 		validated: s.Validated, pagesViewed: s.PagesViewed, verificationSkipped: s.VerificationSkipped,
 		committed: s.Committed, chunkProgress: s.ChunkProgress, chunksDone: s.ChunksDone, completed: s.Completed,
-		undo: s.Undo, undoProgress: s.UndoProgress, undoDone: s.UndoDone, undone: s.Undone, followUp: s.FollowUp,
+		undo: s.Undo, undoProgress: s.UndoProgress, undoDone: s.UndoDone, undone: s.Undone, followUp: s.FollowUp, cardDownloads: s.CardDownloads,
 		createdAt: s.CreatedAt, updatedAt: s.UpdatedAt, version: s.Version,
 	}
 	imp.ensureMaps()

@@ -165,8 +165,8 @@ func ValidateRow(in RowInput, ctx RowContext) RowOutcome {
 		for _, p := range in.PasswordProblems {
 			add(FieldPassword, "password_policy", "%s", p.Message)
 		}
-	} else if !ctx.Terms.DefaultPassword && decision.Outcome != account.OutcomeExisting {
-		add(FieldPassword, "password_missing", "The row has no password and the import has no default password. Fill in the password column or set a default password.")
+	} else if !ctx.Terms.ProvidesPassword() && decision.Outcome != account.OutcomeExisting {
+		add(FieldPassword, "password_missing", "The row has no password and the import has no default password. Fill in the password column, set a default password, or generate a password for each account.")
 	}
 
 	switch {

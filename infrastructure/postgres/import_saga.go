@@ -35,6 +35,11 @@ func (fx sagaEffects) ForgetSecrets(ctx context.Context, importID uuid.UUID) err
 	return err
 }
 
+func (fx sagaEffects) DestroyLoginCards(ctx context.Context, importID uuid.UUID) error {
+	_, err := fx.tx.Exec(ctx, `DELETE FROM login_card_windows WHERE import_id = $1`, importID)
+	return err
+}
+
 // AccountList tells whether the accounts read model has applied every event
 // of an import: the import's newest event was appended after all its
 // accounts' events committed, and consumers apply events in transaction

@@ -12,6 +12,7 @@ import (
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
 	"github.com/rollcall/rollcall/infrastructure/postgres/pgtest"
+	"github.com/rollcall/rollcall/infrastructure/vault"
 )
 
 // A tenant-scoped read without an organization fails instead of reading
@@ -32,6 +33,10 @@ func TestTenantReadsNeedAnOrganization(t *testing.T) {
 		"SameFile":      func() error { _, err := rm.SameFile(ctx, uuid.Nil, uuid.Nil, "ab", uuid.Nil); return err },
 		"CountAccounts": func() error { _, err := tn.CountAccounts(ctx, uuid.Nil); return err },
 		"ListNamed":     func() error { _, err := tn.ListNamed(ctx, command.Groups, uuid.Nil); return err },
+		"LoginCards": func() error {
+			_, _, _, err := postgres.NewLoginCards(pool, vault.NewRandomKey()).LoginCards(ctx, uuid.Nil, uuid.New())
+			return err
+		},
 	}
 	for name, read := range reads {
 		if err := read(); err == nil || !strings.Contains(err.Error(), "needs an organization") {

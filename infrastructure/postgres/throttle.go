@@ -88,8 +88,9 @@ func counterKey(k throttle.Key) []byte {
 	return h[:]
 }
 
-// Sweeper deletes what has expired: sessions past their end, and throttle
-// counters whose last failure is older than any rule still counts.
+// Sweeper deletes what has expired: sessions past their end, throttle
+// counters whose last failure is older than any rule still counts, and
+// login cards (their sealed passwords) past their window.
 // Several processes may sweep at once: each batch skips the rows another
 // process holds, and a row is deleted once.
 type Sweeper struct {
@@ -157,6 +158,13 @@ func (s *Sweeper) Run(ctx context.Context) error {
 			s.logger.Warn("sweeping expired sessions and sign-in counters failed; trying again later", "err", err)
 		case sessions+counters > 0:
 			s.logger.Info("swept", "expired_sessions", sessions, "forgotten_sign_in_counters", counters)
+		}
+		// Login cards expire by the day, not by the second: a sweep every
+		// SWEEP_INTERVAL is soon enough, as downloads check the expiry too.
+		if cards, err := s.SweepLoginCards(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Warn("destroying expired login cards failed; trying again later", "err", err)
+		} else if cards > 0 {
+			s.logger.Info("destroyed expired login cards", "imports", cards)
 		}
 		jitter := time.Duration(rand.Int64N(int64(s.every)/5 + 1))
 		select {

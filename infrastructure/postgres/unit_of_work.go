@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -79,6 +80,7 @@ type writes struct {
 	rows       []rowsToWrite
 	replaced   []rowsToWrite
 	mails      []importing.Mail
+	cards      []cardsToWrite
 	cancelled  []string
 	jobs       []importing.JobSpec
 	checkpoint any
@@ -126,6 +128,16 @@ func (w *writes) ReplaceRow(importID uuid.UUID, row importing.ValidatedRow) {
 	w.replaced = append(w.replaced, rowsToWrite{importID: importID, rows: []importing.ValidatedRow{row}})
 }
 
+type cardsToWrite struct {
+	importID, orgID uuid.UUID
+	expiresAt       time.Time
+	cards           []importing.LoginCard
+}
+
+func (w *writes) StoreLoginCards(importID, orgID uuid.UUID, expiresAt time.Time, cards []importing.LoginCard) {
+	w.cards = append(w.cards, cardsToWrite{importID: importID, orgID: orgID, expiresAt: expiresAt, cards: cards})
+}
+
 func (w *writes) QueueMail(mails ...importing.Mail) { w.mails = append(w.mails, mails...) }
 
 func (w *writes) CancelMail(keys ...string) { w.cancelled = append(w.cancelled, keys...) }
@@ -157,6 +169,11 @@ func (w *writes) flush(ctx context.Context, tx pgx.Tx, job importing.Job) error 
 			if err := replaceImportRow(ctx, tx, r.importID, row); err != nil {
 				return err
 			}
+		}
+	}
+	for _, c := range w.cards {
+		if err := insertLoginCards(ctx, tx, c); err != nil {
+			return err
 		}
 	}
 	if len(w.mails) > 0 {

@@ -28,6 +28,7 @@ type API struct {
 	changePasswordHandler *command.ChangePasswordHandler
 	reference             *command.ReferenceHandler
 	wizard                *command.ImportWizard
+	loginCardsHandler     *command.LoginCardsHandler
 	queries               *query.Queries
 	rowCorrector          RowCorrector
 	sampleFile            []byte
@@ -47,6 +48,7 @@ type APIDeps struct {
 	ChangePassword *command.ChangePasswordHandler
 	Reference      *command.ReferenceHandler
 	Wizard         *command.ImportWizard
+	LoginCards     *command.LoginCardsHandler
 	Queries        *query.Queries
 	// Rows corrects rows on the review.
 	Rows       RowCorrector
@@ -67,11 +69,11 @@ type APIDeps struct {
 // NewAPI refuses missing dependencies.
 func NewAPI(d APIDeps) (*API, error) {
 	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.SignOut == nil || d.ChangePassword == nil || d.Reference == nil ||
-		d.Wizard == nil || d.Queries == nil || d.Rows == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 {
+		d.Wizard == nil || d.LoginCards == nil || d.Queries == nil || d.Rows == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 {
 		return nil, errors.New("http: NewAPI needs every dependency")
 	}
 	return &API{logger: d.Logger, logins: d.Logins, signInHandler: d.SignIn, signOutHandler: d.SignOut, changePasswordHandler: d.ChangePassword,
-		reference: d.Reference, wizard: d.Wizard, queries: d.Queries, rowCorrector: d.Rows, sampleFile: d.SampleFile, uploadLimits: d.Upload,
+		reference: d.Reference, wizard: d.Wizard, loginCardsHandler: d.LoginCards, queries: d.Queries, rowCorrector: d.Rows, sampleFile: d.SampleFile, uploadLimits: d.Upload,
 		trustedProxies: d.TrustedProxies, classroom: d.Classroom, afterGoogle: d.AfterGoogle, browserCallback: d.BrowserCallback}, nil
 }
 

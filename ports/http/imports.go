@@ -28,6 +28,7 @@ func (a *API) registerImports(r *mux.Router) {
 	r.HandleFunc("/imports/{id}/rows", a.rows).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/verification", a.verify).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/rejected.csv", a.rejected).Methods(http.MethodGet)
+	r.HandleFunc("/imports/{id}/login-cards.pdf", a.loginCards).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/commit", a.commit).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/events", a.importEvents).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/undo", a.undo).Methods(http.MethodPost)
@@ -114,6 +115,7 @@ func (a *API) chooseDefaults(w http.ResponseWriter, r *http.Request) {
 	base, ok := a.simple(w, r)
 	var req struct {
 		Password            *string     `json:"password"`
+		GeneratePasswords   bool        `json:"generate_passwords"`
 		ForcePasswordChange bool        `json:"force_password_change"`
 		GroupID             *uuid.UUID  `json:"group_id"`
 		TagIDs              []uuid.UUID `json:"tag_ids"`
@@ -122,7 +124,7 @@ func (a *API) chooseDefaults(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := command.ChooseDefaults{Actor: base.Actor, CorrelationID: base.CorrelationID, ImportID: base.ImportID,
-		ForcePasswordChange: req.ForcePasswordChange, TagIDs: req.TagIDs}
+		ForcePasswordChange: req.ForcePasswordChange, GeneratePasswords: req.GeneratePasswords, TagIDs: req.TagIDs}
 	if req.Password != nil {
 		cmd.Password = secret.New(*req.Password)
 	}

@@ -26,6 +26,9 @@ type defaultsView struct {
 	FollowUpOf *query.Import
 	// NoPasswordColumn: nothing but this page can give new rows a password.
 	NoPasswordColumn bool
+	// Generate: a password is generated for each new account (login cards);
+	// offered when no column holds passwords (a Classroom roster has none).
+	Generate, CanGenerate bool
 }
 
 func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, error) {
@@ -40,17 +43,17 @@ func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, e
 	}
 	v := defaultsView{wizardView: wizardView{Import: imp}, Groups: groups, Tags: tags, IsSystemAdmin: actor.Role.IsSystemAdmin(),
 		Force: true, TagIDs: map[uuid.UUID]bool{}}
-	v.NoPasswordColumn = imp.Classroom == nil
+	v.NoPasswordColumn, v.CanGenerate = imp.Classroom == nil, true
 	for _, field := range imp.Mapping {
 		if field == importsession.FieldGroup {
 			v.HasGroupColumn = true
 		}
 		if field == importsession.FieldPassword {
-			v.NoPasswordColumn = false
+			v.NoPasswordColumn, v.CanGenerate = false, false
 		}
 	}
 	if d := imp.Defaults; d != nil {
-		v.Force = d.ForcePasswordChange
+		v.Force, v.Generate = d.ForcePasswordChange, d.GeneratePasswords
 		if d.GroupID != nil {
 			v.GroupID = d.GroupID.String()
 		}
@@ -104,7 +107,7 @@ func (p *Pages) defaultsSubmit(w http.ResponseWriter, r *http.Request) {
 	actor := sessionFrom(r).actor
 	cmd := command.ChooseDefaults{Actor: actor, CorrelationID: uuid.NewString(), ImportID: imp.ID,
 		Password: secret.New(r.PostFormValue("password")), KeepPassword: r.PostFormValue("keep_password") == "true",
-		ForcePasswordChange: r.PostFormValue("force_password_change") == "true"}
+		ForcePasswordChange: r.PostFormValue("force_password_change") == "true", GeneratePasswords: r.PostFormValue("generate_passwords") == "true"}
 	var err error
 	if v := r.PostFormValue("group_id"); v != "" && actor.Role.IsSystemAdmin() {
 		cmd.GroupID, err = uuid.Parse(v)
@@ -133,7 +136,7 @@ func (p *Pages) defaultsSubmit(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, viewErr)
 			return
 		}
-		v.Force = cmd.ForcePasswordChange
+		v.Force, v.Generate = cmd.ForcePasswordChange, cmd.GeneratePasswords
 		v.GroupID = r.PostFormValue("group_id")
 		v.TagIDs = map[uuid.UUID]bool{}
 		for _, t := range cmd.TagIDs {

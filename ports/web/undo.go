@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/query"
 	"github.com/rollcall/rollcall/domain/importsession"
 )
@@ -16,14 +17,24 @@ type progressView struct {
 	// the undo window is open until UndoUntil.
 	CanUndo   bool
 	UndoUntil time.Time
+	// LoginCards: the reader may download the import's login cards now.
+	LoginCards command.LoginCardsAvailability
 }
 
 func (p *Pages) progressView(r *http.Request, imp query.Import) progressView {
 	v := progressView{wizardView: wizardView{Import: imp}}
+	actor := sessionFrom(r).actor
+	if imp.LoginCards != nil {
+		// The page still shows without the link if this fails.
+		cards, err := p.loginCardsHandler.Availability(r.Context(), actor, imp.ID)
+		if err != nil {
+			p.logger.WarnContext(r.Context(), "could not tell whether login cards are available", "import_id", imp.ID, "err", err)
+		}
+		v.LoginCards = cards
+	}
 	if imp.State != importsession.StateCompleted || imp.Summary == nil {
 		return v
 	}
-	actor := sessionFrom(r).actor
 	v.UndoUntil = imp.Summary.CompletedAt.Add(p.wizard.UndoWindow())
 	v.CanUndo = (actor.ID == imp.CreatedBy || actor.Role.IsSystemAdmin()) && time.Now().Before(v.UndoUntil)
 	return v

@@ -37,25 +37,26 @@ const sessionCookie = "rollcall_session"
 
 // Pages serves the web pages.
 type Pages struct {
-	rows           rhttp.RowCorrector
-	logger         *slog.Logger
-	logins         command.Logins
-	signIn         *command.SignInHandler
-	signOutHandler *command.SignOutHandler
-	changePassword *command.ChangePasswordHandler
-	queries        *query.Queries
-	wizard         *command.ImportWizard
-	reference      *command.ReferenceHandler
-	classroom      *command.Classroom
-	googleSignIn   *command.GoogleSignInHandler
-	sampleFile     []byte
-	maxUpload      int64
-	upload         rhttp.UploadLimits
-	trustedProxies []netip.Prefix
-	publicOrigin   string
-	csrfKey        []byte
-	secureCookies  bool
-	templates      map[string]*template.Template
+	rows              rhttp.RowCorrector
+	logger            *slog.Logger
+	logins            command.Logins
+	signIn            *command.SignInHandler
+	signOutHandler    *command.SignOutHandler
+	changePassword    *command.ChangePasswordHandler
+	queries           *query.Queries
+	wizard            *command.ImportWizard
+	reference         *command.ReferenceHandler
+	loginCardsHandler *command.LoginCardsHandler
+	classroom         *command.Classroom
+	googleSignIn      *command.GoogleSignInHandler
+	sampleFile        []byte
+	maxUpload         int64
+	upload            rhttp.UploadLimits
+	trustedProxies    []netip.Prefix
+	publicOrigin      string
+	csrfKey           []byte
+	secureCookies     bool
+	templates         map[string]*template.Template
 }
 
 // Deps are what the pages call.
@@ -68,6 +69,7 @@ type Deps struct {
 	Queries        *query.Queries
 	Wizard         *command.ImportWizard
 	Reference      *command.ReferenceHandler
+	LoginCards     *command.LoginCardsHandler
 	// Rows corrects rows on the review.
 	Rows rhttp.RowCorrector
 	// Classroom is nil when Google is not configured: the pages then say so.
@@ -91,7 +93,7 @@ type Deps struct {
 // templates/layout.html, with the partials templates/_*.html.
 func New(d Deps) (*Pages, error) {
 	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.SignOut == nil || d.ChangePassword == nil || d.Queries == nil || d.Wizard == nil ||
-		d.Reference == nil || d.Rows == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 || len(d.CSRFKey) == 0 {
+		d.Reference == nil || d.LoginCards == nil || d.Rows == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 || len(d.CSRFKey) == 0 {
 		return nil, errors.New("web: New needs every dependency")
 	}
 	publicOrigin := ""
@@ -99,7 +101,7 @@ func New(d Deps) (*Pages, error) {
 		publicOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 	}
 	p := &Pages{rows: d.Rows, logger: d.Logger, logins: d.Logins, signIn: d.SignIn, signOutHandler: d.SignOut, changePassword: d.ChangePassword, queries: d.Queries,
-		wizard: d.Wizard, reference: d.Reference, classroom: d.Classroom, googleSignIn: d.GoogleSignIn, sampleFile: d.SampleFile, maxUpload: d.Upload.MaxBytes,
+		wizard: d.Wizard, reference: d.Reference, loginCardsHandler: d.LoginCards, classroom: d.Classroom, googleSignIn: d.GoogleSignIn, sampleFile: d.SampleFile, maxUpload: d.Upload.MaxBytes,
 		upload: d.Upload, trustedProxies: d.TrustedProxies, publicOrigin: publicOrigin,
 		csrfKey: d.CSRFKey, secureCookies: d.SecureCookies, templates: map[string]*template.Template{}}
 	pages, err := fs.Glob(templateFS, "templates/*.html")

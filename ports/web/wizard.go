@@ -37,6 +37,7 @@ func (p *Pages) registerWizard(r *mux.Router) {
 	r.HandleFunc("/imports/{id}/rejected.csv", p.withSession(p.rejected, false)).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/commit", p.withSession(p.commitSubmit, false)).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/progress", p.withSession(p.progressPage, false)).Methods(http.MethodGet)
+	r.HandleFunc("/imports/{id}/login-cards.pdf", p.withSession(p.loginCards, false)).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/status.json", p.withSession(p.status, false)).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/cancel", p.withSession(p.cancelSubmit, false)).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/undo", p.withSession(p.undoSubmit, false)).Methods(http.MethodPost)
