@@ -75,10 +75,13 @@ type WelcomeEmailQueued struct {
 }
 
 // AccountDeactivated: the account can no longer sign in. UndoOf is the
-// import whose undo deactivated it (it had created the account).
+// import whose undo deactivated it (it had created the account);
+// DepartedFrom is the Google Classroom re-sync that found the person gone
+// from the class they were imported from. One of the two is set.
 type AccountDeactivated struct {
 	AccountID     uuid.UUID
 	UndoOf        uuid.UUID
+	DepartedFrom  uuid.UUID
 	DeactivatedAt time.Time
 }
 

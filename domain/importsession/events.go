@@ -75,6 +75,7 @@ type DefaultsChosen struct {
 	ForcePasswordChange bool
 	GroupID             uuid.UUID
 	TagIDs              []uuid.UUID
+	DeactivateDeparted  bool
 	ChosenAt            time.Time
 }
 
@@ -171,11 +172,14 @@ type FailedRow struct {
 
 // ImportCompleted: the commit is over, and the account list shows it.
 type ImportCompleted struct {
-	Created     int
-	Updated     int
-	Unchanged   int
-	Skipped     int
-	Failed      int
+	Created   int
+	Updated   int
+	Unchanged int
+	Skipped   int
+	Failed    int
+	// Deactivated counts the departed students' accounts a Google
+	// Classroom re-sync deactivated.
+	Deactivated int
 	FailedRows  []FailedRow // the first MaxFailedRows
 	CompletedAt time.Time
 }
@@ -330,6 +334,7 @@ func Events() []interface{ EventType() string } {
 		ValidationFailed{}, ExistingAccountsPolicyChosen{}, VerificationPageViewed{}, VerificationSkipped{},
 		ImportCommitted{}, CommitProgressed{}, CommitChunkCompleted{}, ImportCompleted{}, ImportFailed{}, ImportCancelled{},
 		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{}, RowCorrected{}, FollowUpStarted{}, FileReread{},
+		DepartedFound{}, DeactivateDepartedChosen{}, DeparturesDeactivated{},
 	}
 }
 

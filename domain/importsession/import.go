@@ -92,6 +92,9 @@ type Defaults struct {
 	ForcePasswordChange bool
 	GroupID             uuid.UUID
 	TagIDs              []uuid.UUID
+	// DeactivateDeparted: a Google Classroom re-sync deactivates the
+	// students who left the class (off unless chosen).
+	DeactivateDeparted bool
 }
 
 // ExistingPolicy says what to change on accounts that already exist; the
@@ -132,6 +135,8 @@ type Import struct {
 	undoDone                         map[int]UndoChunkCompleted
 	undone                           ImportUndone
 	followUp                         FollowUpStarted
+	departed                         DepartedFound
+	departures                       DeparturesDeactivated
 	createdAt, updatedAt             time.Time
 
 	version int64
@@ -294,7 +299,8 @@ func (imp *Import) apply(e any) {
 		imp.mapping, imp.state, imp.updatedAt = e.Mapping, StateMapped, e.MappedAt
 		imp.resetValidation()
 	case DefaultsChosen:
-		imp.defaults = Defaults{PasswordSet: e.PasswordSet, ForcePasswordChange: e.ForcePasswordChange, GroupID: e.GroupID, TagIDs: e.TagIDs}
+		imp.defaults = Defaults{PasswordSet: e.PasswordSet, ForcePasswordChange: e.ForcePasswordChange, GroupID: e.GroupID, TagIDs: e.TagIDs,
+			DeactivateDeparted: e.DeactivateDeparted}
 		imp.defaultsChosen, imp.state, imp.updatedAt = true, StateDefaultsChosen, e.ChosenAt
 		imp.resetValidation()
 	case ValidationStarted:
@@ -320,6 +326,12 @@ func (imp *Import) apply(e any) {
 		imp.validated.adjust(e.StatusBefore, e.ChangedUnderBefore, e.ProblemsBefore, -1)
 		imp.validated.adjust(e.StatusAfter, e.ChangedUnderAfter, e.ProblemsAfter, +1)
 		imp.updatedAt = e.CorrectedAt
+	case DepartedFound:
+		imp.departed = e
+	case DeactivateDepartedChosen:
+		imp.defaults.DeactivateDeparted, imp.updatedAt = e.Deactivate, e.ChosenAt
+	case DeparturesDeactivated:
+		imp.departures = e
 	case ExistingAccountsPolicyChosen:
 		imp.existing = ExistingPolicy{UpdatePassword: e.UpdatePassword, UpdateGroup: e.UpdateGroup, UpdateTags: e.UpdateTags, UpdateNames: e.UpdateNames}
 	case VerificationPageViewed:
@@ -353,6 +365,7 @@ func (imp *Import) apply(e any) {
 
 func (imp *Import) resetValidation() {
 	imp.validated = RowsValidated{}
+	imp.departed = DepartedFound{}
 	imp.pagesViewed = map[int]bool{}
 	imp.verificationSkipped = false
 	imp.existing = imp.defaultPolicy()
@@ -510,9 +523,12 @@ func (imp *Import) ChooseDefaults(actor tenancy.Actor, d Defaults, now time.Time
 	if imp.source == SourceClassroom && d.GroupID == uuid.Nil {
 		d.GroupID = imp.classroom.GroupID
 	}
+	if d.DeactivateDeparted && imp.source != SourceClassroom {
+		return errNoDeparted
+	}
 	imp.record(DefaultsChosen{
 		PasswordSet: d.PasswordSet, ForcePasswordChange: d.ForcePasswordChange, GroupID: d.GroupID,
-		TagIDs: slices.Clone(d.TagIDs), ChosenAt: now.UTC(),
+		TagIDs: slices.Clone(d.TagIDs), DeactivateDeparted: d.DeactivateDeparted, ChosenAt: now.UTC(),
 	})
 	return nil
 }
@@ -649,7 +665,10 @@ func (imp *Import) Commit(actor tenancy.Actor, o CommitOptions, now time.Time) e
 		return err
 	}
 	c := imp.Counts()
-	if c.New+c.Changed == 0 {
+	// A re-sync whose only effect is deactivating the students who left is
+	// worth committing.
+	departures := imp.defaults.DeactivateDeparted && len(imp.departed.Departed) > 0
+	if c.New+c.Changed == 0 && !departures {
 		return &NothingToImportError{Unchanged: c.Unchanged}
 	}
 	if left := imp.Pages() - len(imp.pagesViewed); !imp.verificationSkipped && left > 0 {
@@ -734,7 +753,10 @@ func (imp *Import) Complete(now time.Time) error {
 	if left := imp.ChunksLeft(); left > 0 {
 		return fmt.Errorf("importsession: %d chunk(s) of the commit are not applied yet", left)
 	}
-	s := ImportCompleted{Skipped: imp.Counts().Invalid, CompletedAt: now.UTC()}
+	if len(imp.DeparturesToApply()) > 0 {
+		return fmt.Errorf("importsession: the departed students are not deactivated yet")
+	}
+	s := ImportCompleted{Skipped: imp.Counts().Invalid, Deactivated: imp.departures.Deactivated, CompletedAt: now.UTC()}
 	for i := range imp.committed.Chunks {
 		c := imp.chunksDone[i]
 		s.Created += c.Created
