@@ -86,6 +86,7 @@ func newHarness(t *testing.T) *harness {
 	if h.runner, err = importing.NewRunner(importing.Deps{Imports: h.imports, Orgs: h.tenancy, Work: work, Holders: h.accounts,
 		Rows: postgres.NewImportRows(pool), Files: spreadsheet.Uploads{Store: uploads}, Sealer: vault.RowPasswords{Key: key}, Hasher: hasher,
 		DefaultPasswords: secrets, AccountList: postgres.NewAccountList(pool, postgres.ProjectionGroup(projection.Accounts{})), Uploads: uploads,
+		Classroom: postgres.NewClassroomHistory(pool),
 		Policy: policy, Logger: logger, Now: time.Now, BatchRows: 3, PublicURL: "https://rollcall.example"}); err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,11 @@ type Import struct {
 	// SameFileAs are earlier imports of the very same file (by SHA-256),
 	// said before anything else so nobody imports a file twice unawares.
 	SameFileAs []SameFile `json:"same_file_as"`
+	// Departed are, for a Google Classroom re-sync, the students imported
+	// from its classes before who are no longer in them (DepartedTotal
+	// counts them all when the list is cut short).
+	Departed      []Departed `json:"departed"`
+	DepartedTotal int        `json:"departed_total"`
 	// FollowUpOf is the import whose rejected rows this one fixes.
 	FollowUpOf     *uuid.UUID `json:"follow_up_of,omitempty"`
 	CreatedBy      uuid.UUID  `json:"created_by"`
@@ -44,6 +49,12 @@ type Import struct {
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Departed is a student who left a re-synced class.
+type Departed struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
 }
 
 // File describes the uploaded file.
@@ -80,6 +91,7 @@ type Defaults struct {
 	PasswordSet         bool        `json:"password_set"`
 	GroupID             *uuid.UUID  `json:"group_id"`
 	TagIDs              []uuid.UUID `json:"tag_ids"`
+	DeactivateDeparted  bool        `json:"deactivate_departed"`
 }
 
 // ExistingPolicy is what changes on existing accounts.
@@ -134,6 +146,9 @@ type Summary struct {
 	Unchanged   int       `json:"unchanged"`
 	Skipped     int       `json:"skipped"`
 	Failed      int       `json:"failed"`
+	// Deactivated counts the accounts of students who left a re-synced
+	// class, deactivated as the importer chose; they are not rows.
+	Deactivated int `json:"deactivated"`
 	// Blank rows of the file (every mapped cell empty) are not listed: with
 	// them the figures add up to the file's rows.
 	Blank      int         `json:"blank"`
@@ -198,6 +213,10 @@ func ImportFrom(imp *importsession.Import) Import {
 		out.Mapping = map[string]string{}
 	}
 	out.SameFileAs, out.FollowUpOf = []SameFile{}, optional(imp.FollowUpOf())
+	out.Departed, out.DepartedTotal = []Departed{}, imp.Departed().Total
+	for _, d := range imp.Departed().Departed {
+		out.Departed = append(out.Departed, Departed(d))
+	}
 	if imp.Source() == importsession.SourceClassroom {
 		c := imp.Classroom()
 		out.File = File{Name: imp.Name(), Rows: c.People, Headers: []string{}}
@@ -212,7 +231,8 @@ func ImportFrom(imp *importsession.Import) Import {
 		if tags == nil {
 			tags = []uuid.UUID{}
 		}
-		out.Defaults = &Defaults{ForcePasswordChange: d.ForcePasswordChange, PasswordSet: d.PasswordSet, GroupID: optional(d.GroupID), TagIDs: tags}
+		out.Defaults = &Defaults{ForcePasswordChange: d.ForcePasswordChange, PasswordSet: d.PasswordSet, GroupID: optional(d.GroupID), TagIDs: tags,
+			DeactivateDeparted: d.DeactivateDeparted}
 	}
 	ep := imp.ExistingPolicy()
 	out.ExistingPolicy = ExistingPolicy{UpdatePassword: ep.UpdatePassword, UpdateGroup: ep.UpdateGroup, UpdateTags: ep.UpdateTags, UpdateNames: ep.UpdateNames}
@@ -231,7 +251,8 @@ func ImportFrom(imp *importsession.Import) Import {
 	}
 	if st := imp.State(); st == importsession.StateCompleted || st == importsession.StateUndoing || st == importsession.StateUndone {
 		s := imp.Completed()
-		out.Summary = &Summary{Blank: c.Blank, CompletedAt: s.CompletedAt, Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed, FailedRows: []FailedRow{}}
+		out.Summary = &Summary{Blank: c.Blank, CompletedAt: s.CompletedAt, Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed,
+			Deactivated: s.Deactivated, FailedRows: []FailedRow{}}
 		for _, fr := range s.FailedRows {
 			out.Summary.FailedRows = append(out.Summary.FailedRows, FailedRow(fr))
 		}

@@ -243,13 +243,18 @@ func NewClassroomImport(actor tenancy.Actor, c ClassroomImport, now time.Time) (
 // The roster of a Google Classroom import, as the CSV it is stored as.
 const ClassroomRosterFile = "google-classroom-roster.csv"
 
-// ClassroomHeaders are the roster CSV's columns.
-var ClassroomHeaders = []string{"First Name", "Last Name", "Email", "Google ID", "Role", "Classes"}
+// ClassroomHeaders are the roster CSV's columns. Course IDs (the classes'
+// ids, ";"-separated) tell a re-sync who was in which class; rosters
+// stored before it was added lack it.
+var ClassroomHeaders = []string{"First Name", "Last Name", "Email", "Google ID", "Role", "Classes", ClassroomCourseIDsColumn}
+
+// ClassroomCourseIDsColumn is the roster CSV's column of class ids.
+const ClassroomCourseIDsColumn = "Course IDs"
 
 // ClassroomMapping is the fixed mapping of the roster CSV.
 func ClassroomMapping() map[string]string {
 	return map[string]string{"First Name": FieldFirstName, "Last Name": FieldLastName, "Email": FieldEmail,
-		"Google ID": FieldIgnore, "Role": FieldIgnore, "Classes": FieldIgnore}
+		"Google ID": FieldIgnore, "Role": FieldIgnore, "Classes": FieldIgnore, ClassroomCourseIDsColumn: FieldIgnore}
 }
 
 // Rehydrate rebuilds an import from its stored events.
