@@ -200,7 +200,7 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 		Sealer: vault.RowPasswords{Key: key}, Hasher: a.hasher, DefaultPasswords: secrets,
 		AccountList: postgres.NewAccountList(m.pool, postgres.ProjectionGroup(projection.Accounts{})), Uploads: uploads,
 		Classroom: postgres.NewClassroomHistory(m.pool),
-		Policy: passwordPolicy(), Logger: m.Logger, Now: time.Now, BatchRows: m.Config.CommitBatch, PublicURL: m.Config.PublicURL,
+		Policy:    passwordPolicy(), Logger: m.Logger, Now: time.Now, BatchRows: m.Config.CommitBatch, PublicURL: m.Config.PublicURL,
 		Observer: observer,
 	})
 	if err != nil {

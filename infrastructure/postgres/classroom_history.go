@@ -13,9 +13,15 @@ import (
 
 // ClassroomHistory reads what an organization's completed Google Classroom
 // imports did, from the imports read model (which classes each import
-// read) and the validated rows (who was in which class). Only imports in
-// the state completed count: an undone import's students were never
-// imported, as far as a re-sync is concerned.
+// read) and the validated rows (who was in which class). Only completed
+// imports count: an undone import's students were never imported, as far
+// as a re-sync is concerned.
+//
+// The classes page reads completion from the read model (it may lag the
+// last import by a moment). Finding the departed is a decision the commit
+// acts on, so it reads completion from the event store itself
+// (completedImports): an import completed a second ago counts, whatever
+// the projection has folded.
 type ClassroomHistory struct{ pool *pgxpool.Pool }
 
 // NewClassroomHistory reads through pool.
@@ -52,6 +58,17 @@ func (h *ClassroomHistory) LastImports(ctx context.Context, orgID uuid.UUID, cou
 	return out, rows.Err()
 }
 
+// completedImports is the organization's ($1) Google Classroom imports
+// that completed and were not undone, with when they completed, from the
+// event store.
+const completedImports = `
+	WITH done AS (
+		SELECT v.id, v.course_ids, e.created_at AS completed_at
+		FROM imports_view v
+		JOIN events e ON e.stream_id = 'import-' || v.id::text AND e.event_type = 'ImportCompleted'
+		WHERE v.org_id = $1 AND v.source = 'google_classroom'
+		  AND NOT EXISTS (SELECT 1 FROM events u WHERE u.stream_id = e.stream_id AND u.event_type = 'UndoStarted'))`
+
 // EarlierMembers are the people of the classes courseIDs whom completed
 // imports of the organization (other than importID) imported, as new or
 // existing rows, the most recent import's first.
@@ -59,13 +76,12 @@ func (h *ClassroomHistory) EarlierMembers(ctx context.Context, orgID, importID u
 	if orgID == uuid.Nil {
 		return nil, errNoOrganization
 	}
-	rows, err := h.pool.Query(ctx, `
+	rows, err := h.pool.Query(ctx, completedImports+`
 		SELECT r.email, r.first_name, r.last_name
-		FROM imports_view v
-		JOIN import_rows r ON r.import_id = v.id AND r.org_id = v.org_id
-		WHERE v.org_id = $1 AND v.id <> $2 AND v.source = 'google_classroom' AND v.state = 'completed'
-		  AND v.course_ids && $3 AND r.course_ids && $3 AND r.status IN ('new', 'existing')
-		ORDER BY v.completed_at DESC, v.id, r.row_number`, orgID, importID, courseIDs)
+		FROM done d
+		JOIN import_rows r ON r.import_id = d.id AND r.org_id = $1
+		WHERE d.id <> $3 AND d.course_ids && $2 AND r.course_ids && $2 AND r.status IN ('new', 'existing')
+		ORDER BY d.completed_at DESC, d.id, r.row_number`, orgID, courseIDs, importID)
 	if err != nil {
 		return nil, err
 	}
@@ -87,12 +103,12 @@ func (h *ClassroomHistory) InOtherClasses(ctx context.Context, orgID uuid.UUID, 
 	if orgID == uuid.Nil {
 		return nil, errNoOrganization
 	}
-	rows, err := h.pool.Query(ctx, `
-		WITH latest AS (
-			SELECT DISTINCT ON (c) c, v.id
-			FROM imports_view v, unnest(v.course_ids) AS c
-			WHERE v.org_id = $1 AND v.source = 'google_classroom' AND v.state = 'completed' AND NOT (c = ANY($2))
-			ORDER BY c, v.completed_at DESC, v.id)
+	rows, err := h.pool.Query(ctx, completedImports+`,
+		latest AS (
+			SELECT DISTINCT ON (c) c, d.id
+			FROM done d, unnest(d.course_ids) AS c
+			WHERE NOT (c = ANY($2))
+			ORDER BY c, d.completed_at DESC, d.id)
 		SELECT DISTINCT r.email_key
 		FROM latest l JOIN import_rows r ON r.import_id = l.id AND l.c = ANY(r.course_ids)
 		WHERE r.org_id = $1 AND r.status IN ('new', 'existing') AND r.email_key <> ''`, orgID, courseIDs)
