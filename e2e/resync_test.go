@@ -223,4 +223,16 @@ func TestClassroomReSync(t *testing.T) {
 	if status, _ := w.other.do("PUT", "/api/v1/imports/"+third+"/departed", map[string]bool{"deactivate_departed": false}); status != 404 {
 		t.Fatalf("another organization changes the choice: %d", status)
 	}
+
+	// Undoing the re-sync that deactivated Bo reactivates him.
+	root.must(202, "POST", "/api/v1/imports/"+id+"/undo", nil)
+	if u := root.waitForState(id, "undone")["undo"].(map[string]any); u["reactivated"] != 1.0 || u["deactivated"] != 0.0 {
+		t.Fatalf("the undo of the re-sync: %v", u)
+	}
+	if status, code := signInStatus(w.srv.URL, "bo@lincoln.edu", "Class-Start-2026"); status != 200 {
+		t.Fatalf("Bo cannot sign in after the undo of the re-sync that deactivated him: %d %s", status, code)
+	}
+	waitUntil(t, "Bo listed active again", 30*time.Second, func() bool {
+		return root.must(200, "GET", "/api/v1/accounts?email=bo@lincoln.edu", nil)["accounts"].([]any)[0].(map[string]any)["active"] == true
+	})
 }

@@ -95,6 +95,7 @@ func (r *Runner) deactivateDeparted(ctx context.Context, job Job, imp *importses
 				outcome.NotAllowed++
 			case ok:
 				outcome.Deactivated++
+				outcome.AccountIDs = append(outcome.AccountIDs, acc.ID())
 				changed = append(changed, ChangedAccount{Account: acc, EndSessions: true})
 			}
 		}

@@ -178,6 +178,9 @@ type Undo struct {
 	Restored     int           `json:"restored"`
 	Kept         int           `json:"kept"`
 	KeptAccounts []KeptAccount `json:"kept_accounts"`
+	// Reactivated counts the departed students' accounts a re-sync had
+	// deactivated, active again.
+	Reactivated int `json:"reactivated"`
 }
 
 // KeptAccount is an account whose fields the undo kept.
@@ -244,7 +247,7 @@ func ImportFrom(imp *importsession.Import) Import {
 	if st := imp.State(); st == importsession.StateUndoing || st == importsession.StateUndone {
 		by, u, done := imp.UndoStarted(), imp.UndoProgress(), imp.Undone()
 		out.Undo = &Undo{By: by.ByEmail, StartedAt: by.StartedAt, Done: u.Done, Total: u.Total, Deactivated: u.Deactivated,
-			Restored: u.Restored, Kept: u.Kept, KeptAccounts: []KeptAccount{}}
+			Restored: u.Restored, Kept: u.Kept, KeptAccounts: []KeptAccount{}, Reactivated: done.Reactivated}
 		for _, k := range done.KeptAccounts {
 			out.Undo.KeptAccounts = append(out.Undo.KeptAccounts, KeptAccount(k))
 		}

@@ -136,6 +136,13 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 			return "Chose to deactivate the students who left the class", none
 		}
 		return "Chose to keep the accounts of the students who left the class active", none
+	case importsession.DeparturesUndone:
+		s := fmt.Sprintf("Reactivated %s of students who had left the class", plural(ev.Reactivated, "account", "accounts"))
+		if ev.Kept > 0 {
+			s += fmt.Sprintf("; %s reactivated or deactivated again since left as %s", plural(ev.Kept, "account", "accounts"),
+				map[bool]string{true: "it was", false: "they were"}[ev.Kept == 1])
+		}
+		return s, none
 	case importsession.DeparturesDeactivated:
 		s := fmt.Sprintf("Deactivated %s of students who left the class", plural(ev.Deactivated, "account", "accounts"))
 		if ev.NotAllowed > 0 {
@@ -235,6 +242,9 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 	case importsession.ImportUndone:
 		s := fmt.Sprintf("Undone: %s it created deactivated, %s it changed put back as they were", plural(ev.Deactivated, "account", "accounts"),
 			plural(ev.Restored, "account", "accounts"))
+		if ev.Reactivated > 0 {
+			s += fmt.Sprintf(", %s of departed students reactivated", plural(ev.Reactivated, "account", "accounts"))
+		}
 		if ev.Kept > 0 {
 			kept := make([]string, 0, 5)
 			for _, k := range ev.KeptAccounts[:min(5, len(ev.KeptAccounts))] {
@@ -305,6 +315,8 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 		return "Welcome email queued for sending", none
 	case account.WelcomeEmailUndelivered:
 		return "Welcome email could not be delivered; the mail server answered: " + ev.Reason, none
+	case account.AccountReactivated:
+		return "Reactivated: " + n.importName(ev.UndoOf) + ", which had deactivated it as no longer in the class, was undone", n.importLink(ev.UndoOf)
 	case account.AccountDeactivated:
 		if ev.DepartedFrom != uuid.Nil {
 			return "Deactivated: no longer in the Google Classroom class that " + n.importName(ev.DepartedFrom) + " re-synced", n.importLink(ev.DepartedFrom)

@@ -3,6 +3,8 @@ package account
 import (
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
 
@@ -29,4 +31,15 @@ func (a *Account) DeactivateDeparted(t ImportTerms, now time.Time) (bool, *Refus
 		return false, &r
 	}
 	return a.deactivate(AccountDeactivated{AccountID: a.id, DepartedFrom: t.ImportID, DeactivatedAt: now.UTC()}), nil
+}
+
+// UndoDeparture reactivates an account that the undone re-sync deactivated
+// as departed, and reports whether it did. An account reactivated since, or
+// deactivated again by something else, is left as it is (kept).
+func (a *Account) UndoDeparture(undone uuid.UUID, now time.Time) bool {
+	if a.active || a.changedBy.Active != undone || undone == uuid.Nil {
+		return false
+	}
+	a.record(AccountReactivated{AccountID: a.id, UndoOf: undone, ReactivatedAt: now.UTC()})
+	return true
 }

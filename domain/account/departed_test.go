@@ -57,3 +57,43 @@ func TestDeactivateDeparted(t *testing.T) {
 		})
 	}
 }
+
+// Given what happened to an account, when the re-sync X that deactivated it
+// as departed is undone, then it is reactivated only if nothing changed
+// its state since.
+func TestUndoDeparture(t *testing.T) {
+	x, y := imp, uuid.MustParse("00000000-0000-0000-0000-0000000000e2")
+	id := uuid.MustParse("00000000-0000-0000-0000-00000000bbbb")
+	created := AccountCreated{AccountID: id, OrgID: org, Email: "bo@school.org", FirstName: "Bo", LastName: "Ek", Role: "user", ImportID: y}
+	departed := AccountDeactivated{AccountID: id, DepartedFrom: x}
+	tests := []struct {
+		name        string
+		given       []any
+		reactivated bool
+	}{
+		{"deactivated by the re-sync: reactivated", []any{created, departed}, true},
+		{"imported again since (reactivated): left as it is", []any{created, departed, AccountUpdated{AccountID: id, ImportID: y, Reactivated: true}}, false},
+		{"imported again, then that import undone: not X's to reactivate", []any{created, departed,
+			AccountUpdated{AccountID: id, ImportID: y, Reactivated: true}, AccountRestored{AccountID: id, UndoOf: y, Deactivated: true}}, false},
+		{"deactivated by another re-sync", []any{created, AccountDeactivated{AccountID: id, DepartedFrom: y}}, false},
+		{"deactivated by the undo of the import that created it", []any{created, AccountDeactivated{AccountID: id, UndoOf: y}}, false},
+		{"never deactivated", []any{created}, false},
+		{"reactivated once already", []any{created, departed, AccountReactivated{AccountID: id, UndoOf: x}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := Rehydrate(tt.given)
+			before := a.Active()
+			got := a.UndoDeparture(x, when)
+			if got != tt.reactivated {
+				t.Fatalf("reactivated %v, want %v", got, tt.reactivated)
+			}
+			if got && (!a.Active() || len(a.PendingEvents()) != 1 || a.PendingEvents()[0] != (AccountReactivated{AccountID: id, UndoOf: x, ReactivatedAt: when})) {
+				t.Fatalf("active %v, recorded %v", a.Active(), a.PendingEvents())
+			}
+			if !got && (a.Active() != before || len(a.PendingEvents()) != 0) {
+				t.Fatalf("left alone, yet active %v → %v, recorded %v", before, a.Active(), a.PendingEvents())
+			}
+		})
+	}
+}

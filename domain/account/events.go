@@ -104,7 +104,16 @@ type AccountRestored struct {
 	RestoredAt  time.Time
 }
 
+// AccountReactivated: the undo of the Google Classroom re-sync that had
+// deactivated the account as departed (UndoOf) made it active again.
+type AccountReactivated struct {
+	AccountID     uuid.UUID
+	UndoOf        uuid.UUID
+	ReactivatedAt time.Time
+}
+
 func (AccountCreated) EventType() string     { return "AccountCreated" }
+func (AccountReactivated) EventType() string { return "AccountReactivated" }
 func (AccountUpdated) EventType() string     { return "AccountUpdated" }
 func (PasswordChanged) EventType() string    { return "PasswordChanged" }
 func (WelcomeEmailQueued) EventType() string { return "WelcomeEmailQueued" }
@@ -114,7 +123,7 @@ func (AccountRestored) EventType() string    { return "AccountRestored" }
 // Events lists a sample of every account event, for the codec registry.
 func Events() []interface{ EventType() string } {
 	return []interface{ EventType() string }{AccountCreated{}, AccountUpdated{}, PasswordChanged{}, WelcomeEmailQueued{},
-		AccountDeactivated{}, AccountRestored{}}
+		AccountDeactivated{}, AccountRestored{}, AccountReactivated{}}
 }
 
 // StreamPrefix starts every account stream's id.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/tenancy"
 )
@@ -103,12 +105,25 @@ type DeactivateDepartedChosen struct {
 type DeparturesDeactivated struct {
 	Deactivated int
 	NotAllowed  int
+	// AccountIDs are the accounts deactivated, for an undo (at most
+	// MaxDeparted).
+	AccountIDs []uuid.UUID
+	At         time.Time
+}
+
+// DeparturesUndone: the undo of the re-sync reactivated the departed
+// students' accounts it had deactivated (Reactivated); Kept had been
+// reactivated or deactivated again since, and were left as they are.
+type DeparturesUndone struct {
+	Reactivated int
+	Kept        int
 	At          time.Time
 }
 
 func (DepartedFound) EventType() string            { return "DepartedFound" }
 func (DeactivateDepartedChosen) EventType() string { return "DeactivateDepartedChosen" }
 func (DeparturesDeactivated) EventType() string    { return "DeparturesDeactivated" }
+func (DeparturesUndone) EventType() string         { return "DeparturesUndone" }
 
 // RecordDeparted stores the departed students the validation found; only
 // a Google Classroom import has any.
@@ -147,7 +162,7 @@ func (imp *Import) ChooseDeactivateDeparted(actor tenancy.Actor, deactivate bool
 
 // ErrDeparturesDone: the commit deactivated the departed students already
 // (a job ran again after a crash); they are not counted twice.
-var ErrDeparturesDone = errors.New("importsession: the departed students were deactivated already")
+var ErrDeparturesDone = errors.New("importsession: what is done to the departed students is recorded already")
 
 var errNoDeparted = &InvalidValueError{"Only a Google Classroom import re-syncs a class: a file has no departed students to deactivate."}
 
@@ -167,6 +182,28 @@ func (imp *Import) RecordDepartures(d DeparturesDeactivated) error {
 		return err
 	}
 	if !imp.departures.At.IsZero() {
+		return ErrDeparturesDone
+	}
+	imp.record(d)
+	return nil
+}
+
+// DeparturesToUndo are the accounts the undone re-sync deactivated as
+// departed, for the undo to reactivate, once.
+func (imp *Import) DeparturesToUndo() []uuid.UUID {
+	if imp.state != StateUndoing || len(imp.departures.AccountIDs) == 0 || !imp.departuresUndone.At.IsZero() {
+		return nil
+	}
+	return slices.Clone(imp.departures.AccountIDs)
+}
+
+// RecordDeparturesUndone stores what the undo did to the departed
+// students' accounts, once.
+func (imp *Import) RecordDeparturesUndone(d DeparturesUndone) error {
+	if err := imp.requireOwnState(StateUndoing); err != nil {
+		return err
+	}
+	if !imp.departuresUndone.At.IsZero() {
 		return ErrDeparturesDone
 	}
 	imp.record(d)

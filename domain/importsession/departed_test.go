@@ -86,6 +86,7 @@ func TestReSyncDepartures(t *testing.T) {
 	unchanged := RowsValidated{Total: 3, Existing: 3, ChangedUnder: make([]int, account.Policies), ValidatedAt: now}
 	deactivating := DefaultsChosen{PasswordSet: true, DeactivateDeparted: true, ChosenAt: now}
 	oneChunk := ImportCommitted{ExpectedExisting: 3, Chunks: 1, ChunkRows: 100, CommittedAt: now}
+	boID := uuid.MustParse("00000000-0000-0000-0000-0000000000f1")
 	tests := []struct {
 		name    string
 		given   []any
@@ -119,6 +120,19 @@ func TestReSyncDepartures(t *testing.T) {
 		{"departures are applied once", []any{fetched, deactivating, started, found, unchanged, VerificationSkipped{}, oneChunk,
 			DeparturesDeactivated{Deactivated: 1, At: now}},
 			func(imp *Import) error { return imp.RecordDepartures(DeparturesDeactivated{Deactivated: 1, At: now}) }, nil, ErrDeparturesDone},
+		{"an undo reactivates the departed before it ends", []any{fetched, deactivating, started, found, unchanged, VerificationSkipped{}, oneChunk,
+			CommitChunkCompleted{Chunk: 0, Done: 3, Unchanged: 3}, DeparturesDeactivated{Deactivated: 1, AccountIDs: []uuid.UUID{boID}, At: now},
+			ImportCompleted{Unchanged: 3, Deactivated: 1, CompletedAt: now}, UndoStarted{Chunks: 1, ChunkRows: 100, StartedAt: now}, UndoChunkCompleted{Chunk: 0}},
+			func(imp *Import) error { return imp.CompleteUndo(now) }, nil, errors.New("")},
+		{"the undo's outcome counts the departed reactivated", []any{fetched, deactivating, started, found, unchanged, VerificationSkipped{}, oneChunk,
+			CommitChunkCompleted{Chunk: 0, Done: 3, Unchanged: 3}, DeparturesDeactivated{Deactivated: 1, AccountIDs: []uuid.UUID{boID}, At: now},
+			ImportCompleted{Unchanged: 3, Deactivated: 1, CompletedAt: now}, UndoStarted{Chunks: 1, ChunkRows: 100, StartedAt: now}, UndoChunkCompleted{Chunk: 0},
+			DeparturesUndone{Reactivated: 1, At: now}},
+			func(imp *Import) error { return imp.CompleteUndo(now) }, []any{ImportUndone{Reactivated: 1, UndoneAt: now}}, nil},
+		{"departures are undone once", []any{fetched, deactivating, started, found, unchanged, VerificationSkipped{}, oneChunk,
+			CommitChunkCompleted{Chunk: 0, Done: 3, Unchanged: 3}, DeparturesDeactivated{Deactivated: 1, AccountIDs: []uuid.UUID{boID}, At: now},
+			ImportCompleted{Unchanged: 3, Deactivated: 1, CompletedAt: now}, UndoStarted{Chunks: 1, ChunkRows: 100, StartedAt: now}, DeparturesUndone{Reactivated: 1, At: now}},
+			func(imp *Import) error { return imp.RecordDeparturesUndone(DeparturesUndone{Reactivated: 1, At: now}) }, nil, ErrDeparturesDone},
 		{"validating again forgets the departed found before", []any{fetched, deactivating, started, found, unchanged, started},
 			func(imp *Import) error {
 				if len(imp.Departed().Departed) != 0 {

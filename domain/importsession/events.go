@@ -265,9 +265,12 @@ type UndoChunkCompleted struct {
 // it changed is back as it was (but for the fields kept), and the account
 // list shows it.
 type ImportUndone struct {
-	Deactivated  int
-	Restored     int
-	Kept         int
+	Deactivated int
+	Restored    int
+	Kept        int
+	// Reactivated counts the accounts of departed students the undone
+	// re-sync had deactivated, active again.
+	Reactivated  int
 	KeptAccounts []KeptAccount // the first MaxFailedRows
 	UndoneAt     time.Time
 }
@@ -334,7 +337,7 @@ func Events() []interface{ EventType() string } {
 		ValidationFailed{}, ExistingAccountsPolicyChosen{}, VerificationPageViewed{}, VerificationSkipped{},
 		ImportCommitted{}, CommitProgressed{}, CommitChunkCompleted{}, ImportCompleted{}, ImportFailed{}, ImportCancelled{},
 		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{}, RowCorrected{}, FollowUpStarted{}, FileReread{},
-		DepartedFound{}, DeactivateDepartedChosen{}, DeparturesDeactivated{},
+		DepartedFound{}, DeactivateDepartedChosen{}, DeparturesDeactivated{}, DeparturesUndone{},
 	}
 }
 

@@ -137,6 +137,7 @@ type Import struct {
 	followUp                         FollowUpStarted
 	departed                         DepartedFound
 	departures                       DeparturesDeactivated
+	departuresUndone                 DeparturesUndone
 	createdAt, updatedAt             time.Time
 
 	version int64
@@ -337,6 +338,8 @@ func (imp *Import) apply(e any) {
 		imp.defaults.DeactivateDeparted, imp.updatedAt = e.Deactivate, e.ChosenAt
 	case DeparturesDeactivated:
 		imp.departures = e
+	case DeparturesUndone:
+		imp.departuresUndone = e
 	case ExistingAccountsPolicyChosen:
 		imp.existing = ExistingPolicy{UpdatePassword: e.UpdatePassword, UpdateGroup: e.UpdateGroup, UpdateTags: e.UpdateTags, UpdateNames: e.UpdateNames}
 	case VerificationPageViewed:
@@ -948,7 +951,10 @@ func (imp *Import) CompleteUndo(now time.Time) error {
 	if left := imp.UndoChunksLeft(); left > 0 {
 		return fmt.Errorf("importsession: %d chunk(s) of the undo are not applied yet", left)
 	}
-	u := ImportUndone{UndoneAt: now.UTC()}
+	if len(imp.DeparturesToUndo()) > 0 {
+		return fmt.Errorf("importsession: the departed students' accounts are not reactivated yet")
+	}
+	u := ImportUndone{Reactivated: imp.departuresUndone.Reactivated, UndoneAt: now.UTC()}
 	for i := range imp.undo.Chunks {
 		c := imp.undoDone[i]
 		u.Deactivated += c.Deactivated
