@@ -6,8 +6,8 @@
 -- students imported from the class before who have left it.
 ALTER TABLE imports_view ADD COLUMN course_ids text[] NOT NULL DEFAULT '{}';
 UPDATE imports_view SET course_ids = ARRAY(
-    SELECT c->>'ID' FROM jsonb_array_elements(coalesce(snapshot->'Classroom'->'Courses', '[]'::jsonb)) AS c)
-WHERE source = 'google_classroom';
+    SELECT c->>'ID' FROM jsonb_array_elements(snapshot->'Classroom'->'Courses') AS c)
+WHERE source = 'google_classroom' AND jsonb_typeof(snapshot->'Classroom'->'Courses') = 'array';
 CREATE INDEX imports_view_courses ON imports_view USING gin (course_ids) WHERE source = 'google_classroom';
 
 ALTER TABLE import_rows ADD COLUMN course_ids text[] NOT NULL DEFAULT '{}';
