@@ -175,6 +175,16 @@ func TestClassroomReSync(t *testing.T) {
 		}
 	}
 
+	// The importer's summary email says it too.
+	waitUntil(t, "the summary email of the re-sync", 2*time.Minute, func() bool {
+		for _, m := range w.smtp.Messages() {
+			if strings.Contains(m.Text, "/imports/"+fmt.Sprint(finished["id"])) && strings.Contains(m.Text, "Accounts of students who left the class, deactivated: 1") {
+				return true
+			}
+		}
+		return false
+	})
+
 	// The audit trail (a read model) says it, on the import and on Bo's
 	// account.
 	id := fmt.Sprint(finished["id"])
