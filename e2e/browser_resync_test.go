@@ -49,6 +49,25 @@ func TestBrowserClassroomReSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// At phone width the classes table, last import included, scrolls in
+	// its box: the page itself does not overflow.
+	var fits bool
+	err = chromedp.Run(ctx,
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Reload(),
+		chromedp.WaitVisible(`#classes`, chromedp.ByID),
+		chromedp.Evaluate(`document.documentElement.scrollWidth <= window.innerWidth`, &fits),
+		shot(t, "rs-01b-classes-phone"),
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Reload(),
+		chromedp.WaitVisible(`#classes`, chromedp.ByID),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fits {
+		t.Fatal("the classes page overflows a 390 px screen")
+	}
 	today := time.Now().UTC().Format("2 January")
 	if !strings.Contains(bioLast, "Last imported "+today) || !strings.Contains(bioLast, "importing again re-syncs") || !strings.Contains(artLast, "Never imported") {
 		t.Fatalf("last imported: Biology %q, Art %q", bioLast, artLast)

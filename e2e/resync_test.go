@@ -63,7 +63,7 @@ func lastImportOf(t *testing.T, c *client, course string) any {
 func waitLastImport(t *testing.T, c *client, course string, id any) map[string]any {
 	t.Helper()
 	var last map[string]any
-	waitUntil(t, fmt.Sprintf("%s's last import to be %v", course, id), 30*time.Second, func() bool {
+	waitUntil(t, fmt.Sprintf("%s's last import to be %v", course, id), 2*time.Minute, func() bool {
 		last, _ = lastImportOf(t, c, course).(map[string]any)
 		return last != nil && last["id"] == id
 	})
@@ -189,7 +189,7 @@ func TestClassroomReSync(t *testing.T) {
 	// account.
 	id := fmt.Sprint(finished["id"])
 	var types []string
-	waitUntil(t, "the re-sync's audit trail", 30*time.Second, func() bool {
+	waitUntil(t, "the re-sync's audit trail", 2*time.Minute, func() bool {
 		types = nil
 		for _, e := range root.must(200, "GET", "/api/v1/imports/"+id+"/events", nil)["events"].([]any) {
 			types = append(types, e.(map[string]any)["type"].(string))
@@ -202,7 +202,7 @@ func TestClassroomReSync(t *testing.T) {
 		}
 	}
 	var out string
-	waitUntil(t, "Bo's audit trail", 30*time.Second, func() bool {
+	waitUntil(t, "Bo's audit trail", 2*time.Minute, func() bool {
 		out, _ = rollcall(t, w.env, "audit", "account", "bo@lincoln.edu")
 		return strings.Contains(out, "no longer in the Google Classroom class")
 	})
@@ -242,7 +242,7 @@ func TestClassroomReSync(t *testing.T) {
 	if status, code := signInStatus(w.srv.URL, "bo@lincoln.edu", "Class-Start-2026"); status != 200 {
 		t.Fatalf("Bo cannot sign in after the undo of the re-sync that deactivated him: %d %s", status, code)
 	}
-	waitUntil(t, "Bo listed active again", 30*time.Second, func() bool {
+	waitUntil(t, "Bo listed active again", 2*time.Minute, func() bool {
 		return root.must(200, "GET", "/api/v1/accounts?email=bo@lincoln.edu", nil)["accounts"].([]any)[0].(map[string]any)["active"] == true
 	})
 }
