@@ -368,6 +368,11 @@ type Counts struct {
 	Unchanged int `json:"unchanged"`
 }
 
+// DeactivateDepartedChoice defines model for DeactivateDepartedChoice.
+type DeactivateDepartedChoice struct {
+	DeactivateDeparted bool `json:"deactivate_departed"`
+}
+
 // DefaultsRequest defines model for DefaultsRequest.
 type DefaultsRequest struct {
 	// DeactivateDeparted Deactivate the accounts of the earlier import that this file no longer lists (`departed` on the import)
@@ -468,6 +473,9 @@ type Import struct {
 
 	// Departed Accounts of the earlier import of this list that the file no longer holds (see `deactivate_departed`)
 	Departed *[]DepartedAccount `json:"departed,omitempty"`
+
+	// DepartedTotal How many departed students there are (the list holds at most 1000)
+	DepartedTotal *int `json:"departed_total,omitempty"`
 
 	// ExistingPolicy What the import changes on accounts that already exist
 	ExistingPolicy ExistingPolicy `json:"existing_policy"`
@@ -748,9 +756,12 @@ type SignInRequest struct {
 
 // Summary Only once the import is completed. created + updated + unchanged + skipped + failed + blank = the file's rows.
 type Summary struct {
-	Blank       int          `json:"blank"`
-	CompletedAt time.Time    `json:"completed_at"`
-	Created     int          `json:"created"`
+	Blank       int       `json:"blank"`
+	CompletedAt time.Time `json:"completed_at"`
+	Created     int       `json:"created"`
+
+	// Deactivated Accounts of students who left a re-synced Google Classroom class, deactivated because deactivate_departed was chosen
+	Deactivated int          `json:"deactivated"`
 	Failed      int          `json:"failed"`
 	FailedRows  *[]FailedRow `json:"failed_rows"`
 	Skipped     int          `json:"skipped"`
@@ -768,9 +779,12 @@ type Undo struct {
 	Done         int            `json:"done"`
 	Kept         int            `json:"kept"`
 	KeptAccounts *[]KeptAccount `json:"kept_accounts"`
-	Restored     int            `json:"restored"`
-	StartedAt    time.Time      `json:"started_at"`
-	Total        int            `json:"total"`
+
+	// Reactivated Accounts of departed students that the undone re-sync had deactivated, active again
+	Reactivated int       `json:"reactivated"`
+	Restored    int       `json:"restored"`
+	StartedAt   time.Time `json:"started_at"`
+	Total       int       `json:"total"`
 }
 
 // UploadForm defines model for UploadForm.
@@ -937,6 +951,9 @@ type CommitImportJSONRequestBody = CommitRequest
 
 // ChooseImportDefaultsJSONRequestBody defines body for ChooseImportDefaults for application/json ContentType.
 type ChooseImportDefaultsJSONRequestBody = DefaultsRequest
+
+// ChooseDeactivateDepartedJSONRequestBody defines body for ChooseDeactivateDeparted for application/json ContentType.
+type ChooseDeactivateDepartedJSONRequestBody = DeactivateDepartedChoice
 
 // ChooseExistingAccountsPolicyJSONRequestBody defines body for ChooseExistingAccountsPolicy for application/json ContentType.
 type ChooseExistingAccountsPolicyJSONRequestBody = ExistingPolicy
@@ -1202,6 +1219,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/v1/imports/{id}/defaults (the `ChooseImportDefaults` operationId).
 	ChooseImportDefaults(ctx context.Context, id ImportID, body ChooseImportDefaultsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChooseDeactivateDepartedWithBody Whether the commit of a Classroom re-sync deactivates the students who left
+	//
+	// On the review of a Google Classroom re-sync; the rows are not checked again.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/imports/{id}/departed (the `ChooseDeactivateDeparted` operationId).
+	ChooseDeactivateDepartedWithBody(ctx context.Context, id ImportID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChooseDeactivateDeparted Whether the commit of a Classroom re-sync deactivates the students who left
+	//
+	// On the review of a Google Classroom re-sync; the rows are not checked again.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/imports/{id}/departed (the `ChooseDeactivateDeparted` operationId).
+	ChooseDeactivateDeparted(ctx context.Context, id ImportID, body ChooseDeactivateDepartedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetImportAuditTrail The audit trail of an import
 	//
@@ -1839,6 +1874,44 @@ func (c *Client) ChooseImportDefaultsWithBody(ctx context.Context, id ImportID, 
 // Corresponds with PUT /api/v1/imports/{id}/defaults (the `ChooseImportDefaults` operationId).
 func (c *Client) ChooseImportDefaults(ctx context.Context, id ImportID, body ChooseImportDefaultsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChooseImportDefaultsRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChooseDeactivateDepartedWithBody Whether the commit of a Classroom re-sync deactivates the students who left
+//
+// On the review of a Google Classroom re-sync; the rows are not checked again.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/imports/{id}/departed (the `ChooseDeactivateDeparted` operationId).
+func (c *Client) ChooseDeactivateDepartedWithBody(ctx context.Context, id ImportID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChooseDeactivateDepartedRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChooseDeactivateDeparted Whether the commit of a Classroom re-sync deactivates the students who left
+//
+// On the review of a Google Classroom re-sync; the rows are not checked again.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/imports/{id}/departed (the `ChooseDeactivateDeparted` operationId).
+func (c *Client) ChooseDeactivateDeparted(ctx context.Context, id ImportID, body ChooseDeactivateDepartedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChooseDeactivateDepartedRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3213,6 +3286,53 @@ func NewChooseImportDefaultsRequestWithBody(server string, id ImportID, contentT
 	return req, nil
 }
 
+// NewChooseDeactivateDepartedRequest calls the generic ChooseDeactivateDeparted builder with application/json body
+func NewChooseDeactivateDepartedRequest(server string, id ImportID, body ChooseDeactivateDepartedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChooseDeactivateDepartedRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewChooseDeactivateDepartedRequestWithBody constructs an http.Request for the ChooseDeactivateDeparted method, with any body, and a specified content type
+func NewChooseDeactivateDepartedRequestWithBody(server string, id ImportID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/imports/%s/departed", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetImportAuditTrailRequest constructs an http.Request for the GetImportAuditTrail method
 func NewGetImportAuditTrailRequest(server string, id ImportID) (*http.Request, error) {
 	var err error
@@ -4360,6 +4480,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/v1/imports/{id}/defaults (the `ChooseImportDefaults` operationId).
 	ChooseImportDefaultsWithResponse(ctx context.Context, id ImportID, body ChooseImportDefaultsJSONRequestBody, reqEditors ...RequestEditorFn) (*ChooseImportDefaultsResponse, error)
+
+	// ChooseDeactivateDepartedWithBodyWithResponse Whether the commit of a Classroom re-sync deactivates the students who left
+	//
+	// On the review of a Google Classroom re-sync; the rows are not checked again.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/imports/{id}/departed (the `ChooseDeactivateDeparted` operationId).
+	ChooseDeactivateDepartedWithBodyWithResponse(ctx context.Context, id ImportID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChooseDeactivateDepartedResponse, error)
+
+	// ChooseDeactivateDepartedWithResponse Whether the commit of a Classroom re-sync deactivates the students who left
+	//
+	// On the review of a Google Classroom re-sync; the rows are not checked again.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/imports/{id}/departed (the `ChooseDeactivateDeparted` operationId).
+	ChooseDeactivateDepartedWithResponse(ctx context.Context, id ImportID, body ChooseDeactivateDepartedJSONRequestBody, reqEditors ...RequestEditorFn) (*ChooseDeactivateDepartedResponse, error)
 
 	// GetImportAuditTrailWithResponse The audit trail of an import
 	//
@@ -5809,6 +5947,89 @@ func (r ChooseImportDefaultsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ChooseImportDefaultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ChooseDeactivateDepartedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ImportAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChooseDeactivateDepartedResponse) GetJSON200() *ImportAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChooseDeactivateDepartedResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChooseDeactivateDepartedResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChooseDeactivateDepartedResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ChooseDeactivateDepartedResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ChooseDeactivateDepartedResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ChooseDeactivateDepartedResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ChooseDeactivateDepartedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChooseDeactivateDepartedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChooseDeactivateDepartedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChooseDeactivateDepartedResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7817,6 +8038,36 @@ func (c *ClientWithResponses) ChooseImportDefaultsWithResponse(ctx context.Conte
 	return ParseChooseImportDefaultsResponse(rsp)
 }
 
+// ChooseDeactivateDepartedWithBodyWithResponse Whether the commit of a Classroom re-sync deactivates the students who left
+//
+// On the review of a Google Classroom re-sync; the rows are not checked again.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/imports/{id}/departed (the `ChooseDeactivateDeparted` operationId).
+func (c *ClientWithResponses) ChooseDeactivateDepartedWithBodyWithResponse(ctx context.Context, id ImportID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChooseDeactivateDepartedResponse, error) {
+	rsp, err := c.ChooseDeactivateDepartedWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChooseDeactivateDepartedResponse(rsp)
+}
+
+// ChooseDeactivateDepartedWithResponse Whether the commit of a Classroom re-sync deactivates the students who left
+//
+// On the review of a Google Classroom re-sync; the rows are not checked again.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/imports/{id}/departed (the `ChooseDeactivateDeparted` operationId).
+func (c *ClientWithResponses) ChooseDeactivateDepartedWithResponse(ctx context.Context, id ImportID, body ChooseDeactivateDepartedJSONRequestBody, reqEditors ...RequestEditorFn) (*ChooseDeactivateDepartedResponse, error) {
+	rsp, err := c.ChooseDeactivateDeparted(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChooseDeactivateDepartedResponse(rsp)
+}
+
 // GetImportAuditTrailWithResponse The audit trail of an import
 //
 // Returns a wrapper object for the known response body format(s).
@@ -9208,6 +9459,74 @@ func ParseChooseImportDefaultsResponse(rsp *http.Response) (*ChooseImportDefault
 	}
 
 	response := &ChooseImportDefaultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ImportAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseChooseDeactivateDepartedResponse parses an HTTP response from a ChooseDeactivateDepartedWithResponse call
+func ParseChooseDeactivateDepartedResponse(rsp *http.Response) (*ChooseDeactivateDepartedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChooseDeactivateDepartedResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

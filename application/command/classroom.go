@@ -43,6 +43,21 @@ type ClassroomSession interface {
 type GoogleCourse struct {
 	ID, Name, Section string
 	Students          int
+	// LastImport is the organization's most recent completed import of
+	// the class (nil: never imported): importing it again re-syncs it.
+	LastImport *LastImport
+}
+
+// LastImport is an import that included a class, and when it completed.
+type LastImport struct {
+	ID uuid.UUID
+	At time.Time
+}
+
+// ClassroomImports reads, from the imports read model, when an
+// organization last imported its classes.
+type ClassroomImports interface {
+	LastImports(ctx context.Context, orgID uuid.UUID, courseIDs []string) (map[string]LastImport, error)
 }
 
 // GooglePerson is a student or teacher of a class.
@@ -64,6 +79,7 @@ type GoogleConnections interface {
 type Classroom struct {
 	google   Google
 	conns    GoogleConnections
+	history  ClassroomImports
 	wizard   *ImportWizard
 	orgs     Organizations
 	logger   *slog.Logger
@@ -71,11 +87,11 @@ type Classroom struct {
 }
 
 // NewClassroom refuses missing dependencies.
-func NewClassroom(google Google, conns GoogleConnections, wizard *ImportWizard, orgs Organizations, logger *slog.Logger) (*Classroom, error) {
-	if google == nil || conns == nil || wizard == nil || orgs == nil || logger == nil {
+func NewClassroom(google Google, conns GoogleConnections, history ClassroomImports, wizard *ImportWizard, orgs Organizations, logger *slog.Logger) (*Classroom, error) {
+	if google == nil || conns == nil || history == nil || wizard == nil || orgs == nil || logger == nil {
 		return nil, errors.New("command: NewClassroom needs every dependency")
 	}
-	return &Classroom{google: google, conns: conns, wizard: wizard, orgs: orgs, logger: logger, stateTTL: 10 * time.Minute}, nil
+	return &Classroom{google: google, conns: conns, history: history, wizard: wizard, orgs: orgs, logger: logger, stateTTL: 10 * time.Minute}, nil
 }
 
 // Connect starts the OAuth flow: the URL of Google's consent page, with a
@@ -151,7 +167,8 @@ func (c *Classroom) session(ctx context.Context, actor tenancy.Actor) (Classroom
 	return s, googleEmail, err
 }
 
-// Courses lists the classes the administrator teaches.
+// Courses lists the classes the administrator teaches, each with the
+// organization's last completed import of it.
 func (c *Classroom) Courses(ctx context.Context, actor tenancy.Actor) ([]GoogleCourse, error) {
 	s, _, err := c.session(ctx, actor)
 	if err != nil {
@@ -160,6 +177,19 @@ func (c *Classroom) Courses(ctx context.Context, actor tenancy.Actor) ([]GoogleC
 	courses, err := s.Courses(ctx)
 	if err != nil {
 		return nil, c.forgetIfRevoked(ctx, actor, googleError(err))
+	}
+	ids := make([]string, len(courses))
+	for i, course := range courses {
+		ids[i] = course.ID
+	}
+	last, err := c.history.LastImports(ctx, actor.OrgID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range courses {
+		if l, ok := last[courses[i].ID]; ok {
+			courses[i].LastImport = &l
+		}
 	}
 	return courses, nil
 }
@@ -256,6 +286,7 @@ func rosterFile(people []GooglePerson, courses []importsession.ClassroomCourse) 
 	type row struct {
 		p       GooglePerson
 		classes []string
+		ids     []string
 	}
 	var order []string
 	byKey := map[string]*row{}
@@ -268,12 +299,15 @@ func rosterFile(people []GooglePerson, courses []importsession.ClassroomCourse) 
 			if !slices.Contains(r.classes, names[p.CourseID]) {
 				r.classes = append(r.classes, names[p.CourseID])
 			}
+			if !slices.Contains(r.ids, p.CourseID) {
+				r.ids = append(r.ids, p.CourseID)
+			}
 			if p.Role == "teacher" {
 				r.p.Role = "teacher"
 			}
 			continue
 		}
-		byKey[key] = &row{p: p, classes: []string{names[p.CourseID]}}
+		byKey[key] = &row{p: p, classes: []string{names[p.CourseID]}, ids: []string{p.CourseID}}
 		order = append(order, key)
 	}
 	var buf bytes.Buffer
@@ -285,7 +319,7 @@ func rosterFile(people []GooglePerson, courses []importsession.ClassroomCourse) 
 		if first == "" && last == "" {
 			first = r.p.FullName
 		}
-		_ = w.Write([]string{first, last, r.p.Email, r.p.GoogleID, r.p.Role, strings.Join(r.classes, "; ")})
+		_ = w.Write([]string{first, last, r.p.Email, r.p.GoogleID, r.p.Role, strings.Join(r.classes, "; "), strings.Join(r.ids, ";")})
 	}
 	w.Flush()
 	return buf.Bytes(), len(order)

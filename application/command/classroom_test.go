@@ -59,7 +59,7 @@ func newClassroomEnv(t *testing.T, tokenLifetime time.Duration) *classroomEnv {
 		TokenURL: c.fake.TokenURL(), APIURL: c.fake.APIURL(), RedirectURL: "http://rollcall.test/api/v1/google/callback",
 		Retry: google.Retry{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}})
 	var err error
-	if c.classroom, err = command.NewClassroom(google.Adapter{Client: client}, postgres.NewGoogleConnections(e.pool, e.key), e.wizard, e.tenancy, discard()); err != nil {
+	if c.classroom, err = command.NewClassroom(google.Adapter{Client: client}, postgres.NewGoogleConnections(e.pool, e.key), postgres.NewClassroomHistory(e.pool), e.wizard, e.tenancy, discard()); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -233,8 +233,9 @@ func TestClassroomCreateImport(t *testing.T) {
 		t.Fatalf("classroom import: state %s %+v", imp.State(), cls)
 	}
 	roster := c.roster(t, imp.ID())
-	want := "First Name,Last Name,Email,Google ID,Role,Classes|Ana,Lima,ana@lincoln.test,s1,student,Biology; Chemistry|" +
-		"Bo,Ek,bo@lincoln.test,s2,student,Biology|Cy,Personal,,s3,student,Biology|Dee,Fox,dee@lincoln.test,s4,student,Chemistry"
+	// The class ids say who is in which class, for a later re-sync.
+	want := "First Name,Last Name,Email,Google ID,Role,Classes,Course IDs|Ana,Lima,ana@lincoln.test,s1,student,Biology; Chemistry,bio;chem|" +
+		"Bo,Ek,bo@lincoln.test,s2,student,Biology,bio|Cy,Personal,,s3,student,Biology,bio|Dee,Fox,dee@lincoln.test,s4,student,Chemistry,chem"
 	if roster != want {
 		t.Fatalf("roster file:\n%s\nwant\n%s", roster, want)
 	}

@@ -51,6 +51,9 @@ type ChooseDefaults struct {
 	ForcePasswordChange bool
 	GroupID             uuid.UUID
 	TagIDs              []uuid.UUID
+	// DeactivateDeparted: a Google Classroom re-sync deactivates the
+	// students who left the class.
+	DeactivateDeparted bool
 }
 
 // ChooseDefaults records the defaults.
@@ -86,7 +89,7 @@ func (w *ImportWizard) ChooseDefaults(ctx context.Context, cmd ChooseDefaults) (
 		passwordSet := !cmd.Password.IsZero() || (cmd.KeepPassword && !cmd.GeneratePasswords && imp.Defaults().PasswordSet)
 		return imp.ChooseDefaults(cmd.Actor, importsession.Defaults{
 			PasswordSet: passwordSet, GeneratePasswords: cmd.GeneratePasswords, ForcePasswordChange: cmd.ForcePasswordChange,
-			GroupID: cmd.GroupID, TagIDs: cmd.TagIDs,
+			GroupID: cmd.GroupID, TagIDs: cmd.TagIDs, DeactivateDeparted: cmd.DeactivateDeparted,
 		}, w.now())
 	}
 	// The domain is asked first, on a copy that is not saved: an import
@@ -135,6 +138,22 @@ type ChooseExistingPolicy struct {
 func (w *ImportWizard) ChooseExistingPolicy(ctx context.Context, cmd ChooseExistingPolicy) (*importsession.Import, error) {
 	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
 		return imp.ChooseExistingPolicy(cmd.Actor, cmd.Policy)
+	})
+}
+
+// ChooseDeactivateDeparted says, on the review of a Google Classroom
+// re-sync, whether the commit deactivates the students who left the class.
+type ChooseDeactivateDeparted struct {
+	Actor         tenancy.Actor
+	CorrelationID string
+	ImportID      uuid.UUID
+	Deactivate    bool
+}
+
+// ChooseDeactivateDeparted records the choice; the rows need no second check.
+func (w *ImportWizard) ChooseDeactivateDeparted(ctx context.Context, cmd ChooseDeactivateDeparted) (*importsession.Import, error) {
+	return w.update(ctx, cmd.Actor, cmd.ImportID, cmd.CorrelationID, func(imp *importsession.Import) error {
+		return imp.ChooseDeactivateDeparted(cmd.Actor, cmd.Deactivate, w.now())
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/importsession"
 )
 
@@ -20,6 +21,9 @@ const readModelWait = 2 * time.Minute
 func (r *Runner) Finish(ctx context.Context, job Job) error {
 	imp, ok, err := r.loadImport(ctx, job, importsession.StateCommitting)
 	if !ok {
+		return err
+	}
+	if imp, err = r.deactivateDeparted(ctx, job, imp); err != nil {
 		return err
 	}
 	if err := r.waitForAccountList(ctx, imp); err != nil {
@@ -50,4 +54,71 @@ func (r *Runner) Finish(ctx context.Context, job Job) error {
 		r.d.Observer.StageFinished("commit", r.d.Now().Sub(imp.Committed().CommittedAt))
 	}
 	return err
+}
+
+// deactivateDeparted deactivates, when the importer chose it, the accounts
+// of the students who left the re-synced classes, each as the Account
+// aggregate decides (active, within the importer's reach), and records the
+// count on the import in the same transaction: a finish job run again
+// finds it recorded and deactivates nothing twice. The list is bounded
+// (importsession.MaxDeparted), so it is one short transaction.
+func (r *Runner) deactivateDeparted(ctx context.Context, job Job, imp *importsession.Import) (*importsession.Import, error) {
+	departed := imp.DeparturesToApply()
+	if len(departed) == 0 {
+		return imp, nil
+	}
+	keys := make([]string, len(departed))
+	for i, d := range departed {
+		keys[i] = account.EmailKey(d.Email)
+	}
+	org, err := r.d.Orgs.Organization(ctx, imp.OrgID())
+	if err != nil {
+		return nil, err
+	}
+	terms := imp.Terms(org.WelcomeEmailEnabled)
+	for attempt := 0; ; attempt++ {
+		holders, err := r.d.Holders.Holders(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		now := r.d.Now()
+		var changed []ChangedAccount
+		outcome := importsession.DeparturesDeactivated{At: now.UTC()}
+		for _, key := range keys {
+			acc := holders[key]
+			if acc == nil {
+				continue
+			}
+			ok, refused := acc.DeactivateDeparted(terms, now)
+			switch {
+			case refused != nil:
+				outcome.NotAllowed++
+			case ok:
+				outcome.Deactivated++
+				outcome.AccountIDs = append(outcome.AccountIDs, acc.ID())
+				changed = append(changed, ChangedAccount{Account: acc, EndSessions: true})
+			}
+		}
+		var after *importsession.Import
+		err = r.d.Work.Do(ctx, nil, func(w Writes) error {
+			w.ChangeAccounts(changed, jobMeta(imp))
+			after, err = w.UpdateImport(ctx, imp.ID(), jobMeta(imp), func(imp *importsession.Import) error {
+				if imp.State() != importsession.StateCommitting {
+					return errStale
+				}
+				return imp.RecordDepartures(outcome)
+			})
+			return err
+		})
+		switch {
+		case isConflict(err) && attempt < 5:
+			continue
+		case errors.Is(err, importsession.ErrDeparturesDone), errors.Is(err, errStale):
+			return r.d.Imports.Load(ctx, imp.ID())
+		case err != nil:
+			return nil, err
+		}
+		r.d.Logger.InfoContext(ctx, "departed students deactivated", "import_id", imp.ID(), "deactivated", outcome.Deactivated, "not_allowed", outcome.NotAllowed)
+		return after, nil
+	}
 }

@@ -70,6 +70,7 @@ type Deps struct {
 	DefaultPasswords DefaultPasswords
 	AccountList      AccountList
 	Uploads          Uploads
+	Classroom        ClassroomHistory
 	Policy           command.PasswordPolicy
 	Logger           *slog.Logger
 	Now              func() time.Time
@@ -105,7 +106,7 @@ type Runner struct {
 func NewRunner(d Deps) (*Runner, error) {
 	if d.Imports == nil || d.Orgs == nil || d.Work == nil || d.Holders == nil || d.Rows == nil || d.Files == nil ||
 		d.Sealer == nil || d.Hasher == nil || d.DefaultPasswords == nil || d.AccountList == nil || d.Uploads == nil ||
-		d.Policy == nil || d.Logger == nil || d.Now == nil {
+		d.Classroom == nil || d.Policy == nil || d.Logger == nil || d.Now == nil {
 		return nil, errors.New("importing: NewRunner needs every dependency")
 	}
 	if d.BatchRows <= 0 {

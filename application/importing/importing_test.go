@@ -86,7 +86,8 @@ func newHarness(t *testing.T) *harness {
 	if h.runner, err = importing.NewRunner(importing.Deps{Imports: h.imports, Orgs: h.tenancy, Work: work, Holders: h.accounts,
 		Rows: postgres.NewImportRows(pool), Files: spreadsheet.Uploads{Store: uploads}, Sealer: vault.RowPasswords{Key: key}, Hasher: hasher,
 		DefaultPasswords: secrets, AccountList: postgres.NewAccountList(pool, postgres.ProjectionGroup(projection.Accounts{})), Uploads: uploads,
-		Policy: policy, Logger: logger, Now: time.Now, BatchRows: 3, PublicURL: "https://rollcall.example"}); err != nil {
+		Classroom: postgres.NewClassroomHistory(pool),
+		Policy:    policy, Logger: logger, Now: time.Now, BatchRows: 3, PublicURL: "https://rollcall.example"}); err != nil {
 		t.Fatal(err)
 	}
 	consumers, err := postgres.NewConsumers(pool, codec, logger, postgres.ConsumerOptions{PollInterval: 20 * time.Millisecond},

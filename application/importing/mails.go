@@ -48,6 +48,9 @@ func summaryMail(imp *importsession.Import, orgName, publicURL string) Mail {
 	fmt.Fprintf(&b, "Your import from %s into %s is complete.\n\n", name, orgName)
 	fmt.Fprintf(&b, "Accounts created: %d\nExisting accounts changed: %d\nExisting accounts unchanged: %d\nRows skipped as invalid: %d\nRows that failed: %d\n",
 		s.Created, s.Updated, s.Unchanged, s.Skipped, s.Failed)
+	if s.Deactivated > 0 {
+		fmt.Fprintf(&b, "Accounts of students who left the class, deactivated: %d\n", s.Deactivated)
+	}
 	for i, f := range s.FailedRows {
 		if i == 20 {
 			fmt.Fprintf(&b, "… and %d more (see the import's page)\n", len(s.FailedRows)-20)
@@ -72,6 +75,9 @@ func undoneMail(imp *importsession.Import, orgName, publicURL string) Mail {
 	fmt.Fprintf(&b, "The import of %s into %s was undone by %s.\n\n", imp.File().FileName, orgName, by.ByEmail)
 	fmt.Fprintf(&b, "Accounts deactivated (they had been created by the import): %d\nAccounts put back as they were before it: %d\nAccounts with fields kept because they changed again since: %d\n",
 		u.Deactivated, u.Restored, u.Kept)
+	if u.Reactivated > 0 {
+		fmt.Fprintf(&b, "Accounts of students who had left the class, reactivated: %d\n", u.Reactivated)
+	}
 	for i, k := range u.KeptAccounts {
 		if i == 20 {
 			fmt.Fprintf(&b, "… and %d more (see the import's page)\n", len(u.KeptAccounts)-20)

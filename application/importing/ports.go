@@ -133,6 +133,17 @@ type Holders interface {
 	ByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*account.Account, error)
 }
 
+// ClassroomHistory reads what an organization's completed Google Classroom
+// imports imported, for a re-sync to find the students who left.
+type ClassroomHistory interface {
+	// EarlierMembers are the people of the classes courseIDs whom completed
+	// imports other than importID imported, the most recent import's first.
+	EarlierMembers(ctx context.Context, orgID, importID uuid.UUID, courseIDs []string) ([]importsession.RosterMember, error)
+	// InOtherClasses are the email keys of the latest completed import of
+	// each class not in courseIDs.
+	InOtherClasses(ctx context.Context, orgID uuid.UUID, courseIDs []string) (map[string]bool, error)
+}
+
 // ValidatedRow is a row as the review shows it and the commit applies it.
 type ValidatedRow struct {
 	Number    int
@@ -156,6 +167,9 @@ type ValidatedRow struct {
 	// SeqAll and SeqStatus number the row among all listed rows and among
 	// rows of its status, for paging.
 	SeqAll, SeqStatus int
+	// CourseIDs are the Google Classroom classes the row's person is in
+	// (a roster row only).
+	CourseIDs []string
 }
 
 // CommitRow is a validated row the commit applies.

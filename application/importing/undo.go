@@ -203,6 +203,9 @@ func (r *Runner) UndoFinish(ctx context.Context, job Job) error {
 	if !ok {
 		return err
 	}
+	if err := r.undoDepartures(ctx, imp); err != nil {
+		return err
+	}
 	if err := r.waitForAccountList(ctx, imp); err != nil {
 		return err
 	}
@@ -228,6 +231,54 @@ func (r *Runner) UndoFinish(ctx context.Context, job Job) error {
 		return nil
 	}
 	return err
+}
+
+// undoDepartures reactivates the accounts of departed students that the
+// undone re-sync deactivated, each as the Account aggregate decides (not
+// if reactivated or deactivated again since), and records the counts on
+// the import in the same transaction, so a repeated job does it once.
+func (r *Runner) undoDepartures(ctx context.Context, imp *importsession.Import) error {
+	ids := imp.DeparturesToUndo()
+	if len(ids) == 0 {
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		accounts, err := r.d.Holders.ByID(ctx, ids)
+		if err != nil {
+			return err
+		}
+		now := r.d.Now()
+		outcome := importsession.DeparturesUndone{At: now.UTC()}
+		var changed []ChangedAccount
+		for _, id := range ids {
+			acc := accounts[id]
+			switch {
+			case acc == nil:
+			case acc.UndoDeparture(imp.ID(), now):
+				outcome.Reactivated++
+				changed = append(changed, ChangedAccount{Account: acc})
+			default:
+				outcome.Kept++
+			}
+		}
+		err = r.d.Work.Do(ctx, nil, func(w Writes) error {
+			w.ChangeAccounts(changed, undoMeta(imp))
+			_, err := w.UpdateImport(ctx, imp.ID(), undoMeta(imp), func(imp *importsession.Import) error {
+				if imp.State() != importsession.StateUndoing {
+					return errStale
+				}
+				return imp.RecordDeparturesUndone(outcome)
+			})
+			return err
+		})
+		switch {
+		case isConflict(err) && attempt < 5:
+			continue
+		case errors.Is(err, importsession.ErrDeparturesDone), errors.Is(err, errStale):
+			return nil
+		}
+		return err
+	}
 }
 
 // waitForAccountList waits until the account list shows everything the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -104,6 +105,7 @@ func (r *Runner) validate(ctx context.Context, job Job, imp *importsession.Impor
 	}
 	defer file.Close()
 	idx := importsession.MappingFromStorage(file.Headers(), imp.Mapping()).Index()
+	classesOf := rowClasses(imp, file.Headers())
 	rowCtx := importsession.RowContext{
 		Terms:          imp.Terms(org.WelcomeEmailEnabled),
 		GroupColumn:    len(idx[importsession.FieldGroup]) > 0,
@@ -122,6 +124,7 @@ func (r *Runner) validate(ctx context.Context, job Job, imp *importsession.Impor
 	type pending struct {
 		in       importsession.RowInput
 		password secret.Secret
+		cells    []string
 	}
 	var batch []pending
 	flush := func() error {
@@ -164,6 +167,7 @@ func (r *Runner) validate(ctx context.Context, job Job, imp *importsession.Impor
 				explainMissingGoogleEmail(out.Problems)
 			}
 			v := verificationRow(p.in, out)
+			v.CourseIDs = classesOf(p.cells)
 			if out.Status == importsession.RowExisting {
 				for policy := range account.Policies {
 					if v.ChangedUnder&(1<<policy) != 0 {
@@ -205,7 +209,7 @@ func (r *Runner) validate(ctx context.Context, job Job, imp *importsession.Impor
 			continue
 		}
 		in, pw := r.rowInput(row, idx)
-		batch = append(batch, pending{in: in, password: pw})
+		batch = append(batch, pending{in: in, password: pw, cells: row.Cells})
 		if len(batch) >= r.d.BatchRows {
 			if err := flush(); err != nil {
 				return err
@@ -215,10 +219,19 @@ func (r *Runner) validate(ctx context.Context, job Job, imp *importsession.Impor
 	if err := flush(); err != nil {
 		return err
 	}
+	departed, err := r.departed(ctx, imp)
+	if err != nil {
+		return err
+	}
 	return r.d.Work.Do(ctx, job, func(w Writes) error {
 		_, err := w.UpdateImport(ctx, imp.ID(), jobMeta(imp), func(imp *importsession.Import) error {
 			if imp.State() != importsession.StateValidating {
 				return errStale
+			}
+			if imp.Source() == importsession.SourceClassroom {
+				if err := imp.RecordDeparted(departed, r.d.Now()); err != nil {
+					return err
+				}
 			}
 			return imp.RecordValidation(importsession.RowsValidated{
 				Total: progress.New + progress.Existing + progress.Invalid, New: progress.New, Existing: progress.Existing,
@@ -324,6 +337,67 @@ func copyCounts(m map[string]int) map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// rowClasses reads the classes of a roster row from its Course IDs column.
+// A roster stored before the column existed has none; if it is of one
+// class, every row is in that class.
+func rowClasses(imp *importsession.Import, headers []string) func(cells []string) []string {
+	courses := imp.Classroom().Courses
+	col := slices.Index(headers, importsession.ClassroomCourseIDsColumn)
+	return func(cells []string) []string {
+		switch {
+		case imp.Source() != importsession.SourceClassroom:
+			return nil
+		case col >= 0 && col < len(cells):
+			return splitTags(cells[col])
+		case col < 0 && len(courses) == 1:
+			return []string{courses[0].ID}
+		}
+		return nil
+	}
+}
+
+// departed finds, for a Google Classroom import, the students imported
+// from its classes before who are in none of them now: the domain decides
+// (importsession.FindDeparted) from the classes' earlier rosters, this
+// import's rows and the accounts as they are.
+func (r *Runner) departed(ctx context.Context, imp *importsession.Import) ([]importsession.DepartedPerson, error) {
+	if imp.Source() != importsession.SourceClassroom {
+		return nil, nil
+	}
+	var ids []string
+	for _, c := range imp.Classroom().Courses {
+		ids = append(ids, c.ID)
+	}
+	earlier, err := r.d.Classroom.EarlierMembers(ctx, imp.OrgID(), imp.ID(), ids)
+	if err != nil || len(earlier) == 0 {
+		return nil, err
+	}
+	elsewhere, err := r.d.Classroom.InOtherClasses(ctx, imp.OrgID(), ids)
+	if err != nil {
+		return nil, err
+	}
+	inImport := map[string]bool{}
+	if err := r.d.Rows.FirstRows(ctx, imp.ID(), func(key string, _ int) { inImport[key] = true }); err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, m := range earlier {
+		if k := account.EmailKey(m.Email); k != "" && !inImport[k] && !elsewhere[k] {
+			keys = append(keys, k)
+		}
+	}
+	holders, err := r.d.Holders.Holders(ctx, slices.Compact(slices.Sorted(slices.Values(keys))))
+	if err != nil {
+		return nil, err
+	}
+	return importsession.FindDeparted(importsession.Roster{
+		Earlier:   earlier,
+		InImport:  func(k string) bool { return inImport[k] },
+		Elsewhere: func(k string) bool { return elsewhere[k] },
+		Holder:    func(k string) *account.Account { return holders[k] },
+	}, imp.Importer()), nil
 }
 
 // explainMissingGoogleEmail says why a Classroom student has no email: the

@@ -38,6 +38,11 @@ type Import struct {
 	// SameFileAs are earlier imports of the very same file (by SHA-256),
 	// said before anything else so nobody imports a file twice unawares.
 	SameFileAs []SameFile `json:"same_file_as"`
+	// Departed are, for a Google Classroom re-sync, the students imported
+	// from its classes before who are no longer in them (DepartedTotal
+	// counts them all when the list is cut short).
+	Departed      []Departed `json:"departed"`
+	DepartedTotal int        `json:"departed_total"`
 	// FollowUpOf is the import whose rejected rows this one fixes.
 	FollowUpOf     *uuid.UUID `json:"follow_up_of,omitempty"`
 	CreatedBy      uuid.UUID  `json:"created_by"`
@@ -47,6 +52,12 @@ type Import struct {
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Departed is a student who left a re-synced class.
+type Departed struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
 }
 
 // File describes the uploaded file.
@@ -84,6 +95,7 @@ type Defaults struct {
 	GeneratePasswords   bool        `json:"generate_passwords"`
 	GroupID             *uuid.UUID  `json:"group_id"`
 	TagIDs              []uuid.UUID `json:"tag_ids"`
+	DeactivateDeparted  bool        `json:"deactivate_departed"`
 }
 
 // ExistingPolicy is what changes on existing accounts.
@@ -138,6 +150,9 @@ type Summary struct {
 	Unchanged   int       `json:"unchanged"`
 	Skipped     int       `json:"skipped"`
 	Failed      int       `json:"failed"`
+	// Deactivated counts the accounts of students who left a re-synced
+	// class, deactivated as the importer chose; they are not rows.
+	Deactivated int `json:"deactivated"`
 	// Blank rows of the file (every mapped cell empty) are not listed: with
 	// them the figures add up to the file's rows.
 	Blank      int         `json:"blank"`
@@ -174,6 +189,9 @@ type Undo struct {
 	Restored     int           `json:"restored"`
 	Kept         int           `json:"kept"`
 	KeptAccounts []KeptAccount `json:"kept_accounts"`
+	// Reactivated counts the departed students' accounts a re-sync had
+	// deactivated, active again.
+	Reactivated int `json:"reactivated"`
 }
 
 // KeptAccount is an account whose fields the undo kept.
@@ -209,6 +227,10 @@ func ImportFrom(imp *importsession.Import) Import {
 		out.Mapping = map[string]string{}
 	}
 	out.SameFileAs, out.FollowUpOf = []SameFile{}, optional(imp.FollowUpOf())
+	out.Departed, out.DepartedTotal = []Departed{}, imp.Departed().Total
+	for _, d := range imp.Departed().Departed {
+		out.Departed = append(out.Departed, Departed(d))
+	}
 	if imp.Source() == importsession.SourceClassroom {
 		c := imp.Classroom()
 		out.File = File{Name: imp.Name(), Rows: c.People, Headers: []string{}}
@@ -224,7 +246,7 @@ func ImportFrom(imp *importsession.Import) Import {
 			tags = []uuid.UUID{}
 		}
 		out.Defaults = &Defaults{ForcePasswordChange: d.ForcePasswordChange, PasswordSet: d.PasswordSet, GeneratePasswords: d.GeneratePasswords,
-			GroupID: optional(d.GroupID), TagIDs: tags}
+			GroupID: optional(d.GroupID), TagIDs: tags, DeactivateDeparted: d.DeactivateDeparted}
 	}
 	ep := imp.ExistingPolicy()
 	out.ExistingPolicy = ExistingPolicy{UpdatePassword: ep.UpdatePassword, UpdateGroup: ep.UpdateGroup, UpdateTags: ep.UpdateTags, UpdateNames: ep.UpdateNames}
@@ -239,14 +261,15 @@ func ImportFrom(imp *importsession.Import) Import {
 	if st := imp.State(); st == importsession.StateUndoing || st == importsession.StateUndone {
 		by, u, done := imp.UndoStarted(), imp.UndoProgress(), imp.Undone()
 		out.Undo = &Undo{By: by.ByEmail, StartedAt: by.StartedAt, Done: u.Done, Total: u.Total, Deactivated: u.Deactivated,
-			Restored: u.Restored, Kept: u.Kept, KeptAccounts: []KeptAccount{}}
+			Restored: u.Restored, Kept: u.Kept, KeptAccounts: []KeptAccount{}, Reactivated: done.Reactivated}
 		for _, k := range done.KeptAccounts {
 			out.Undo.KeptAccounts = append(out.Undo.KeptAccounts, KeptAccount(k))
 		}
 	}
 	if st := imp.State(); st == importsession.StateCompleted || st == importsession.StateUndoing || st == importsession.StateUndone {
 		s := imp.Completed()
-		out.Summary = &Summary{Blank: c.Blank, CompletedAt: s.CompletedAt, Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed, FailedRows: []FailedRow{}}
+		out.Summary = &Summary{Blank: c.Blank, CompletedAt: s.CompletedAt, Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed,
+			Deactivated: s.Deactivated, FailedRows: []FailedRow{}}
 		for _, fr := range s.FailedRows {
 			out.Summary.FailedRows = append(out.Summary.FailedRows, FailedRow(fr))
 		}

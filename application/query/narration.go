@@ -120,7 +120,38 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 		} else {
 			parts = append(parts, "no tags")
 		}
+		if ev.DeactivateDeparted {
+			parts = append(parts, "deactivate the students who left the class")
+		}
 		return "Chose the defaults: " + strings.Join(parts, ", "), none
+	case importsession.DepartedFound:
+		names := make([]string, 0, 5)
+		for _, d := range ev.Departed[:min(5, len(ev.Departed))] {
+			names = append(names, d.Email)
+		}
+		if more := ev.Total - len(names); more > 0 {
+			names = append(names, fmt.Sprintf("%d more", more))
+		}
+		return fmt.Sprintf("Found %s imported from the class before who %s no longer in it: %s", plural(ev.Total, "student", "students"),
+			map[bool]string{true: "is", false: "are"}[ev.Total == 1], joinAnd(names)), none
+	case importsession.DeactivateDepartedChosen:
+		if ev.Deactivate {
+			return "Chose to deactivate the students who left the class", none
+		}
+		return "Chose to keep the accounts of the students who left the class active", none
+	case importsession.DeparturesUndone:
+		s := fmt.Sprintf("Reactivated %s of students who had left the class", plural(ev.Reactivated, "account", "accounts"))
+		if ev.Kept > 0 {
+			s += fmt.Sprintf("; %s reactivated or deactivated again since left as %s", plural(ev.Kept, "account", "accounts"),
+				map[bool]string{true: "it was", false: "they were"}[ev.Kept == 1])
+		}
+		return s, none
+	case importsession.DeparturesDeactivated:
+		s := fmt.Sprintf("Deactivated %s of students who left the class", plural(ev.Deactivated, "account", "accounts"))
+		if ev.NotAllowed > 0 {
+			s += fmt.Sprintf("; %s no longer within the importer's reach left active", plural(ev.NotAllowed, "account", "accounts"))
+		}
+		return s, none
 	case importsession.ValidationStarted:
 		return "Started checking the rows", none
 	case importsession.RowsValidated:
@@ -183,6 +214,9 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 			ev.Created, ev.Updated, ev.Unchanged, ev.Failed), none
 	case importsession.ImportCompleted:
 		s := fmt.Sprintf("Completed: %d created, %d changed, %d unchanged, %d skipped, %d failed", ev.Created, ev.Updated, ev.Unchanged, ev.Skipped, ev.Failed)
+		if ev.Deactivated > 0 {
+			s += fmt.Sprintf(", %d departed deactivated", ev.Deactivated)
+		}
 		if len(ev.FailedRows) > 0 {
 			const shown = 5
 			rows := make([]string, 0, shown)
@@ -213,6 +247,9 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 	case importsession.ImportUndone:
 		s := fmt.Sprintf("Undone: %s it created deactivated, %s it changed put back as they were", plural(ev.Deactivated, "account", "accounts"),
 			plural(ev.Restored, "account", "accounts"))
+		if ev.Reactivated > 0 {
+			s += fmt.Sprintf(", %s of departed students reactivated", plural(ev.Reactivated, "account", "accounts"))
+		}
 		if ev.Kept > 0 {
 			kept := make([]string, 0, 5)
 			for _, k := range ev.KeptAccounts[:min(5, len(ev.KeptAccounts))] {
@@ -291,7 +328,12 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 		return "Welcome email queued for sending", none
 	case account.WelcomeEmailUndelivered:
 		return "Welcome email could not be delivered; the mail server answered: " + ev.Reason, none
+	case account.AccountReactivated:
+		return "Reactivated: " + n.importName(ev.UndoOf) + ", which had deactivated it as no longer in the class, was undone", n.importLink(ev.UndoOf)
 	case account.AccountDeactivated:
+		if ev.DepartedFrom != uuid.Nil {
+			return "Deactivated: no longer in the Google Classroom class that " + n.importName(ev.DepartedFrom) + " re-synced", n.importLink(ev.DepartedFrom)
+		}
 		return "Deactivated: the import that created it, " + n.importName(ev.UndoOf) + ", was undone", n.importLink(ev.UndoOf)
 	case account.AccountRestored:
 		var parts []string

@@ -206,7 +206,8 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 		Imports: a.imports, Orgs: a.tenancy, Work: work, Holders: a.accounts, Rows: postgres.NewImportRows(m.pool), Files: rowFiles,
 		Sealer: vault.RowPasswords{Key: key}, Hasher: a.hasher, DefaultPasswords: secrets,
 		AccountList: postgres.NewAccountList(m.pool, postgres.ProjectionGroup(projection.Accounts{})), Uploads: uploads,
-		Policy: passwordPolicy(), Logger: m.Logger, Now: time.Now, BatchRows: m.Config.CommitBatch, PublicURL: m.Config.PublicURL,
+		Classroom: postgres.NewClassroomHistory(m.pool),
+		Policy:    passwordPolicy(), Logger: m.Logger, Now: time.Now, BatchRows: m.Config.CommitBatch, PublicURL: m.Config.PublicURL,
 		Observer: observer,
 	})
 	if err != nil {
@@ -222,7 +223,7 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	if g := m.Config.Google; g.ClientID != "" {
 		client := google.New(google.Config{ClientID: g.ClientID, ClientSecret: g.ClientSecret, AuthURL: g.AuthURL, TokenURL: g.TokenURL,
 			APIURL: g.APIURL, RedirectURL: m.Config.PublicURL + "/api/v1/google/callback"})
-		if a.classroom, err = command.NewClassroom(google.Adapter{Client: client}, postgres.NewGoogleConnections(m.pool, key), a.wizard, a.tenancy, m.Logger); err != nil {
+		if a.classroom, err = command.NewClassroom(google.Adapter{Client: client}, postgres.NewGoogleConnections(m.pool, key), postgres.NewClassroomHistory(m.pool), a.wizard, a.tenancy, m.Logger); err != nil {
 			return nil, err
 		}
 		openID := google.NewOpenID(google.OpenIDConfig{ClientID: g.ClientID, ClientSecret: g.ClientSecret, IssuerURL: g.IssuerURL,

@@ -192,7 +192,11 @@ func (a *Account) apply(e any) {
 	case PasswordChanged:
 		a.mustChangePassword, a.changedBy.Password = e.MustChangePassword, uuid.Nil
 	case AccountDeactivated:
-		a.active, a.changedBy.Active = false, uuid.Nil
+		// A re-sync's deactivation is that import's to undo; an undo's is
+		// nobody's.
+		a.active, a.changedBy.Active = false, e.DepartedFrom
+	case AccountReactivated:
+		a.active, a.changedBy.Active = true, uuid.Nil
 	case AccountRestored:
 		// What the undo put back is nobody's import's any more: a later undo
 		// of an older import keeps it.

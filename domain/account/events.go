@@ -75,10 +75,13 @@ type WelcomeEmailQueued struct {
 }
 
 // AccountDeactivated: the account can no longer sign in. UndoOf is the
-// import whose undo deactivated it (it had created the account).
+// import whose undo deactivated it (it had created the account);
+// DepartedFrom is the Google Classroom re-sync that found the person gone
+// from the class they were imported from. One of the two is set.
 type AccountDeactivated struct {
 	AccountID     uuid.UUID
 	UndoOf        uuid.UUID
+	DepartedFrom  uuid.UUID
 	DeactivatedAt time.Time
 }
 
@@ -101,7 +104,16 @@ type AccountRestored struct {
 	RestoredAt  time.Time
 }
 
+// AccountReactivated: the undo of the Google Classroom re-sync that had
+// deactivated the account as departed (UndoOf) made it active again.
+type AccountReactivated struct {
+	AccountID     uuid.UUID
+	UndoOf        uuid.UUID
+	ReactivatedAt time.Time
+}
+
 func (AccountCreated) EventType() string     { return "AccountCreated" }
+func (AccountReactivated) EventType() string { return "AccountReactivated" }
 func (AccountUpdated) EventType() string     { return "AccountUpdated" }
 func (PasswordChanged) EventType() string    { return "PasswordChanged" }
 func (WelcomeEmailQueued) EventType() string { return "WelcomeEmailQueued" }
@@ -111,7 +123,7 @@ func (AccountRestored) EventType() string    { return "AccountRestored" }
 // Events lists a sample of every account event, for the codec registry.
 func Events() []interface{ EventType() string } {
 	return []interface{ EventType() string }{AccountCreated{}, AccountUpdated{}, PasswordChanged{}, WelcomeEmailQueued{},
-		AccountDeactivated{}, AccountRestored{}, SignedIn{}}
+		AccountDeactivated{}, AccountRestored{}, SignedIn{}, AccountReactivated{}}
 }
 
 // StreamPrefix starts every account stream's id.

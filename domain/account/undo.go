@@ -16,10 +16,16 @@ import (
 // UndoDeactivate deactivates an account the undone import created; an
 // account already inactive records nothing.
 func (a *Account) UndoDeactivate(undone uuid.UUID, now time.Time) bool {
+	return a.deactivate(AccountDeactivated{AccountID: a.id, UndoOf: undone, DeactivatedAt: now.UTC()})
+}
+
+// deactivate is the one way an account stops being able to sign in, for an
+// undo as for a departure: an account already inactive records nothing.
+func (a *Account) deactivate(e AccountDeactivated) bool {
 	if !a.active {
 		return false
 	}
-	a.record(AccountDeactivated{AccountID: a.id, UndoOf: undone, DeactivatedAt: now.UTC()})
+	a.record(e)
 	return true
 }
 

@@ -78,6 +78,7 @@ type DefaultsChosen struct {
 	ForcePasswordChange bool
 	GroupID             uuid.UUID
 	TagIDs              []uuid.UUID
+	DeactivateDeparted  bool
 	ChosenAt            time.Time
 }
 
@@ -174,11 +175,14 @@ type FailedRow struct {
 
 // ImportCompleted: the commit is over, and the account list shows it.
 type ImportCompleted struct {
-	Created     int
-	Updated     int
-	Unchanged   int
-	Skipped     int
-	Failed      int
+	Created   int
+	Updated   int
+	Unchanged int
+	Skipped   int
+	Failed    int
+	// Deactivated counts the departed students' accounts a Google
+	// Classroom re-sync deactivated.
+	Deactivated int
 	FailedRows  []FailedRow // the first MaxFailedRows
 	CompletedAt time.Time
 }
@@ -264,9 +268,12 @@ type UndoChunkCompleted struct {
 // it changed is back as it was (but for the fields kept), and the account
 // list shows it.
 type ImportUndone struct {
-	Deactivated  int
-	Restored     int
-	Kept         int
+	Deactivated int
+	Restored    int
+	Kept        int
+	// Reactivated counts the accounts of departed students the undone
+	// re-sync had deactivated, active again.
+	Reactivated  int
 	KeptAccounts []KeptAccount // the first MaxFailedRows
 	UndoneAt     time.Time
 }
@@ -333,6 +340,7 @@ func Events() []interface{ EventType() string } {
 		ValidationFailed{}, ExistingAccountsPolicyChosen{}, VerificationPageViewed{}, VerificationSkipped{},
 		ImportCommitted{}, CommitProgressed{}, CommitChunkCompleted{}, ImportCompleted{}, ImportFailed{}, ImportCancelled{},
 		ClassroomRosterFetched{}, ImportSummaryEmailed{}, UndoStarted{}, UndoProgressed{}, UndoChunkCompleted{}, ImportUndone{}, RowCorrected{}, FollowUpStarted{}, FileReread{}, LoginCardsDownloaded{},
+		DepartedFound{}, DeactivateDepartedChosen{}, DeparturesDeactivated{}, DeparturesUndone{},
 	}
 }
 

@@ -95,6 +95,9 @@ type Defaults struct {
 	ForcePasswordChange bool
 	GroupID             uuid.UUID
 	TagIDs              []uuid.UUID
+	// DeactivateDeparted: a Google Classroom re-sync deactivates the
+	// students who left the class (off unless chosen).
+	DeactivateDeparted bool
 }
 
 // ExistingPolicy says what to change on accounts that already exist; the
@@ -136,6 +139,9 @@ type Import struct {
 	undone                           ImportUndone
 	followUp                         FollowUpStarted
 	cardDownloads                    int
+	departed                         DepartedFound
+	departures                       DeparturesDeactivated
+	departuresUndone                 DeparturesUndone
 	createdAt, updatedAt             time.Time
 
 	version int64
@@ -242,13 +248,18 @@ func NewClassroomImport(actor tenancy.Actor, c ClassroomImport, now time.Time) (
 // The roster of a Google Classroom import, as the CSV it is stored as.
 const ClassroomRosterFile = "google-classroom-roster.csv"
 
-// ClassroomHeaders are the roster CSV's columns.
-var ClassroomHeaders = []string{"First Name", "Last Name", "Email", "Google ID", "Role", "Classes"}
+// ClassroomHeaders are the roster CSV's columns. Course IDs (the classes'
+// ids, ";"-separated) tell a re-sync who was in which class; rosters
+// stored before it was added lack it.
+var ClassroomHeaders = []string{"First Name", "Last Name", "Email", "Google ID", "Role", "Classes", ClassroomCourseIDsColumn}
+
+// ClassroomCourseIDsColumn is the roster CSV's column of class ids.
+const ClassroomCourseIDsColumn = "Course IDs"
 
 // ClassroomMapping is the fixed mapping of the roster CSV.
 func ClassroomMapping() map[string]string {
 	return map[string]string{"First Name": FieldFirstName, "Last Name": FieldLastName, "Email": FieldEmail,
-		"Google ID": FieldIgnore, "Role": FieldIgnore, "Classes": FieldIgnore}
+		"Google ID": FieldIgnore, "Role": FieldIgnore, "Classes": FieldIgnore, ClassroomCourseIDsColumn: FieldIgnore}
 }
 
 // Rehydrate rebuilds an import from its stored events.
@@ -298,7 +309,8 @@ func (imp *Import) apply(e any) {
 		imp.mapping, imp.state, imp.updatedAt = e.Mapping, StateMapped, e.MappedAt
 		imp.resetValidation()
 	case DefaultsChosen:
-		imp.defaults = Defaults{PasswordSet: e.PasswordSet, GeneratePasswords: e.GeneratePasswords, ForcePasswordChange: e.ForcePasswordChange, GroupID: e.GroupID, TagIDs: e.TagIDs}
+		imp.defaults = Defaults{PasswordSet: e.PasswordSet, GeneratePasswords: e.GeneratePasswords, ForcePasswordChange: e.ForcePasswordChange, GroupID: e.GroupID, TagIDs: e.TagIDs,
+			DeactivateDeparted: e.DeactivateDeparted}
 		imp.defaultsChosen, imp.state, imp.updatedAt = true, StateDefaultsChosen, e.ChosenAt
 		imp.resetValidation()
 	case ValidationStarted:
@@ -324,6 +336,14 @@ func (imp *Import) apply(e any) {
 		imp.validated.adjust(e.StatusBefore, e.ChangedUnderBefore, e.ProblemsBefore, -1)
 		imp.validated.adjust(e.StatusAfter, e.ChangedUnderAfter, e.ProblemsAfter, +1)
 		imp.updatedAt = e.CorrectedAt
+	case DepartedFound:
+		imp.departed = e
+	case DeactivateDepartedChosen:
+		imp.defaults.DeactivateDeparted, imp.updatedAt = e.Deactivate, e.ChosenAt
+	case DeparturesDeactivated:
+		imp.departures = e
+	case DeparturesUndone:
+		imp.departuresUndone = e
 	case ExistingAccountsPolicyChosen:
 		imp.existing = ExistingPolicy{UpdatePassword: e.UpdatePassword, UpdateGroup: e.UpdateGroup, UpdateTags: e.UpdateTags, UpdateNames: e.UpdateNames}
 	case VerificationPageViewed:
@@ -359,6 +379,7 @@ func (imp *Import) apply(e any) {
 
 func (imp *Import) resetValidation() {
 	imp.validated = RowsValidated{}
+	imp.departed = DepartedFound{}
 	imp.pagesViewed = map[int]bool{}
 	imp.verificationSkipped = false
 	imp.existing = imp.defaultPolicy()
@@ -516,6 +537,9 @@ func (imp *Import) ChooseDefaults(actor tenancy.Actor, d Defaults, now time.Time
 	if imp.source == SourceClassroom && d.GroupID == uuid.Nil {
 		d.GroupID = imp.classroom.GroupID
 	}
+	if d.DeactivateDeparted && imp.source != SourceClassroom {
+		return errNoDeparted
+	}
 	if d.GeneratePasswords {
 		if err := imp.canGeneratePasswords(d); err != nil {
 			return err
@@ -525,7 +549,7 @@ func (imp *Import) ChooseDefaults(actor tenancy.Actor, d Defaults, now time.Time
 	}
 	imp.record(DefaultsChosen{
 		PasswordSet: d.PasswordSet, GeneratePasswords: d.GeneratePasswords, ForcePasswordChange: d.ForcePasswordChange, GroupID: d.GroupID,
-		TagIDs: slices.Clone(d.TagIDs), ChosenAt: now.UTC(),
+		TagIDs: slices.Clone(d.TagIDs), DeactivateDeparted: d.DeactivateDeparted, ChosenAt: now.UTC(),
 	})
 	return nil
 }
@@ -662,7 +686,10 @@ func (imp *Import) Commit(actor tenancy.Actor, o CommitOptions, now time.Time) e
 		return err
 	}
 	c := imp.Counts()
-	if c.New+c.Changed == 0 {
+	// A re-sync whose only effect is deactivating the students who left is
+	// worth committing.
+	departures := imp.defaults.DeactivateDeparted && len(imp.departed.Departed) > 0
+	if c.New+c.Changed == 0 && !departures {
 		return &NothingToImportError{Unchanged: c.Unchanged}
 	}
 	if left := imp.Pages() - len(imp.pagesViewed); !imp.verificationSkipped && left > 0 {
@@ -747,7 +774,10 @@ func (imp *Import) Complete(now time.Time) error {
 	if left := imp.ChunksLeft(); left > 0 {
 		return fmt.Errorf("importsession: %d chunk(s) of the commit are not applied yet", left)
 	}
-	s := ImportCompleted{Skipped: imp.Counts().Invalid, CompletedAt: now.UTC()}
+	if len(imp.DeparturesToApply()) > 0 {
+		return fmt.Errorf("importsession: the departed students are not deactivated yet")
+	}
+	s := ImportCompleted{Skipped: imp.Counts().Invalid, Deactivated: imp.departures.Deactivated, CompletedAt: now.UTC()}
 	for i := range imp.committed.Chunks {
 		c := imp.chunksDone[i]
 		s.Created += c.Created
@@ -934,7 +964,10 @@ func (imp *Import) CompleteUndo(now time.Time) error {
 	if left := imp.UndoChunksLeft(); left > 0 {
 		return fmt.Errorf("importsession: %d chunk(s) of the undo are not applied yet", left)
 	}
-	u := ImportUndone{UndoneAt: now.UTC()}
+	if len(imp.DeparturesToUndo()) > 0 {
+		return fmt.Errorf("importsession: the departed students' accounts are not reactivated yet")
+	}
+	u := ImportUndone{Reactivated: imp.departuresUndone.Reactivated, UndoneAt: now.UTC()}
 	for i := range imp.undo.Chunks {
 		c := imp.undoDone[i]
 		u.Deactivated += c.Deactivated

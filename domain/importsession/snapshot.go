@@ -40,6 +40,9 @@ type Snapshot struct {
 	Undone                           ImportUndone
 	FollowUp                         FollowUpStarted
 	CardDownloads                    int
+	Departed                         DepartedFound
+	Departures                       DeparturesDeactivated
+	DeparturesUndone                 DeparturesUndone
 	CreatedAt, UpdatedAt             time.Time
 	Version                          int64
 }
@@ -55,7 +58,7 @@ func (imp *Import) Snapshot() Snapshot {
 		Validated: imp.validated, PagesViewed: imp.pagesViewed, VerificationSkipped: imp.verificationSkipped,
 		Committed: imp.committed, ChunkProgress: imp.chunkProgress, ChunksDone: imp.chunksDone, Completed: imp.completed,
 		Undo: imp.undo, UndoProgress: imp.undoProgress, UndoDone: imp.undoDone, Undone: imp.undone, FollowUp: imp.followUp, CardDownloads: imp.cardDownloads,
-		CreatedAt: imp.createdAt, UpdatedAt: imp.updatedAt, Version: imp.version + int64(len(imp.pending)),
+		Departed: imp.departed, Departures: imp.departures, DeparturesUndone: imp.departuresUndone, CreatedAt: imp.createdAt, UpdatedAt: imp.updatedAt, Version: imp.version + int64(len(imp.pending)),
 	}
 }
 
@@ -69,7 +72,7 @@ func FromSnapshot(s Snapshot) *Import {
 		validated: s.Validated, pagesViewed: s.PagesViewed, verificationSkipped: s.VerificationSkipped,
 		committed: s.Committed, chunkProgress: s.ChunkProgress, chunksDone: s.ChunksDone, completed: s.Completed,
 		undo: s.Undo, undoProgress: s.UndoProgress, undoDone: s.UndoDone, undone: s.Undone, followUp: s.FollowUp, cardDownloads: s.CardDownloads,
-		createdAt: s.CreatedAt, updatedAt: s.UpdatedAt, version: s.Version,
+		departed: s.Departed, departures: s.Departures, departuresUndone: s.DeparturesUndone, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt, version: s.Version,
 	}
 	imp.ensureMaps()
 	return imp

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // A read model keeps the snapshot as JSON and folds each new event onto it:
@@ -20,6 +22,11 @@ func TestSnapshotFoldsLikeAReplay(t *testing.T) {
 			UndoChunkCompleted{Chunk: 1}, ImportUndone{UndoneAt: now}, ImportSummaryEmailed{To: "root@school.org"}},
 		"classroom, failed": {ClassroomRosterFetched{ImportID: importID, OrgID: org, People: 3, FetchedAt: now}, defaulted, started,
 			ValidationFailed{FailedAt: now}, started, validated, VerificationSkipped{}, committed, ImportFailed{FailedAt: now}, ImportSummaryEmailed{}},
+		"classroom re-sync, departures": {ClassroomRosterFetched{ImportID: importID, OrgID: org, People: 3, Courses: []ClassroomCourse{{ID: "bio"}}, FetchedAt: now},
+			DefaultsChosen{DeactivateDeparted: true, ChosenAt: now}, started, DepartedFound{Departed: []DepartedPerson{{Email: "bo@school.org", Name: "Bo Ek"}}, Total: 1, FoundAt: now},
+			validated, DeactivateDepartedChosen{Deactivate: true, ChosenAt: now}, VerificationSkipped{}, committed, CommitChunkCompleted{Chunk: 0}, CommitChunkCompleted{Chunk: 1},
+			CommitChunkCompleted{Chunk: 2}, DeparturesDeactivated{Deactivated: 1, AccountIDs: []uuid.UUID{uuid.New()}, At: now}, ImportCompleted{Deactivated: 1, CompletedAt: now},
+			UndoStarted{Chunks: 1, ChunkRows: 100}, UndoChunkCompleted{Chunk: 0}, DeparturesUndone{Reactivated: 1, At: now}, ImportUndone{Reactivated: 1, UndoneAt: now}},
 		"follow-up, cancelled": {uploaded, FollowUpStarted{Of: importID, UpdateTags: true}, mapped, FileReread{Encoding: "windows-1252", Rows: 9}, ImportCancelled{CancelledAt: now}, ImportSummaryEmailed{}},
 	}
 	for name, events := range lives {

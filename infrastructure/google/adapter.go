@@ -63,7 +63,7 @@ func (s session) Courses(ctx context.Context) ([]command.GoogleCourse, error) {
 	courses, err := s.cr.Courses(ctx)
 	out := make([]command.GoogleCourse, len(courses))
 	for i, c := range courses {
-		out[i] = command.GoogleCourse(c)
+		out[i] = command.GoogleCourse{ID: c.ID, Name: c.Name, Section: c.Section, Students: c.Students}
 	}
 	return out, err
 }

@@ -244,3 +244,55 @@ func TestConsentDenied(t *testing.T) {
 		t.Fatalf("denied consent: %v", err)
 	}
 }
+
+// The fake's roster can change between two reads, in Go or over HTTP (as
+// the development mode's fake is changed), and the adapter reads the new one.
+func TestFakeRosterChanges(t *testing.T) {
+	fake, client := fakeGoogle(t)
+	cr, err := client.Classroom(context.Background(), connect(t, client), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emails := func(course string) string {
+		people, err := cr.Roster(context.Background(), course, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range people {
+			out = append(out, p.Email+"/"+p.GivenName)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := emails("c2"); got != "ana@school.org/Ana" {
+		t.Fatalf("Chemistry before: %s", got)
+	}
+	if !fake.SetStudents("c2", []googletest.Person{{ID: "sBo", Email: "bo@school.org", Given: "Bob", Family: "Pupil"}}) || fake.SetStudents("nope", nil) {
+		t.Fatal("SetStudents does not say whether the class exists")
+	}
+	if got := emails("c2"); got != "bo@school.org/Bob" {
+		t.Fatalf("Chemistry after SetStudents: %s", got)
+	}
+	body := `[{"id":"sAna","email":"ana@school.org","given":"Ana","family":"Pupil"},{"id":"sZed","email":"zed@school.org","given":"Zed","family":"New"}]`
+	for _, tt := range []struct {
+		path, body string
+		status     int
+	}{
+		{"/fake/courses/c2/students", body, http.StatusNoContent},
+		{"/fake/courses/nope/students", body, http.StatusNotFound},
+		{"/fake/courses/c2/students", "not json", http.StatusBadRequest},
+	} {
+		req, _ := http.NewRequest("PUT", fake.URL+tt.path, strings.NewReader(tt.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Fatalf("PUT %s %q: %d, want %d", tt.path, tt.body, resp.StatusCode, tt.status)
+		}
+	}
+	if got := emails("c2"); got != "ana@school.org/Ana zed@school.org/Zed" {
+		t.Fatalf("Chemistry after the HTTP change: %s", got)
+	}
+}

@@ -194,7 +194,7 @@ func (s *ImportRows) ToUndo(ctx context.Context, importID uuid.UUID, after, to, 
 func insertImportRows(ctx context.Context, tx pgx.Tx, importID, orgID uuid.UUID, rows []importing.ValidatedRow) error {
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rows"},
 		[]string{"import_id", "row_number", "org_id", "status", "first_name", "last_name", "email", "email_key",
-			"group_name", "group_id", "tags", "tag_ids", "has_password", "problems", "seq_all", "seq_status", "diff", "changed_under", "password_sealed"},
+			"group_name", "group_id", "tags", "tag_ids", "has_password", "problems", "seq_all", "seq_status", "diff", "changed_under", "password_sealed", "course_ids"},
 		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			v := rows[i]
 			problems := make([]map[string]string, len(v.Problems))
@@ -216,7 +216,7 @@ func insertImportRows(ctx context.Context, tx pgx.Tx, importID, orgID uuid.UUID,
 				tags[j] = storable(t)
 			}
 			return []any{importID, v.Number, orgID, v.Status, storable(v.FirstName), storable(v.LastName), storable(v.Email), v.EmailKey,
-				storable(v.Group), nullUUID(v.GroupID), tags, v.TagIDs, v.HasPassword, pj, v.SeqAll, v.SeqStatus, diff, int32(v.ChangedUnder), v.SealedPassword}, nil
+				storable(v.Group), nullUUID(v.GroupID), tags, v.TagIDs, v.HasPassword, pj, v.SeqAll, v.SeqStatus, diff, int32(v.ChangedUnder), v.SealedPassword, nonNilStrings(v.CourseIDs)}, nil
 		}))
 	return err
 }
@@ -368,4 +368,11 @@ func (r *ReadModels) InvalidRows(ctx context.Context, importID uuid.UUID, fn fun
 		}
 	}
 	return rows.Err()
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
@@ -66,10 +67,17 @@ func (a *API) googleDisconnect(w http.ResponseWriter, r *http.Request) {
 }
 
 type courseJSON struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Section  string `json:"section"`
-	Students int    `json:"students"`
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	Section    string          `json:"section"`
+	Students   int             `json:"students"`
+	LastImport *lastImportJSON `json:"last_import"`
+}
+
+// lastImportJSON is the organization's latest completed import of a class.
+type lastImportJSON struct {
+	ID uuid.UUID `json:"id"`
+	At time.Time `json:"at"`
 }
 
 func (a *API) googleCourses(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +88,10 @@ func (a *API) googleCourses(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]courseJSON, len(courses))
 	for i, c := range courses {
-		out[i] = courseJSON(c)
+		out[i] = courseJSON{ID: c.ID, Name: c.Name, Section: c.Section, Students: c.Students}
+		if c.LastImport != nil {
+			out[i].LastImport = &lastImportJSON{ID: c.LastImport.ID, At: c.LastImport.At}
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"courses": out})
 }

@@ -25,6 +25,7 @@ func (a *API) registerImports(r *mux.Router) {
 	r.HandleFunc("/imports/{id}/defaults", a.chooseDefaults).Methods(http.MethodPut)
 	r.HandleFunc("/imports/{id}/validation", a.startValidation).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/existing-accounts", a.existingAccounts).Methods(http.MethodPut)
+	r.HandleFunc("/imports/{id}/departed", a.deactivateDeparted).Methods(http.MethodPut)
 	r.HandleFunc("/imports/{id}/rows", a.rows).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/verification", a.verify).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/rejected.csv", a.rejected).Methods(http.MethodGet)
@@ -119,12 +120,13 @@ func (a *API) chooseDefaults(w http.ResponseWriter, r *http.Request) {
 		ForcePasswordChange bool        `json:"force_password_change"`
 		GroupID             *uuid.UUID  `json:"group_id"`
 		TagIDs              []uuid.UUID `json:"tag_ids"`
+		DeactivateDeparted  bool        `json:"deactivate_departed"`
 	}
 	if !ok || !a.decode(w, r, &req) {
 		return
 	}
 	cmd := command.ChooseDefaults{Actor: base.Actor, CorrelationID: base.CorrelationID, ImportID: base.ImportID,
-		ForcePasswordChange: req.ForcePasswordChange, GeneratePasswords: req.GeneratePasswords, TagIDs: req.TagIDs}
+		ForcePasswordChange: req.ForcePasswordChange, GeneratePasswords: req.GeneratePasswords, TagIDs: req.TagIDs, DeactivateDeparted: req.DeactivateDeparted}
 	if req.Password != nil {
 		cmd.Password = secret.New(*req.Password)
 	}
@@ -132,6 +134,21 @@ func (a *API) chooseDefaults(w http.ResponseWriter, r *http.Request) {
 		cmd.GroupID = *req.GroupID
 	}
 	imp, err := a.wizard.ChooseDefaults(r.Context(), cmd)
+	a.answer(w, r, http.StatusOK, imp, err)
+}
+
+// deactivateDeparted sets, on the review, whether a re-sync deactivates the
+// students who left the class, without checking the rows again.
+func (a *API) deactivateDeparted(w http.ResponseWriter, r *http.Request) {
+	base, ok := a.simple(w, r)
+	var req struct {
+		DeactivateDeparted bool `json:"deactivate_departed"`
+	}
+	if !ok || !a.decode(w, r, &req) {
+		return
+	}
+	imp, err := a.wizard.ChooseDeactivateDeparted(r.Context(), command.ChooseDeactivateDeparted{Actor: base.Actor, CorrelationID: base.CorrelationID,
+		ImportID: base.ImportID, Deactivate: req.DeactivateDeparted})
 	a.answer(w, r, http.StatusOK, imp, err)
 }
 

@@ -16,6 +16,7 @@ var funcs = template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
 	"sub":     func(a, b int) int { return a - b },
 	"when":    when,
+	"day":     day,
 	"field":   query.FieldLabel,
 	"step":    stepLabel,
 	"state":   stateLabel,
@@ -82,6 +83,15 @@ func percent(done, total int) int {
 }
 
 // when is how the pages write a moment: the server's zone, to the minute.
+// day is a date as people say it: "3 March", with the year when it is not
+// this year's.
+func day(t time.Time) string {
+	if t.Year() == time.Now().Year() {
+		return t.Format("2 January")
+	}
+	return t.Format("2 January 2006")
+}
+
 func when(t time.Time) string {
 	if t.IsZero() {
 		return ""

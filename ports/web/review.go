@@ -174,6 +174,21 @@ func (p *Pages) existingSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/imports/"+imp.ID.String()+"/verification?notice=existing", http.StatusSeeOther)
 }
 
+// departedSubmit records whether the commit deactivates the students who
+// left the re-synced class.
+func (p *Pages) departedSubmit(w http.ResponseWriter, r *http.Request) {
+	imp, ok := p.load(w, r)
+	if !ok {
+		return
+	}
+	if _, err := p.wizard.ChooseDeactivateDeparted(r.Context(), command.ChooseDeactivateDeparted{Actor: sessionFrom(r).actor,
+		CorrelationID: uuid.NewString(), ImportID: imp.ID, Deactivate: r.PostFormValue("deactivate_departed") == "true"}); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/imports/"+imp.ID.String()+"/verification?notice=departed", http.StatusSeeOther)
+}
+
 func (p *Pages) rejected(w http.ResponseWriter, r *http.Request) {
 	if imp, ok := p.load(w, r); ok {
 		rhttp.ServeRejected(w, r, p.queries, p.logger, sessionFrom(r).actor, imp.ID, func(err error) { p.fail(w, r, err) })

@@ -34,6 +34,7 @@ func (p *Pages) registerWizard(r *mux.Router) {
 	r.HandleFunc("/imports/{id}/verification", p.withSession(p.verificationPage, false)).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/verification", p.withSession(p.verificationSubmit, false)).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/existing-accounts", p.withSession(p.existingSubmit, false)).Methods(http.MethodPost)
+	r.HandleFunc("/imports/{id}/departed", p.withSession(p.departedSubmit, false)).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/rejected.csv", p.withSession(p.rejected, false)).Methods(http.MethodGet)
 	r.HandleFunc("/imports/{id}/commit", p.withSession(p.commitSubmit, false)).Methods(http.MethodPost)
 	r.HandleFunc("/imports/{id}/progress", p.withSession(p.progressPage, false)).Methods(http.MethodGet)

@@ -103,6 +103,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /v1/courses", s.api(s.courses))
 	mux.HandleFunc("GET /v1/courses/{id}/students", s.api(s.roster(false)))
 	mux.HandleFunc("GET /v1/courses/{id}/teachers", s.api(s.roster(true)))
+	mux.HandleFunc("PUT /fake/courses/{id}/students", s.putStudents)
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Fake-Google", "true")
 		s.mu.Lock()
@@ -128,6 +129,56 @@ func (s *Server) APIURL() string   { return s.URL + "/" }
 
 // SetUser changes the signed-in Google user.
 func (s *Server) SetUser(p Person) { s.mu.Lock(); s.opts.User = p; s.mu.Unlock() }
+
+// SetStudents replaces a class's students, as when pupils join, leave or
+// are renamed in Google Classroom between two imports. It reports whether
+// the class exists.
+func (s *Server) SetStudents(courseID string, students []Person) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.opts.Courses, func(c Course) bool { return c.ID == courseID })
+	if i < 0 {
+		return false
+	}
+	s.opts.Courses[i].Students = slices.Clone(students)
+	return true
+}
+
+// Students are a class's students now.
+func (s *Server) Students(courseID string) []Person {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.opts.Courses, func(c Course) bool { return c.ID == courseID })
+	if i < 0 {
+		return nil
+	}
+	return slices.Clone(s.opts.Courses[i].Students)
+}
+
+// putStudents is SetStudents over HTTP, for the development mode and
+// black-box tests: PUT /fake/courses/{id}/students with a JSON array of
+// {"id", "email", "given", "family"}. Real Google has no such path.
+func (s *Server) putStudents(w http.ResponseWriter, r *http.Request) {
+	var people []struct {
+		ID     string `json:"id"`
+		Email  string `json:"email"`
+		Given  string `json:"given"`
+		Family string `json:"family"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&people); err != nil {
+		http.Error(w, "FAKE GOOGLE: the body must be a JSON array of {id, email, given, family}", http.StatusBadRequest)
+		return
+	}
+	students := make([]Person, len(people))
+	for i, p := range people {
+		students[i] = Person{ID: p.ID, Email: p.Email, Given: p.Given, Family: p.Family}
+	}
+	if !s.SetStudents(r.PathValue("id"), students) {
+		apiFail(w, http.StatusNotFound, "FAKE GOOGLE: no such class.", "NOT_FOUND")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
 
 // DenyConsent makes the consent page answer with error=code (e.g.
 // access_denied, admin_policy_enforced); "" restores consent.

@@ -51,6 +51,9 @@ func (Accounts) Handle(ctx context.Context, tx pgx.Tx, ev eventstore.Recorded) e
 	case account.AccountDeactivated:
 		_, err := tx.Exec(ctx, `UPDATE accounts_view SET active = false, version = $2 WHERE id = $1 AND version < $2`, e.AccountID, ev.Version)
 		return err
+	case account.AccountReactivated:
+		_, err := tx.Exec(ctx, `UPDATE accounts_view SET active = true, version = $2 WHERE id = $1 AND version < $2`, e.AccountID, ev.Version)
+		return err
 	case account.AccountRestored:
 		var group *uuid.UUID
 		if e.Group != nil {

@@ -71,9 +71,9 @@ func SaveImport(ctx context.Context, tx pgx.Tx, imp *importsession.Import) error
 			file_name, file_sha256, file_rows, file_headers,
 			rows_total, rows_new, rows_existing, rows_changed, rows_unchanged, rows_invalid, rows_blank,
 			progress_done, progress_total, created, updated, failed, follow_up_of, completed_at,
-			created_at, updated_at, version, snapshot)
+			created_at, updated_at, version, snapshot, course_ids)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-			$20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
+			$20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)
 		ON CONFLICT (id) DO UPDATE SET created_by_email = excluded.created_by_email, source = excluded.source,
 			account_type = excluded.account_type, state = excluded.state, step = excluded.step,
 			file_name = excluded.file_name, file_sha256 = excluded.file_sha256, file_rows = excluded.file_rows,
@@ -83,14 +83,23 @@ func SaveImport(ctx context.Context, tx pgx.Tx, imp *importsession.Import) error
 			progress_done = excluded.progress_done, progress_total = excluded.progress_total, created = excluded.created,
 			updated = excluded.updated, failed = excluded.failed, follow_up_of = excluded.follow_up_of,
 			completed_at = excluded.completed_at, updated_at = excluded.updated_at, version = excluded.version,
-			snapshot = excluded.snapshot
+			snapshot = excluded.snapshot, course_ids = excluded.course_ids
 		WHERE imports_view.version < excluded.version`,
 		imp.ID(), imp.OrgID(), imp.CreatedBy(), imp.CreatedByEmail(), imp.Source(), imp.AccountType(), string(imp.State()),
 		string(imp.State().Step()), imp.Name(), f.FileSHA256, f.Rows, headers,
 		c.Total, c.New, c.Existing, c.Changed, c.Unchanged, c.Invalid, c.Blank,
 		p.Done, p.Total, done.Created, done.Updated, done.Failed, optionalID(imp.FollowUpOf()), completedAt,
-		imp.CreatedAt(), imp.UpdatedAt(), imp.Version(), snapshot)
+		imp.CreatedAt(), imp.UpdatedAt(), imp.Version(), snapshot, courseIDs(imp))
 	return err
+}
+
+// courseIDs are the Google Classroom classes the import read.
+func courseIDs(imp *importsession.Import) []string {
+	ids := []string{}
+	for _, c := range imp.Classroom().Courses {
+		ids = append(ids, c.ID)
+	}
+	return ids
 }
 
 func optionalID(id uuid.UUID) *uuid.UUID {
