@@ -36,14 +36,23 @@ type Import struct {
 	// said before anything else so nobody imports a file twice unawares.
 	SameFileAs []SameFile `json:"same_file_as"`
 	// FollowUpOf is the import whose rejected rows this one fixes.
-	FollowUpOf     *uuid.UUID `json:"follow_up_of,omitempty"`
-	CreatedBy      uuid.UUID  `json:"created_by"`
-	CreatedByEmail string     `json:"created_by_email"`
+	FollowUpOf *uuid.UUID `json:"follow_up_of,omitempty"`
+	// Warnings are the traps of the choices so far (the domain's
+	// importsession.Trap), said before the rows are checked.
+	Warnings       []Warning `json:"warnings"`
+	CreatedBy      uuid.UUID `json:"created_by"`
+	CreatedByEmail string    `json:"created_by_email"`
 	// Version counts the import's recorded events: a reader that polls can
 	// tell an answer older than what it has already shown.
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Warning is a trap of the import's choices so far: a code and a sentence.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // File describes the uploaded file.
@@ -198,6 +207,10 @@ func ImportFrom(imp *importsession.Import) Import {
 		out.Mapping = map[string]string{}
 	}
 	out.SameFileAs, out.FollowUpOf = []SameFile{}, optional(imp.FollowUpOf())
+	out.Warnings = []Warning{}
+	for _, trap := range imp.Traps() {
+		out.Warnings = append(out.Warnings, Warning{Code: trap.Code, Message: trap.Message})
+	}
 	if imp.Source() == importsession.SourceClassroom {
 		c := imp.Classroom()
 		out.File = File{Name: imp.Name(), Rows: c.People, Headers: []string{}}
