@@ -135,9 +135,11 @@ type Progress struct {
 }
 
 // Summary is the outcome of a completed import. Created, updated (changed),
-// unchanged, skipped (invalid) and failed add up to the rows listed.
+// unchanged, skipped (invalid: duplicates in the file among them), failed
+// and blank add up to Total, the rows of the file.
 type Summary struct {
 	CompletedAt time.Time `json:"completed_at"`
+	Total       int       `json:"total"`
 	Created     int       `json:"created"`
 	Updated     int       `json:"updated"`
 	Unchanged   int       `json:"unchanged"`
@@ -244,7 +246,7 @@ func ImportFrom(imp *importsession.Import) Import {
 	}
 	if st := imp.State(); st == importsession.StateCompleted || st == importsession.StateUndoing || st == importsession.StateUndone {
 		s := imp.Completed()
-		out.Summary = &Summary{Blank: c.Blank, CompletedAt: s.CompletedAt, Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed, FailedRows: []FailedRow{}}
+		out.Summary = &Summary{Total: imp.File().Rows, Blank: c.Blank, CompletedAt: s.CompletedAt, Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed, FailedRows: []FailedRow{}}
 		for _, fr := range s.FailedRows {
 			out.Summary.FailedRows = append(out.Summary.FailedRows, FailedRow(fr))
 		}
