@@ -18,7 +18,10 @@ func rowsByEmail(t *testing.T, c *client, id string) map[string]map[string]any {
 	out := map[string]map[string]any{}
 	for _, r := range c.must(200, "GET", "/api/v1/imports/"+id+"/rows", nil)["rows"].([]any) {
 		row := r.(map[string]any)
-		out[strings.ToLower(row["email"].(string))] = row
+		// A duplicate further down the file does not hide the first.
+		if key := strings.ToLower(row["email"].(string)); out[key] == nil {
+			out[key] = row
+		}
 	}
 	return out
 }
@@ -156,21 +159,22 @@ func TestReviewAsCreatedAndTotalsAddUp(t *testing.T) {
 	root.must(201, "POST", "/api/v1/groups", map[string]string{"name": "G2"})
 	robotics := root.must(201, "POST", "/api/v1/tags", map[string]string{"name": "Robotics"})["id"].(string)
 	preset := root.must(201, "POST", "/api/v1/presets", map[string]string{"name": "Year 7 intake"})["id"].(string)
-	file := "First Name,Last Name,Email,Group\n" +
-		"Ana,Lima,ana@lincoln.edu,\n" + // new, default group
-		"Bo,Ek,bo@lincoln.edu,G2\n" + // new, its own group
-		"Kim,Existing,kim.existing@lincoln.edu,\n" + // existing, left as it is
-		"Cy,Oz,not-an-email,\n" + // invalid
-		"Ana,Lima,ANA@lincoln.edu,\n" + // a duplicate of row 1
-		",,,\n" + // blank
-		"Tia,Taken,taken@other.org,\n" + // another organization's
-		"Dee,Do,dee@lincoln.edu,\n" // new
+	file := "First Name,Last Name,Email,Group,Notes\n" +
+		"Ana,Lima,ana@lincoln.edu,,\n" + // new, default group
+		"Bo,Ek,bo@lincoln.edu,G2,\n" + // new, its own group
+		"Kim,Existing,kim.existing@lincoln.edu,,\n" + // existing, left as it is
+		"Cy,Oz,not-an-email,,\n" + // invalid
+		"Ana,Lima,ANA@lincoln.edu,,\n" + // a duplicate of row 1
+		",,,,left in June\n" + // blank where it matters: a row of the file, ignored
+		"Tia,Taken,taken@other.org,,\n" + // another organization's
+		",,,,\n" + // no cell at all: not a row of the file
+		"Dee,Do,dee@lincoln.edu,,\n" // new
 	status, imp := root.uploadBytes("term.csv", []byte(file), map[string]string{"preset_id": preset})
 	if status != 201 {
 		t.Fatalf("upload: %d %v", status, imp)
 	}
 	id := imp["id"].(string)
-	root.must(200, "PUT", "/api/v1/imports/"+id+"/mapping", map[string]any{"columns": map[string]string{"First Name": "first_name", "Last Name": "last_name", "Email": "email", "Group": "group"}})
+	root.must(200, "PUT", "/api/v1/imports/"+id+"/mapping", map[string]any{"columns": map[string]string{"First Name": "first_name", "Last Name": "last_name", "Email": "email", "Group": "group", "Notes": "ignore"}})
 	root.must(200, "PUT", "/api/v1/imports/"+id+"/defaults", map[string]any{"password": "Welcome-2026!", "force_password_change": true, "group_id": g7, "tag_ids": []string{robotics}})
 	root.must(202, "POST", "/api/v1/imports/"+id+"/validation", nil)
 	imp = root.waitForState(id, "validated")
@@ -196,6 +200,8 @@ func TestReviewAsCreatedAndTotalsAddUp(t *testing.T) {
 	if _, body := page.get("/imports/" + id + "/verification"); !strings.Contains(body, `data-default="group">7B <small>(default)</small>`) ||
 		!strings.Contains(body, `data-default="tags">Robotics <small>(default)</small>`) {
 		t.Errorf("the review page does not grey the defaults:\n%s", body)
+	} else if strings.Contains(body, `data-change="password"`) || strings.Contains(body, `data-change="active"`) {
+		t.Errorf("the review page says a change no row makes:\n%s", body)
 	}
 
 	root.must(200, "POST", "/api/v1/imports/"+id+"/verification", map[string]bool{"skip": true})
@@ -210,6 +216,22 @@ func TestReviewAsCreatedAndTotalsAddUp(t *testing.T) {
 	}
 	if _, body := page.get("/imports/" + id + "/progress"); !strings.Contains(body, `id="summary-total">8</strong>`) {
 		t.Errorf("the summary page does not say the file's rows:\n%s", body)
+	}
+
+	// The same file again is said on its first page, with the figures and
+	// a link to the first import.
+	status, again := root.uploadBytes("term-again.csv", []byte(file), nil)
+	if status != 201 {
+		t.Fatalf("upload again: %d %v", status, again)
+	}
+	// The imports read model may still be catching up with the completion.
+	var sameFile string
+	waitUntil(t, "the same file to be said with its outcome", time.Minute, func() bool {
+		_, sameFile = page.get("/imports/" + again["id"].(string) + "/mapping")
+		return strings.Contains(sameFile, "(8 rows: 3 created; Completed)")
+	})
+	if !strings.Contains(sameFile, "You imported this file on") || !strings.Contains(sameFile, `<a href="/imports/`+id+`">See that import</a>`) {
+		t.Errorf("the mapping page of the same file again does not say so:\n%s", sameFile)
 	}
 
 	// The preset is on the accounts the import created, not on Kim's.

@@ -204,6 +204,13 @@ func (r *Runner) validate(ctx context.Context, job Job, imp *importsession.Impor
 		if row.Number <= progress.Row {
 			continue
 		}
+		// A row without a single cell (",,," at the end of a spreadsheet's
+		// export) is no row of the file: the upload did not count it in the
+		// file's rows, so counting it here as blank would make the figures
+		// add up to more than the file holds.
+		if row.Blank {
+			continue
+		}
 		in, pw := r.rowInput(row, idx)
 		batch = append(batch, pending{in: in, password: pw})
 		if len(batch) >= r.d.BatchRows {

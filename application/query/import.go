@@ -155,11 +155,11 @@ type Summary struct {
 
 // SameFile is an earlier import of the same file.
 type SameFile struct {
-	ID        uuid.UUID `json:"id"`
-	CreatedAt time.Time `json:"created_at"`
-	State     string    `json:"state"`
-	Rows      int       `json:"rows"`
-	Created   int       `json:"created"`
+	ID        uuid.UUID           `json:"id"`
+	CreatedAt time.Time           `json:"created_at"`
+	State     importsession.State `json:"state"`
+	Rows      int                 `json:"rows"`
+	Created   int                 `json:"created"`
 }
 
 // Undo is the undo of a completed import: who, when, and what it did.
