@@ -109,11 +109,11 @@ func (r *Runner) validate(ctx context.Context, job Job, imp *importsession.Impor
 		GroupColumn:    len(idx[importsession.FieldGroup]) > 0,
 		FullNameColumn: len(idx[importsession.FieldFullName]) > 0,
 		GroupID: func(name string) (uuid.UUID, bool) {
-			id, ok := groups[strings.ToLower(name)]
+			id, ok := groups[importsession.NameKey(name)]
 			return id, ok
 		},
 		TagID: func(name string) (uuid.UUID, bool) {
-			id, ok := tags[strings.ToLower(name)]
+			id, ok := tags[importsession.NameKey(name)]
 			return id, ok
 		},
 		FirstRowWith: seen.firstRowWith,
@@ -320,7 +320,7 @@ func (r *Runner) names(ctx context.Context, kind command.ReferenceKind, orgID uu
 	}
 	out := make(map[string]uuid.UUID, len(list))
 	for _, n := range list {
-		out[strings.ToLower(n.Name)] = n.ID
+		out[importsession.NameKey(n.Name)] = n.ID
 	}
 	return out, nil
 }

@@ -43,3 +43,19 @@ func TestTraps(t *testing.T) {
 		}
 	}
 }
+
+func TestNameKey(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		same bool
+	}{
+		{"7B", "7b", true},
+		{" 7B ", "7B", true},
+		{"/Students/7B", "7B", false},
+		{"Élèves", "élèves", true},
+	} {
+		if got := NameKey(tt.a) == NameKey(tt.b); got != tt.same {
+			t.Errorf("NameKey(%q) == NameKey(%q): %v, want %v", tt.a, tt.b, got, tt.same)
+		}
+	}
+}
