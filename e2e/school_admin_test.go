@@ -272,6 +272,11 @@ func TestTrapsBeforeTheCheck(t *testing.T) {
 		!strings.Contains(body, "3 of its 4 rows") || !strings.Contains(body, `id="create-groups"`) {
 		t.Fatalf("the mapping page does not warn of the unknown groups:\n%s", body)
 	}
+	// It also says how the file was read, and offers to read it otherwise.
+	if !strings.Contains(body, `id="detected-encoding">UTF-8</strong>`) || !strings.Contains(body, `id="detected-delimiter">comma</strong>`) ||
+		!strings.Contains(body, `id="reread"`) {
+		t.Fatalf("the mapping page does not say how the file was read:\n%s", body)
+	}
 
 	imp = root.must(200, "PUT", "/api/v1/imports/"+id+"/mapping", map[string]any{"columns": imp["suggested_mapping"]})
 	if warnings := fmt.Sprint(imp["warnings"]); !strings.Contains(warnings, "code:no_password") || !strings.Contains(warnings, "no password column") {
