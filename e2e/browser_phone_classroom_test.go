@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -38,6 +39,7 @@ func TestBrowserClassroomPhoneWidth(t *testing.T) {
 			return nil
 		}
 	}
+	var trap string
 	err := chromedp.Run(ctx,
 		chromedp.EmulateViewport(390, 844),
 		signInBrowser(base, "root@lincoln.edu", "root-password-1"),
@@ -50,6 +52,9 @@ func TestBrowserClassroomPhoneWidth(t *testing.T) {
 		chromedp.Click(`#course-bio`, chromedp.ByID),
 		chromedp.Click(`#import-classes`, chromedp.ByID),
 		chromedp.WaitVisible(`#defaults`, chromedp.ByID),
+		// A roster has no passwords: the page says what an empty box means.
+		chromedp.WaitVisible(`#no-password-column`, chromedp.ByID),
+		chromedp.Text(`#no-password-column`, &trap, chromedp.ByID),
 		check("37-phone-classroom-defaults"),
 		chromedp.SendKeys(`#password`, "Class-Start-2026", chromedp.ByID),
 		chromedp.Click(`#check-rows`, chromedp.ByID),
@@ -61,5 +66,8 @@ func TestBrowserClassroomPhoneWidth(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(trap, "Google Classroom gives no passwords") {
+		t.Errorf("the defaults page's warning: %q", trap)
 	}
 }
