@@ -236,6 +236,21 @@ func (e UploadFormSendWelcomeEmail) Valid() bool {
 	}
 }
 
+// Defines values for WarningCode.
+const (
+	WarningCodeNoPassword WarningCode = "no_password"
+)
+
+// Valid indicates whether the value is a known member of the WarningCode enum.
+func (e WarningCode) Valid() bool {
+	switch e {
+	case WarningCodeNoPassword:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListImportsParamsState.
 const (
 	ListImportsParamsStateOpen ListImportsParamsState = "open"
@@ -503,7 +518,7 @@ type Import struct {
 	Step             ImportStep         `json:"step"`
 	SuggestedMapping *map[string]string `json:"suggested_mapping"`
 
-	// Summary Only once the import is completed. created + updated + unchanged + skipped + failed + blank = the file's rows.
+	// Summary Only once the import is completed. created + updated + unchanged + skipped + failed + blank = total, the file's rows.
 	Summary *Summary `json:"summary,omitempty"`
 
 	// Undo Only once an undo started. `kept` counts accounts whose fields changed again since the import, left as they are.
@@ -515,6 +530,9 @@ type Import struct {
 
 	// Version The number of the import's recorded events; a poller can tell an older answer
 	Version int64 `json:"version"`
+
+	// Warnings Traps of the choices so far, said before the rows are checked (`no_password`; empty when there is nothing to warn of)
+	Warnings *[]Warning `json:"warnings,omitempty"`
 }
 
 // ImportSource defines model for Import.Source.
@@ -754,7 +772,7 @@ type SignInRequest struct {
 	Password string `json:"password"`
 }
 
-// Summary Only once the import is completed. created + updated + unchanged + skipped + failed + blank = the file's rows.
+// Summary Only once the import is completed. created + updated + unchanged + skipped + failed + blank = total, the file's rows.
 type Summary struct {
 	Blank       int       `json:"blank"`
 	CompletedAt time.Time `json:"completed_at"`
@@ -765,8 +783,11 @@ type Summary struct {
 	Failed      int          `json:"failed"`
 	FailedRows  *[]FailedRow `json:"failed_rows"`
 	Skipped     int          `json:"skipped"`
-	Unchanged   int          `json:"unchanged"`
-	Updated     int          `json:"updated"`
+
+	// Total The file's rows (the people of the rosters for Google Classroom)
+	Total     *int `json:"total,omitempty"`
+	Unchanged int  `json:"unchanged"`
+	Updated   int  `json:"updated"`
 
 	// WelcomeEmails Only when the import sent welcome emails. `failed` were refused for good by the mail server (or not taken in all the tries); each account's audit trail says what it answered.
 	WelcomeEmails *WelcomeEmails `json:"welcome_emails,omitempty"`
@@ -816,6 +837,15 @@ type VerificationRequest struct {
 	Page *int  `json:"page,omitempty"`
 	Skip *bool `json:"skip,omitempty"`
 }
+
+// Warning defines model for Warning.
+type Warning struct {
+	Code    WarningCode `json:"code"`
+	Message string      `json:"message"`
+}
+
+// WarningCode defines model for Warning.Code.
+type WarningCode string
 
 // WelcomeEmails Only when the import sent welcome emails. `failed` were refused for good by the mail server (or not taken in all the tries); each account's audit trail says what it answered.
 type WelcomeEmails struct {

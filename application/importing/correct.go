@@ -123,11 +123,11 @@ func (r *Runner) CorrectRow(ctx context.Context, cmd CorrectRow) (Corrected, err
 		Terms:       imp.Terms(org.WelcomeEmailEnabled),
 		GroupColumn: hasGroupColumn(imp.Mapping()),
 		GroupID: func(name string) (uuid.UUID, bool) {
-			id, ok := groups[strings.ToLower(name)]
+			id, ok := groups[importsession.NameKey(name)]
 			return id, ok
 		},
 		TagID: func(name string) (uuid.UUID, bool) {
-			id, ok := tags[strings.ToLower(name)]
+			id, ok := tags[importsession.NameKey(name)]
 			return id, ok
 		},
 		Holder: func(k string) *account.Account { return holders[k] },

@@ -432,3 +432,17 @@ func TestUndoCancelsUnsentWelcomeEmails(t *testing.T) {
 		t.Fatalf("Ana after the undo: %+v %v", login, err)
 	}
 }
+
+// The check's counts add up to the file's rows as the upload counted them:
+// a line without a single cell is no row, a row with something only in
+// ignored columns is a blank row of the file.
+func TestValidationCountsAddUpToTheFilesRows(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	imp := h.validate("First Name,Last Name,Email,Notes\nAna,Lima,ana@lincoln.edu,\n,,,left in June\n,,,\nBo,Ek,bo@\nAna,Lima,ANA@lincoln.edu,\n,,,\n",
+		command.ChooseDefaults{Password: secret.New("Welcome-2026!"), ForcePasswordChange: true}, importsession.StateValidated)
+	c := imp.Counts()
+	if rows := imp.File().Rows; rows != 4 || c.New != 1 || c.Invalid != 2 || c.Blank != 1 || c.New+c.Existing+c.Invalid+c.Blank != rows {
+		t.Fatalf("the file's %d rows, counted %+v", rows, c)
+	}
+}

@@ -46,10 +46,19 @@ func summaryMail(imp *importsession.Import, orgName, publicURL string) Mail {
 		name = "Google Classroom"
 	}
 	fmt.Fprintf(&b, "Your import from %s into %s is complete.\n\n", name, orgName)
+	// The figures add up to the file's rows, so nobody wonders where some went.
+	rows := "Rows in the file"
+	if imp.Source() == importsession.SourceClassroom {
+		rows = "People in the rosters"
+	}
+	fmt.Fprintf(&b, "%s: %d\n", rows, imp.File().Rows)
 	fmt.Fprintf(&b, "Accounts created: %d\nExisting accounts changed: %d\nExisting accounts unchanged: %d\nRows skipped as invalid: %d\nRows that failed: %d\n",
 		s.Created, s.Updated, s.Unchanged, s.Skipped, s.Failed)
 	if s.Deactivated > 0 {
 		fmt.Fprintf(&b, "Accounts of students who left the class, deactivated: %d\n", s.Deactivated)
+	}
+	if blank := imp.Counts().Blank; blank > 0 {
+		fmt.Fprintf(&b, "Blank rows ignored: %d\n", blank)
 	}
 	for i, f := range s.FailedRows {
 		if i == 20 {

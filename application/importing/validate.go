@@ -111,11 +111,11 @@ func (r *Runner) validate(ctx context.Context, job Job, imp *importsession.Impor
 		GroupColumn:    len(idx[importsession.FieldGroup]) > 0,
 		FullNameColumn: len(idx[importsession.FieldFullName]) > 0,
 		GroupID: func(name string) (uuid.UUID, bool) {
-			id, ok := groups[strings.ToLower(name)]
+			id, ok := groups[importsession.NameKey(name)]
 			return id, ok
 		},
 		TagID: func(name string) (uuid.UUID, bool) {
-			id, ok := tags[strings.ToLower(name)]
+			id, ok := tags[importsession.NameKey(name)]
 			return id, ok
 		},
 		FirstRowWith: seen.firstRowWith,
@@ -206,6 +206,13 @@ func (r *Runner) validate(ctx context.Context, job Job, imp *importsession.Impor
 			return err
 		}
 		if row.Number <= progress.Row {
+			continue
+		}
+		// A row without a single cell (",,," at the end of a spreadsheet's
+		// export) is no row of the file: the upload did not count it in the
+		// file's rows, so counting it here as blank would make the figures
+		// add up to more than the file holds.
+		if row.Blank {
 			continue
 		}
 		in, pw := r.rowInput(row, idx)
@@ -326,7 +333,7 @@ func (r *Runner) names(ctx context.Context, kind command.ReferenceKind, orgID uu
 	}
 	out := make(map[string]uuid.UUID, len(list))
 	for _, n := range list {
-		out[strings.ToLower(n.Name)] = n.ID
+		out[importsession.NameKey(n.Name)] = n.ID
 	}
 	return out, nil
 }

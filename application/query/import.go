@@ -44,9 +44,12 @@ type Import struct {
 	Departed      []Departed `json:"departed"`
 	DepartedTotal int        `json:"departed_total"`
 	// FollowUpOf is the import whose rejected rows this one fixes.
-	FollowUpOf     *uuid.UUID `json:"follow_up_of,omitempty"`
-	CreatedBy      uuid.UUID  `json:"created_by"`
-	CreatedByEmail string     `json:"created_by_email"`
+	FollowUpOf *uuid.UUID `json:"follow_up_of,omitempty"`
+	// Warnings are the traps of the choices so far (the domain's
+	// importsession.Trap), said before the rows are checked.
+	Warnings       []Warning `json:"warnings"`
+	CreatedBy      uuid.UUID `json:"created_by"`
+	CreatedByEmail string    `json:"created_by_email"`
 	// Version counts the import's recorded events: a reader that polls can
 	// tell an answer older than what it has already shown.
 	Version   int64     `json:"version"`
@@ -58,6 +61,12 @@ type Import struct {
 type Departed struct {
 	Email string `json:"email"`
 	Name  string `json:"name"`
+}
+
+// Warning is a trap of the import's choices so far: a code and a sentence.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // File describes the uploaded file.
@@ -142,9 +151,11 @@ type Progress struct {
 }
 
 // Summary is the outcome of a completed import. Created, updated (changed),
-// unchanged, skipped (invalid) and failed add up to the rows listed.
+// unchanged, skipped (invalid: duplicates in the file among them), failed
+// and blank add up to Total, the rows of the file.
 type Summary struct {
 	CompletedAt time.Time `json:"completed_at"`
+	Total       int       `json:"total"`
 	Created     int       `json:"created"`
 	Updated     int       `json:"updated"`
 	Unchanged   int       `json:"unchanged"`
@@ -163,11 +174,11 @@ type Summary struct {
 
 // SameFile is an earlier import of the same file.
 type SameFile struct {
-	ID        uuid.UUID `json:"id"`
-	CreatedAt time.Time `json:"created_at"`
-	State     string    `json:"state"`
-	Rows      int       `json:"rows"`
-	Created   int       `json:"created"`
+	ID        uuid.UUID           `json:"id"`
+	CreatedAt time.Time           `json:"created_at"`
+	State     importsession.State `json:"state"`
+	Rows      int                 `json:"rows"`
+	Created   int                 `json:"created"`
 }
 
 // LoginCards says until when the login cards are kept (never what is on
@@ -231,6 +242,10 @@ func ImportFrom(imp *importsession.Import) Import {
 	for _, d := range imp.Departed().Departed {
 		out.Departed = append(out.Departed, Departed(d))
 	}
+	out.Warnings = []Warning{}
+	for _, trap := range imp.Traps() {
+		out.Warnings = append(out.Warnings, Warning{Code: trap.Code, Message: trap.Message})
+	}
 	if imp.Source() == importsession.SourceClassroom {
 		c := imp.Classroom()
 		out.File = File{Name: imp.Name(), Rows: c.People, Headers: []string{}}
@@ -268,7 +283,7 @@ func ImportFrom(imp *importsession.Import) Import {
 	}
 	if st := imp.State(); st == importsession.StateCompleted || st == importsession.StateUndoing || st == importsession.StateUndone {
 		s := imp.Completed()
-		out.Summary = &Summary{Blank: c.Blank, CompletedAt: s.CompletedAt, Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed,
+		out.Summary = &Summary{Total: imp.File().Rows, Blank: c.Blank, CompletedAt: s.CompletedAt, Created: s.Created, Updated: s.Updated, Unchanged: s.Unchanged, Skipped: s.Skipped, Failed: s.Failed,
 			Deactivated: s.Deactivated, FailedRows: []FailedRow{}}
 		for _, fr := range s.FailedRows {
 			out.Summary.FailedRows = append(out.Summary.FailedRows, FailedRow(fr))

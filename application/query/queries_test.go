@@ -197,7 +197,8 @@ func TestAccountsByRoleAndFilter(t *testing.T) {
 	p := newPeople(t, e)
 	imp := uuid.New()
 	e.account(t, account.AccountCreated{OrgID: p.lincoln, Email: "Sam@Lincoln.test", Role: "user", GroupID: p.staff, TagIDs: []uuid.UUID{p.robotics}, ImportID: imp})
-	e.account(t, account.AccountCreated{OrgID: p.lincoln, Email: "sol@lincoln.test", Role: "user", GroupID: p.science, ImportID: imp})
+	e.account(t, account.AccountCreated{OrgID: p.lincoln, Email: "sol@lincoln.test", Role: "user", GroupID: p.science, ImportID: imp,
+		FirstName: "Solène", LastName: "Da Silva"})
 	e.account(t, account.AccountCreated{OrgID: p.lincoln, Email: "nogroup@lincoln.test", Role: "user"})
 	e.account(t, account.AccountCreated{OrgID: p.other, Email: "theirs@other.test", Role: "user", ImportID: imp})
 	e.project(t)
@@ -217,6 +218,12 @@ func TestAccountsByRoleAndFilter(t *testing.T) {
 		{"by import", p.root, query.AccountFilter{ImportID: imp}, "sam,sol"},
 		{"by group", p.root, query.AccountFilter{GroupID: p.science}, "carla,sol"},
 		{"by tag", p.root, query.AccountFilter{TagID: p.robotics}, "sam"},
+		{"part of a name, across first and last", p.root, query.AccountFilter{Q: "LÈNE DA SIL"}, "sol"},
+		{"part of an email", p.root, query.AccountFilter{Q: "am@lin"}, "sam"},
+		{"part of a name outside a group administrator's group", p.ada, query.AccountFilter{Q: "da silva"}, ""},
+		{"part of an email in a group administrator's group", p.ada, query.AccountFilter{Q: "SAM"}, "sam"},
+		{"a LIKE wildcard taken as written", p.root, query.AccountFilter{Q: "s_l"}, ""},
+		{"another organization, by part of an email", p.otherRoot, query.AccountFilter{Q: "lincoln"}, ""},
 		{"another organization, by the same import id", p.otherRoot, query.AccountFilter{ImportID: imp}, "theirs"},
 		{"another organization, by email", p.otherRoot, query.AccountFilter{Email: "sam@lincoln.test"}, ""},
 	}

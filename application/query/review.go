@@ -245,7 +245,7 @@ func (q *Queries) UnknownGroups(ctx context.Context, actor tenancy.Actor, id uui
 	}
 	known := map[string]bool{}
 	for _, n := range names.groups {
-		known[strings.ToLower(n)] = true
+		known[importsession.NameKey(n)] = true
 	}
 	file, err := q.files.Open(ctx, imp.ID(), command.FileRefOf(imp))
 	if err != nil {
@@ -266,12 +266,12 @@ func (q *Queries) UnknownGroups(ctx context.Context, actor tenancy.Actor, id uui
 		}
 		out.Scanned++
 		v := strings.TrimSpace(row.Cells[col])
-		if v == "" || known[strings.ToLower(v)] {
+		if v == "" || known[importsession.NameKey(v)] {
 			continue
 		}
 		out.Rows++
-		if !seen[strings.ToLower(v)] {
-			seen[strings.ToLower(v)] = true
+		if !seen[importsession.NameKey(v)] {
+			seen[importsession.NameKey(v)] = true
 			if len(out.Values) < 50 {
 				out.Values = append(out.Values, shorten(v))
 			} else {

@@ -24,8 +24,9 @@ type defaultsView struct {
 	TagIDs         map[uuid.UUID]bool
 	// FollowUpOf is the import whose rejected rows this file fixes.
 	FollowUpOf *query.Import
-	// NoPasswordColumn: nothing but this page can give new rows a password.
-	NoPasswordColumn bool
+	// NoPassword: nothing but this page can give new rows a password (the
+	// domain's trap, importsession.TrapNoPassword).
+	NoPassword bool
 	// Generate: a password is generated for each new account (login cards);
 	// offered when no column holds passwords (a Classroom roster has none).
 	Generate, CanGenerate bool
@@ -43,13 +44,18 @@ func (p *Pages) defaultsView(r *http.Request, imp query.Import) (defaultsView, e
 	}
 	v := defaultsView{wizardView: wizardView{Import: imp}, Groups: groups, Tags: tags, IsSystemAdmin: actor.Role.IsSystemAdmin(),
 		Force: true, TagIDs: map[uuid.UUID]bool{}}
-	v.NoPasswordColumn, v.CanGenerate = imp.Classroom == nil, true
+	v.CanGenerate = true
 	for _, field := range imp.Mapping {
 		if field == importsession.FieldGroup {
 			v.HasGroupColumn = true
 		}
 		if field == importsession.FieldPassword {
-			v.NoPasswordColumn, v.CanGenerate = false, false
+			v.CanGenerate = false
+		}
+	}
+	for _, w := range imp.Warnings {
+		if w.Code == importsession.TrapNoPassword {
+			v.NoPassword = true
 		}
 	}
 	if d := imp.Defaults; d != nil {

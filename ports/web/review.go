@@ -25,6 +25,15 @@ type verificationRow struct {
 	Changes map[string]query.Change
 }
 
+// Changing reports whether the row changes field. The template cannot ask
+// the map: a missing Change is a zero struct, and a struct is always true
+// in a template, which showed "Password will be replaced" on new rows and
+// hid the default tags.
+func (v verificationRow) Changing(field string) bool {
+	_, ok := v.Changes[field]
+	return ok
+}
+
 // shownFields are the verification table's columns.
 var shownFields = map[string]bool{"first_name": true, "last_name": true, "email": true, "group": true, "tags": true}
 
