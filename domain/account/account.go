@@ -193,6 +193,8 @@ func (a *Account) apply(e any) {
 		a.mustChangePassword, a.changedBy.Password = e.MustChangePassword, uuid.Nil
 	case AccountDeactivated:
 		a.active, a.changedBy.Active = false, uuid.Nil
+	case EmailChanged:
+		a.email = EmailFromStorage(e.To)
 	case AccountRestored:
 		// What the undo put back is nobody's import's any more: a later undo
 		// of an older import keeps it.
