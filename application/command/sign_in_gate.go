@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/failure"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/domain/throttle"
@@ -29,17 +30,24 @@ type SignInCounters interface {
 type SignInGate struct {
 	counters SignInCounters
 	sessions Sessions
+	log      SignInLog
 	rules    throttle.Rules
 	ttl      time.Duration
 	logger   *slog.Logger
 }
 
+// SignInLog records each sign-in, with how it was made (account.SignedIn),
+// for the person's "last sign-ins" and the audit trail.
+type SignInLog interface {
+	RecordSignIn(ctx context.Context, login Login, method string, at time.Time) error
+}
+
 // NewSignInGate refuses missing dependencies.
-func NewSignInGate(counters SignInCounters, sessions Sessions, rules throttle.Rules, ttl time.Duration, logger *slog.Logger) (*SignInGate, error) {
-	if counters == nil || sessions == nil || logger == nil || ttl <= 0 || rules.Account.Free < 1 || rules.Address.Free < 1 {
-		return nil, errors.New("command: NewSignInGate needs counters, sessions, throttle rules, a positive session lifetime and a logger")
+func NewSignInGate(counters SignInCounters, sessions Sessions, log SignInLog, rules throttle.Rules, ttl time.Duration, logger *slog.Logger) (*SignInGate, error) {
+	if counters == nil || sessions == nil || log == nil || logger == nil || ttl <= 0 || rules.Account.Free < 1 || rules.Address.Free < 1 {
+		return nil, errors.New("command: NewSignInGate needs counters, sessions, a sign-in log, throttle rules, a positive session lifetime and a logger")
 	}
-	return &SignInGate{counters: counters, sessions: sessions, rules: rules, ttl: ttl, logger: logger}, nil
+	return &SignInGate{counters: counters, sessions: sessions, log: log, rules: rules, ttl: ttl, logger: logger}, nil
 }
 
 // SignInAttempt is one attempt let through the throttle. It counts as a
@@ -78,8 +86,15 @@ func TooManyAttempts(wait time.Duration) error {
 	return e
 }
 
-// Succeed clears the account's failures and starts a session for login.
+// Succeed is SucceedWith for a password sign-in.
 func (a *SignInAttempt) Succeed(ctx context.Context, login Login) (Session, error) {
+	return a.SucceedWith(ctx, login, account.SignInPassword)
+}
+
+// SucceedWith clears the account's failures, records the sign-in made by
+// method (account.SignInPassword, account.SignInGoogle) and starts a
+// session for login.
+func (a *SignInAttempt) SucceedWith(ctx context.Context, login Login, method string) (Session, error) {
 	g := a.gate
 	if err := g.counters.Update(ctx, a.account, a.address, func(_ time.Time, c *throttle.Counters) error {
 		*c = g.rules.Succeeded(*c)
@@ -92,6 +107,10 @@ func (a *SignInAttempt) Succeed(ctx context.Context, login Login) (Session, erro
 		return Session{}, err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
+	// Recorded before the session exists: no session goes unrecorded.
+	if err := g.log.RecordSignIn(ctx, login, method, time.Now()); err != nil {
+		return Session{}, err
+	}
 	if err := g.sessions.CreateSession(ctx, login.AccountID, token, g.ttl); err != nil {
 		return Session{}, err
 	}

@@ -274,6 +274,21 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 			return "Password changed (not shown); it must be changed at the next sign-in", none
 		}
 		return "Password changed (not shown)", none
+	case account.EmailChanged:
+		by := "an administrator"
+		if ev.RequestedBy == ev.AccountID {
+			by = "the person themself"
+		}
+		return fmt.Sprintf("Email changed from %s to %s, asked for by %s and confirmed from the new address; the other sessions were ended and the old address was told",
+			ev.From, ev.To, by), none
+	case account.SignedIn:
+		switch ev.Method {
+		case account.SignInPassword:
+			return "Signed in with a password", none
+		case account.SignInGoogle:
+			return "Signed in with Google", none
+		}
+		return "Signed in (" + ev.Method + ")", none
 	case account.WelcomeEmailQueued:
 		return "Welcome email queued for sending", none
 	case account.WelcomeEmailUndelivered:
