@@ -278,6 +278,8 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 		title = "Not allowed"
 	case http.StatusConflict:
 		title = "This step is not open"
+	case http.StatusGone:
+		title = "This no longer works"
 	case http.StatusBadRequest:
 		title = "This address or form cannot be read"
 	}

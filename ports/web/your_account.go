@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -77,7 +78,10 @@ type emailConfirmView struct {
 func (p *Pages) emailConfirmPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	// The token is in the address: no other site may see it in a Referer.
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	// (Not no-referrer: the browser would then send the form's Origin as
+	// "null", which sameOrigin refuses.)
+	w.Header().Set("Referrer-Policy", "same-origin")
+	r = p.withOptionalSession(r)
 	token := r.URL.Query().Get("token")
 	if token == "" {
 		p.fail(w, r, command.ErrLinkUnknown())
@@ -88,22 +92,41 @@ func (p *Pages) emailConfirmPage(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) emailConfirmSubmit(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	r = p.withOptionalSession(r)
 	token := r.PostFormValue("token")
 	if _, ok := p.sameOrigin(r); !ok || token == "" || !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(p.linkCSRF(token))) {
 		p.expired(w)
 		return
 	}
-	var keep string
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		keep = c.Value
-	}
+	// The browser's own session stays, if it is the account's.
+	keep := sessionFrom(r).token
 	err := p.yourAccount.ConfirmEmail.Handle(r.Context(), command.ConfirmEmailChange{Token: secret.New(token), KeepSession: secret.New(keep)})
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
 	p.render(w, r, "email-confirm", http.StatusOK, view{Title: "Your email has changed", Data: emailConfirmView{Done: true}})
+}
+
+// withOptionalSession is r with the browser's session, when it has a valid
+// one, so a page open to anyone shows who is signed in.
+func (p *Pages) withOptionalSession(r *http.Request) *http.Request {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return r
+	}
+	login, err := p.logins.SessionLogin(r.Context(), c.Value)
+	if err != nil {
+		return r
+	}
+	role, err := tenancy.ParseRole(login.Role)
+	if err != nil {
+		return r
+	}
+	s := session{actor: tenancy.Actor{ID: login.AccountID, OrgID: login.OrgID, Email: login.Email, Role: role, GroupID: login.GroupID},
+		mustChangePassword: login.MustChangePassword, token: c.Value}
+	return r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
 }
 
 func (p *Pages) linkCSRF(token string) string {
