@@ -99,4 +99,29 @@ func TestBrowserYourAccountChangesEmail(t *testing.T) {
 	if !strings.Contains(problem, "used already") {
 		t.Fatalf("a reused link says %q", problem)
 	}
+
+	// A system administrator changes Ana's email from her audit trail page.
+	var notice string
+	err = chromedp.Run(ctx,
+		signInBrowser(base, "root@lincoln.edu", "root-password-1"),
+		chromedp.Navigate(base+"/accounts/audit?email=ana.lima@lincoln.edu"),
+		chromedp.WaitVisible(`#account-email summary`, chromedp.ByQuery),
+		chromedp.Click(`#account-email summary`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#new_email`, chromedp.ByID),
+		chromedp.SendKeys(`#new_email`, "ana.l@lincoln.edu", chromedp.ByID),
+		shot(t, "ya-08-admin-change-form"),
+		chromedp.Submit(`#new_email`, chromedp.ByID),
+		chromedp.WaitVisible(`#email-link-sent`, chromedp.ByID),
+		chromedp.Text(`#email-link-sent`, &notice, chromedp.ByID),
+		shot(t, "ya-09-admin-link-sent"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(notice, "ana.l@lincoln.edu") {
+		t.Fatalf("after the administrator's request: %q", notice)
+	}
+	if m := mailTo(t, w.smtp, "ana.l@lincoln.edu", "/account/email/confirm"); !strings.Contains(m.Text, "Your administrator (root@lincoln.edu) asked") {
+		t.Fatalf("the administrator's link:\n%s", m.Text)
+	}
 }
