@@ -98,6 +98,11 @@ func TestChangeOwnEmailByLink(t *testing.T) {
 	if status, body := ask(here, "ana.lima@lincoln.edu", "not-her-password"); status != 422 || errorCode(body) != "wrong_password" {
 		t.Fatalf("wrong password: %d %v", status, body)
 	}
+	// Without the password, a session learns nothing of which addresses
+	// are taken.
+	if status, body := ask(here, "taken@other.org", "not-her-password"); status != 422 || errorCode(body) != "wrong_password" {
+		t.Fatalf("wrong password and a taken address: %d %v", status, body)
+	}
 	for _, taken := range []string{"TAKEN@other.org", "kim.existing@lincoln.edu"} {
 		status, body := ask(here, taken, "anas-password-1")
 		msg, _ := body["error"].(map[string]any)["message"].(string)
