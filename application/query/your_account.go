@@ -22,10 +22,10 @@ type YourAccount struct {
 	GroupName          string
 	MustChangePassword bool
 	// PendingEmail is the address a link was sent to and not yet followed
-	// ("" when none is waiting).
+	// ("" when none is waiting); the link works until PendingExpires.
 	PendingEmail   string
-	RecentSignIns  []SignIn
 	PendingExpires time.Time
+	RecentSignIns  []SignIn
 }
 
 // SignIn is one sign-in of the person: when, and how ("password",
