@@ -32,6 +32,12 @@ type EmailChanged struct {
 
 func (EmailChanged) EventType() string { return "EmailChanged" }
 
+// EmailEvents lists a sample of every email change event of an account's
+// stream, for the codec registry.
+func EmailEvents() []interface{ EventType() string } {
+	return []interface{ EventType() string }{EmailChanged{}}
+}
+
 // EmailChangeRequest is a change waiting for its link to be followed.
 type EmailChangeRequest struct {
 	AccountID   uuid.UUID
@@ -164,28 +170,3 @@ func (a *Account) ConfirmEmailChange(r EmailChangeRequest, holder *Account, now 
 	a.record(EmailChanged{AccountID: a.id, From: a.email.String(), To: r.To.String(), RequestedBy: r.RequestedBy, ChangedAt: now.UTC()})
 	return nil
 }
-
-// SignInPassword and SignInGoogle are the ways of signing in a SignedIn
-// names.
-const (
-	SignInPassword = "password"
-	SignInGoogle   = "google"
-)
-
-// SignedIn: the person signed in. It is kept on a stream of its own
-// (SignInStreamID), not the account's: a sign-in changes nothing of the
-// account, and must not make an import planned against the account's
-// version conflict with it.
-type SignedIn struct {
-	AccountID uuid.UUID
-	Method    string // SignInPassword, SignInGoogle
-	At        time.Time
-}
-
-func (SignedIn) EventType() string { return "SignedIn" }
-
-// SignInStreamPrefix starts every sign-in stream's id.
-const SignInStreamPrefix = "sign-ins-"
-
-// SignInStreamID is the stream of the account's sign-ins.
-func SignInStreamID(id uuid.UUID) string { return SignInStreamPrefix + id.String() }

@@ -111,7 +111,7 @@ func (AccountRestored) EventType() string    { return "AccountRestored" }
 // Events lists a sample of every account event, for the codec registry.
 func Events() []interface{ EventType() string } {
 	return []interface{ EventType() string }{AccountCreated{}, AccountUpdated{}, PasswordChanged{}, WelcomeEmailQueued{},
-		AccountDeactivated{}, AccountRestored{}, EmailChanged{}, SignedIn{}}
+		AccountDeactivated{}, AccountRestored{}}
 }
 
 // StreamPrefix starts every account stream's id.

@@ -22,6 +22,12 @@ func Rollcall() *Registry {
 	for _, ev := range account.MailEvents() {
 		reg.Register(ev)
 	}
+	for _, ev := range account.EmailEvents() {
+		reg.Register(ev)
+	}
+	for _, ev := range account.SignInEvents() {
+		reg.Register(ev)
+	}
 	reg.AddUpcaster("AccountUpdated", 1, accountUpdatedV1)
 	return reg
 }

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rollcall/rollcall/application/command"
-	"github.com/rollcall/rollcall/application/eventstore"
 	"github.com/rollcall/rollcall/application/importing"
 	"github.com/rollcall/rollcall/domain/account"
 )
@@ -116,14 +114,6 @@ func (c *EmailChanges) Confirm(ctx context.Context, acc *account.Account, tokenH
 
 func outboxMail(m command.Mail) importing.Mail {
 	return importing.Mail{OrgID: m.OrgID, IdempotencyKey: m.IdempotencyKey, To: m.To, Subject: m.Subject, Text: m.Text}
-}
-
-// RecordSignIn appends SignedIn to the account's sign-in stream, which
-// only sign-ins write: any version will do.
-func (a *Accounts) RecordSignIn(ctx context.Context, login command.Login, method string, at time.Time) error {
-	meta := eventMetadata(command.Metadata{ActorID: login.AccountID, OrgID: login.OrgID})
-	return a.store.Append(ctx, eventstore.Append{StreamID: account.SignInStreamID(login.AccountID), ExpectedVersion: eventstore.AnyVersion,
-		Events: []eventstore.Event{{ID: uuid.New(), Data: account.SignedIn{AccountID: login.AccountID, Method: method, At: at.UTC()}, Metadata: meta}}})
 }
 
 // SweepEmailChanges deletes requests a week past their expiry (until then
