@@ -58,21 +58,27 @@ type mePendingEmail struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// meAnswer is GET /api/v1/me.
+type meAnswer struct {
+	Account            meAccount       `json:"account"`
+	RecentSignIns      []meSignIn      `json:"recent_sign_ins"`
+	PendingEmailChange *mePendingEmail `json:"pending_email_change,omitempty"`
+}
+
 func (a *API) me(w http.ResponseWriter, r *http.Request) {
 	acc, err := a.yourAccount.Query.Handle(r.Context(), actorFrom(r.Context()))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	body := map[string]any{"account": meAccount{ID: acc.ID, OrgID: acc.OrgID, Email: acc.Email, FirstName: acc.FirstName, LastName: acc.LastName,
-		Role: string(acc.Role), GroupID: optionalUUID(acc.GroupID), GroupName: acc.GroupName, MustChangePassword: acc.MustChangePassword}}
-	signIns := make([]meSignIn, len(acc.RecentSignIns))
+	body := meAnswer{Account: meAccount{ID: acc.ID, OrgID: acc.OrgID, Email: acc.Email, FirstName: acc.FirstName, LastName: acc.LastName,
+		Role: string(acc.Role), GroupID: optionalUUID(acc.GroupID), GroupName: acc.GroupName, MustChangePassword: acc.MustChangePassword},
+		RecentSignIns: make([]meSignIn, len(acc.RecentSignIns))}
 	for i, s := range acc.RecentSignIns {
-		signIns[i] = meSignIn{At: s.At, Method: s.Method}
+		body.RecentSignIns[i] = meSignIn{At: s.At, Method: s.Method}
 	}
-	body["recent_sign_ins"] = signIns
 	if acc.PendingEmail != "" {
-		body["pending_email_change"] = mePendingEmail{Email: acc.PendingEmail, ExpiresAt: acc.PendingExpires}
+		body.PendingEmailChange = &mePendingEmail{Email: acc.PendingEmail, ExpiresAt: acc.PendingExpires}
 	}
 	writeJSON(w, http.StatusOK, body)
 }
