@@ -122,8 +122,7 @@ func (a *Account) RequestEmailChange(actor tenancy.Actor, to Email, holder *Acco
 		return EmailChangeRequest{}, &NotAllowedError{SystemAdmin: a.role.IsSystemAdmin()}
 	}
 	if !a.active {
-		return EmailChangeRequest{}, failure.New(failure.Unprocessable, "account_deactivated",
-			"This account is deactivated; its email cannot change until it is active again.")
+		return EmailChangeRequest{}, errDeactivated()
 	}
 	if to.IsZero() {
 		return EmailChangeRequest{}, &EmailError{Code: "email_missing"}
@@ -137,6 +136,11 @@ func (a *Account) RequestEmailChange(actor tenancy.Actor, to Email, holder *Acco
 	}
 	return EmailChangeRequest{AccountID: a.id, OrgID: a.orgID, From: a.email, To: to, RequestedBy: actor.ID,
 		ExpiresAt: now.UTC().Add(EmailChangeLifetime)}, nil
+}
+
+func errDeactivated() error {
+	return failure.New(failure.Unprocessable, "account_deactivated",
+		"This account is deactivated; its email cannot change until it is active again.")
 }
 
 // Usable says whether the request's link may still be followed.
@@ -153,13 +157,17 @@ func (r EmailChangeRequest) Usable(now time.Time) error {
 // ConfirmEmailChange follows a request's link: the account's email becomes
 // the requested one, unless the link is used or expired, the email changed
 // meanwhile (a newer request won), or the address was taken since it was
-// asked for (holder holds it now; nil: nobody).
+// asked for (holder holds it now; nil: nobody), or the account was
+// deactivated meanwhile.
 func (a *Account) ConfirmEmailChange(r EmailChangeRequest, holder *Account, now time.Time) error {
 	if r.AccountID != a.id {
 		return errors.New("account: a request of another account")
 	}
 	if err := r.Usable(now); err != nil {
 		return err
+	}
+	if !a.active {
+		return errDeactivated()
 	}
 	if r.From.Key() != a.email.Key() {
 		return &LinkError{Code: "link_outdated"}

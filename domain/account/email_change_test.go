@@ -136,20 +136,22 @@ func TestEmailUnavailableReadsAsAtImport(t *testing.T) {
 func TestConfirmEmailChange(t *testing.T) {
 	requester := uuid.New()
 	tests := []struct {
-		name      string
-		at        time.Duration // after the request
-		used      bool
-		changedTo string // the account's email changed to this meanwhile
-		takenBy   bool   // another account took the address meanwhile
-		wantErr   string
+		name        string
+		at          time.Duration // after the request
+		used        bool
+		changedTo   string // the account's email changed to this meanwhile
+		takenBy     bool   // another account took the address meanwhile
+		deactivated bool   // the account was deactivated meanwhile
+		wantErr     string
 	}{
-		{"followed at once", time.Minute, false, "", false, ""},
-		{"followed just before it expires", 24*time.Hour - time.Second, false, "", false, ""},
-		{"followed when it expires", 24 * time.Hour, false, "", false, "link_expired"},
-		{"followed a day late", 48 * time.Hour, false, "", false, "link_expired"},
-		{"followed again", time.Minute, true, "", false, "link_used"},
-		{"the email changed meanwhile", time.Minute, false, "other@a.org", false, "link_outdated"},
-		{"the address was taken meanwhile", time.Minute, false, "", true, "email_unavailable"},
+		{"followed at once", time.Minute, false, "", false, false, ""},
+		{"followed just before it expires", 24*time.Hour - time.Second, false, "", false, false, ""},
+		{"followed when it expires", 24 * time.Hour, false, "", false, false, "link_expired"},
+		{"followed a day late", 48 * time.Hour, false, "", false, false, "link_expired"},
+		{"followed again", time.Minute, true, "", false, false, "link_used"},
+		{"the email changed meanwhile", time.Minute, false, "other@a.org", false, false, "link_outdated"},
+		{"the address was taken meanwhile", time.Minute, false, "", true, false, "email_unavailable"},
+		{"the account was deactivated meanwhile", time.Minute, false, "", false, true, "account_deactivated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,6 +164,9 @@ func TestConfirmEmailChange(t *testing.T) {
 			}
 			if tt.changedTo != "" {
 				a.apply(EmailChanged{AccountID: a.ID(), From: "ana@a.org", To: tt.changedTo})
+			}
+			if tt.deactivated {
+				a.apply(AccountDeactivated{AccountID: a.ID()})
 			}
 			var holder *Account
 			if tt.takenBy {
