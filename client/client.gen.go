@@ -170,6 +170,24 @@ func (e ImportStep) Valid() bool {
 	}
 }
 
+// Defines values for RecentSignInMethod.
+const (
+	RecentSignInMethodGoogle   RecentSignInMethod = "google"
+	RecentSignInMethodPassword RecentSignInMethod = "password"
+)
+
+// Valid indicates whether the value is a known member of the RecentSignInMethod enum.
+func (e RecentSignInMethod) Valid() bool {
+	switch e {
+	case RecentSignInMethodGoogle:
+		return true
+	case RecentSignInMethodPassword:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	RoleAdmin       Role = "admin"
@@ -279,6 +297,11 @@ type Account struct {
 	PresetId  *openapi_types.UUID   `json:"preset_id"`
 	Role      Role                  `json:"role"`
 	TagIds    *[]openapi_types.UUID `json:"tag_ids"`
+}
+
+// AccountEmailChangeRequest defines model for AccountEmailChangeRequest.
+type AccountEmailChangeRequest struct {
+	NewEmail string `json:"new_email"`
 }
 
 // AccountType What an import creates; an upload without it creates users.
@@ -585,6 +608,11 @@ type LastImport struct {
 	Id openapi_types.UUID `json:"id"`
 }
 
+// LinkSent defines model for LinkSent.
+type LinkSent struct {
+	Message string `json:"message"`
+}
+
 // LoginCardsWindow Only for an import that generated its passwords, once committed; never what is on the cards.
 type LoginCardsWindow struct {
 	// Downloads How many times the importer downloaded them
@@ -602,20 +630,26 @@ type MappingRequest struct {
 
 // Me defines model for Me.
 type Me struct {
-	Account       MyAccount      `json:"account"`
-	RecentSignIns []RecentSignIn `json:"recent_sign_ins"`
+	Account MyAccount `json:"account"`
+
+	// PendingEmailChange Only while a link to a new address waits to be followed.
+	PendingEmailChange *PendingEmailChange `json:"pending_email_change,omitempty"`
+	RecentSignIns      []RecentSignIn      `json:"recent_sign_ins"`
 }
 
 // MyAccount defines model for MyAccount.
 type MyAccount struct {
-	Email              string              `json:"email"`
-	FirstName          string              `json:"first_name"`
-	GroupId            *openapi_types.UUID `json:"group_id,omitempty"`
-	Id                 openapi_types.UUID  `json:"id"`
-	LastName           string              `json:"last_name"`
-	MustChangePassword bool                `json:"must_change_password"`
-	OrgId              openapi_types.UUID  `json:"org_id"`
-	Role               Role                `json:"role"`
+	Email     string              `json:"email"`
+	FirstName string              `json:"first_name"`
+	GroupId   *openapi_types.UUID `json:"group_id,omitempty"`
+
+	// GroupName Only when the account has a group
+	GroupName          *string            `json:"group_name,omitempty"`
+	Id                 openapi_types.UUID `json:"id"`
+	LastName           string             `json:"last_name"`
+	MustChangePassword bool               `json:"must_change_password"`
+	OrgId              openapi_types.UUID `json:"org_id"`
+	Role               Role               `json:"role"`
 }
 
 // Named defines model for Named.
@@ -650,6 +684,13 @@ type OrganizationChanges struct {
 	WelcomeEmailEnabled    *bool     `json:"welcome_email_enabled,omitempty"`
 }
 
+// PendingEmailChange Only while a link to a new address waits to be followed.
+type PendingEmailChange struct {
+	// Email The new address the link went to
+	Email     string    `json:"email"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
 // Progress The commit's (or undo's) progress
 type Progress struct {
 	Created   int `json:"created"`
@@ -665,10 +706,11 @@ type RecentSignIn struct {
 	At time.Time `json:"at"`
 
 	// Method How the account signed in
-	//
-	// Example: password
-	Method string `json:"method"`
+	Method RecentSignInMethod `json:"method"`
 }
+
+// RecentSignInMethod How the account signed in
+type RecentSignInMethod string
 
 // RereadFileRequest defines model for RereadFileRequest.
 type RereadFileRequest struct {
@@ -875,6 +917,9 @@ type Conflict = Error
 // CreatedNamed defines model for CreatedNamed.
 type CreatedNamed = Named
 
+// EmailLinkSent defines model for EmailLinkSent.
+type EmailLinkSent = LinkSent
+
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
 
@@ -966,6 +1011,9 @@ type ListImportRowsParams struct {
 	// Page The page, from 1
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
 }
+
+// RequestAccountEmailChangeJSONRequestBody defines body for RequestAccountEmailChange for application/json ContentType.
+type RequestAccountEmailChangeJSONRequestBody = AccountEmailChangeRequest
 
 // CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
 type CreateGroupJSONRequestBody = NamedRequest
@@ -1108,6 +1156,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/accounts/audit (the `GetAccountAuditTrail` operationId).
 	GetAccountAuditTrail(ctx context.Context, params *GetAccountAuditTrailParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestAccountEmailChangeWithBody Change the email of an account in your reach (administrators)
+	//
+	// A system administrator changes the emails of the organization's users and administrators, a group administrator those of the users of their group. The link goes to the new address; the email changes once it is followed. Your own email: POST /api/v1/me/email.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/accounts/{id}/email (the `RequestAccountEmailChange` operationId).
+	RequestAccountEmailChangeWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestAccountEmailChange Change the email of an account in your reach (administrators)
+	//
+	// A system administrator changes the emails of the organization's users and administrators, a group administrator those of the users of their group. The link goes to the new address; the email changes once it is followed. Your own email: POST /api/v1/me/email.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/accounts/{id}/email (the `RequestAccountEmailChange` operationId).
+	RequestAccountEmailChange(ctx context.Context, id openapi_types.UUID, body RequestAccountEmailChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// FinishGoogleConnection Google's redirect back
 	//
@@ -1583,6 +1649,44 @@ func (c *Client) ListAccounts(ctx context.Context, params *ListAccountsParams, r
 // Corresponds with GET /api/v1/accounts/audit (the `GetAccountAuditTrail` operationId).
 func (c *Client) GetAccountAuditTrail(ctx context.Context, params *GetAccountAuditTrailParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAccountAuditTrailRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestAccountEmailChangeWithBody Change the email of an account in your reach (administrators)
+//
+// A system administrator changes the emails of the organization's users and administrators, a group administrator those of the users of their group. The link goes to the new address; the email changes once it is followed. Your own email: POST /api/v1/me/email.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/accounts/{id}/email (the `RequestAccountEmailChange` operationId).
+func (c *Client) RequestAccountEmailChangeWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestAccountEmailChangeRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestAccountEmailChange Change the email of an account in your reach (administrators)
+//
+// A system administrator changes the emails of the organization's users and administrators, a group administrator those of the users of their group. The link goes to the new address; the email changes once it is followed. Your own email: POST /api/v1/me/email.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/accounts/{id}/email (the `RequestAccountEmailChange` operationId).
+func (c *Client) RequestAccountEmailChange(ctx context.Context, id openapi_types.UUID, body RequestAccountEmailChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestAccountEmailChangeRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2774,6 +2878,53 @@ func NewGetAccountAuditTrailRequest(server string, params *GetAccountAuditTrailP
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewRequestAccountEmailChangeRequest calls the generic RequestAccountEmailChange builder with application/json body
+func NewRequestAccountEmailChangeRequest(server string, id openapi_types.UUID, body RequestAccountEmailChangeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRequestAccountEmailChangeRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRequestAccountEmailChangeRequestWithBody constructs an http.Request for the RequestAccountEmailChange method, with any body, and a specified content type
+func NewRequestAccountEmailChangeRequestWithBody(server string, id openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/accounts/%s/email", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4352,6 +4503,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/accounts/audit (the `GetAccountAuditTrail` operationId).
 	GetAccountAuditTrailWithResponse(ctx context.Context, params *GetAccountAuditTrailParams, reqEditors ...RequestEditorFn) (*GetAccountAuditTrailResponse, error)
 
+	// RequestAccountEmailChangeWithBodyWithResponse Change the email of an account in your reach (administrators)
+	//
+	// A system administrator changes the emails of the organization's users and administrators, a group administrator those of the users of their group. The link goes to the new address; the email changes once it is followed. Your own email: POST /api/v1/me/email.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/accounts/{id}/email (the `RequestAccountEmailChange` operationId).
+	RequestAccountEmailChangeWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestAccountEmailChangeResponse, error)
+
+	// RequestAccountEmailChangeWithResponse Change the email of an account in your reach (administrators)
+	//
+	// A system administrator changes the emails of the organization's users and administrators, a group administrator those of the users of their group. The link goes to the new address; the email changes once it is followed. Your own email: POST /api/v1/me/email.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/accounts/{id}/email (the `RequestAccountEmailChange` operationId).
+	RequestAccountEmailChangeWithResponse(ctx context.Context, id openapi_types.UUID, body RequestAccountEmailChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestAccountEmailChangeResponse, error)
+
 	// FinishGoogleConnectionWithResponse Google's redirect back
 	//
 	// Exchanges the code; the Google account's email must equal the caller's. A browser
@@ -4969,6 +5138,82 @@ func (r GetAccountAuditTrailResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAccountAuditTrailResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RequestAccountEmailChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *EmailLinkSent
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RequestAccountEmailChangeResponse) GetJSON202() *EmailLinkSent {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RequestAccountEmailChangeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RequestAccountEmailChangeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RequestAccountEmailChangeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RequestAccountEmailChangeResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RequestAccountEmailChangeResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestAccountEmailChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestAccountEmailChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestAccountEmailChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestAccountEmailChangeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6974,6 +7219,8 @@ func (r GetMeResponse) ContentType() string {
 type RequestEmailChangeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *EmailLinkSent
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -6982,6 +7229,11 @@ type RequestEmailChangeResponse struct {
 	JSON403 *Forbidden
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Unprocessable
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RequestEmailChangeResponse) GetJSON202() *EmailLinkSent {
+	return r.JSON202
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -7799,6 +8051,36 @@ func (c *ClientWithResponses) GetAccountAuditTrailWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseGetAccountAuditTrailResponse(rsp)
+}
+
+// RequestAccountEmailChangeWithBodyWithResponse Change the email of an account in your reach (administrators)
+//
+// A system administrator changes the emails of the organization's users and administrators, a group administrator those of the users of their group. The link goes to the new address; the email changes once it is followed. Your own email: POST /api/v1/me/email.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/accounts/{id}/email (the `RequestAccountEmailChange` operationId).
+func (c *ClientWithResponses) RequestAccountEmailChangeWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestAccountEmailChangeResponse, error) {
+	rsp, err := c.RequestAccountEmailChangeWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestAccountEmailChangeResponse(rsp)
+}
+
+// RequestAccountEmailChangeWithResponse Change the email of an account in your reach (administrators)
+//
+// A system administrator changes the emails of the organization's users and administrators, a group administrator those of the users of their group. The link goes to the new address; the email changes once it is followed. Your own email: POST /api/v1/me/email.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/accounts/{id}/email (the `RequestAccountEmailChange` operationId).
+func (c *ClientWithResponses) RequestAccountEmailChangeWithResponse(ctx context.Context, id openapi_types.UUID, body RequestAccountEmailChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestAccountEmailChangeResponse, error) {
+	rsp, err := c.RequestAccountEmailChange(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestAccountEmailChangeResponse(rsp)
 }
 
 // FinishGoogleConnectionWithResponse Google's redirect back
@@ -8723,6 +9005,67 @@ func ParseGetAccountAuditTrailResponse(rsp *http.Response) (*GetAccountAuditTrai
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRequestAccountEmailChangeResponse parses an HTTP response from a RequestAccountEmailChangeWithResponse call
+func ParseRequestAccountEmailChangeResponse(rsp *http.Response) (*RequestAccountEmailChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestAccountEmailChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest EmailLinkSent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	}
 
@@ -10355,8 +10698,12 @@ func ParseRequestEmailChangeResponse(rsp *http.Response) (*RequestEmailChangeRes
 	}
 
 	switch {
-	case rsp.StatusCode == 202:
-		break // No content-type
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest EmailLinkSent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest

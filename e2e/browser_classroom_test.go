@@ -274,6 +274,22 @@ func TestBrowserClassroomEmailMismatch(t *testing.T) {
 		t.Fatalf("the message travels in the URL: %s", location)
 	}
 
+	// The page offers to make the Google address the Rollcall email, in
+	// Your account.
+	var offer, heading string
+	err = chromedp.Run(ctx,
+		chromedp.Text(`#google-email-mismatch`, &offer, chromedp.ByID),
+		chromedp.Click(`#mismatch-your-account`, chromedp.ByID),
+		chromedp.WaitVisible(`#change-email`, chromedp.ByID),
+		chromedp.Text(`h1`, &heading, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(offer, "someone.else@gmail.com") || heading != "Your account" || !strings.Contains(message, "Your account") {
+		t.Fatalf("the way to Your account: %q, then %q; message %q", offer, heading, message)
+	}
+
 	// Another site cannot start a connection in the administrator's name.
 	var forged string
 	err = chromedp.Run(ctx,

@@ -141,9 +141,9 @@ func (c *Classroom) Callback(ctx context.Context, actor tenancy.Actor, query url
 	}
 	if account.EmailKey(email) != account.EmailKey(actor.Email) {
 		e := failure.New(failure.Conflict, "google_email_mismatch",
-			"You connected the Google account %s, but you are signed in to Rollcall as %s. They must be the same account: connect with %s, change your email in Rollcall to %s, or export the class from Google Classroom as a CSV and use the CSV import.",
+			"You connected the Google account %s, but you are signed in to Rollcall as %s. They must be the same account: connect with %s, change your email in Rollcall to %s (Your account, at /account), or export the class from Google Classroom as a CSV and use the CSV import.",
 			email, actor.Email, actor.Email, email)
-		e.Details = map[string]any{"google_email": email, "rollcall_email": actor.Email}
+		e.Details = map[string]any{"google_email": email, "rollcall_email": actor.Email, "your_account": YourAccountPath}
 		return e
 	}
 	return c.conns.SaveToken(ctx, actor.ID, actor.OrgID, email, token)
@@ -358,3 +358,6 @@ func googleError(err error) error {
 	}
 	return &failure.Error{Kind: kind, Code: "google_" + gf.GoogleCode(), Message: fmt.Sprint(gf.Error()), Err: err}
 }
+
+// YourAccountPath is the page where a person changes their own email.
+const YourAccountPath = "/account"

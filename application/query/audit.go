@@ -1,9 +1,11 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -107,11 +109,27 @@ func (q *Audit) AccountTrail(ctx context.Context, actor tenancy.Actor, email str
 	if !actor.CanView(target) {
 		return nil, noAccount
 	}
-	events, err := q.rm.StreamAudit(ctx, actor.OrgID, account.StreamID(target.ID))
+	events, err := q.accountEvents(ctx, actor.OrgID, target.ID)
 	if err != nil {
 		return nil, err
 	}
 	return q.narrate(ctx, actor.OrgID, q.visibleImports(ctx, actor), events)
+}
+
+// accountEvents are the events of the account's stream and of its sign-ins'
+// (kept apart, see account.SignedIn), in the order they were recorded.
+func (q *Audit) accountEvents(ctx context.Context, orgID, id uuid.UUID) ([]AuditEvent, error) {
+	events, err := q.rm.StreamAudit(ctx, orgID, account.StreamID(id))
+	if err != nil {
+		return nil, err
+	}
+	signIns, err := q.rm.StreamAudit(ctx, orgID, account.SignInStreamID(id))
+	if err != nil {
+		return nil, err
+	}
+	events = append(events, signIns...)
+	slices.SortStableFunc(events, func(a, b AuditEvent) int { return cmp.Compare(a.Position, b.Position) })
+	return events, nil
 }
 
 // OperatorTrail is an import's ("import", id) or an account's ("account",
@@ -136,7 +154,16 @@ func (q *Audit) OperatorTrail(ctx context.Context, kind, key string) ([]AuditEnt
 		if err != nil {
 			return nil, err
 		}
-		orgID, stream = target.OrgID, account.StreamID(target.ID)
+		orgID = target.OrgID
+		events, err := q.accountEvents(ctx, orgID, target.ID)
+		if err != nil {
+			return nil, err
+		}
+		names, err := q.rm.ImportNames(ctx, orgID, uuid.Nil)
+		if err != nil {
+			return nil, err
+		}
+		return q.narrate(ctx, orgID, names, events)
 	default:
 		return nil, errors.New("query: a trail is of an import or an account")
 	}

@@ -316,6 +316,13 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 			return "Password changed (not shown); it must be changed at the next sign-in", none
 		}
 		return "Password changed (not shown)", none
+	case account.EmailChanged:
+		by := "an administrator"
+		if ev.RequestedBy == ev.AccountID {
+			by = "the person themself"
+		}
+		return fmt.Sprintf("Email changed from %s to %s, asked for by %s and confirmed from the new address; the other sessions were ended and the old address was told",
+			ev.From, ev.To, by), none
 	case account.SignedIn:
 		switch ev.Method {
 		case account.SignInGoogle:

@@ -16,6 +16,7 @@ var (
 	science  = uuid.MustParse("00000000-0000-0000-0000-00000000005c")
 	importID = uuid.MustParse("11111111-2222-3333-4444-555555555555")
 	stranger = uuid.MustParse("99999999-8888-7777-6666-555555555555")
+	self     = uuid.MustParse("aaaaaaaa-8888-7777-6666-555555555555")
 )
 
 func testNames() auditNames {
@@ -107,6 +108,10 @@ func TestNarrateEvents(t *testing.T) {
 		{"account reactivated by an undo", account.AccountReactivated{UndoOf: importID},
 			"Reactivated: people.csv, which had deactivated it as no longer in the class, was undone", "/imports/" + importID.String() + "/audit"},
 		{"welcome", account.WelcomeEmailQueued{}, "Welcome email queued for sending", ""},
+		{"email changed by the person", account.EmailChanged{AccountID: self, From: "ana@lincoln.edu", To: "ana.lima@lincoln.edu", RequestedBy: self},
+			"Email changed from ana@lincoln.edu to ana.lima@lincoln.edu, asked for by the person themself and confirmed from the new address; the other sessions were ended and the old address was told", ""},
+		{"email changed by an administrator", account.EmailChanged{AccountID: self, From: "ana@lincoln.edu", To: "ana.lima@lincoln.edu", RequestedBy: stranger},
+			"Email changed from ana@lincoln.edu to ana.lima@lincoln.edu, asked for by an administrator and confirmed from the new address; the other sessions were ended and the old address was told", ""},
 		{"welcome undelivered", account.WelcomeEmailUndelivered{Reason: "550 5.1.1 no such mailbox"},
 			"Welcome email could not be delivered; the mail server answered: 550 5.1.1 no such mailbox", ""},
 	}

@@ -57,6 +57,9 @@ type app struct {
 	gate         *command.SignInGate
 	googleSignIn *command.GoogleSignInHandler
 	csrfKey      []byte
+	// yourAccount serves Your account: the person's own account, changing
+	// one's email and an administrator's change of another's.
+	yourAccount rhttp.YourAccount
 }
 
 // newCodec knows every event type of the domain.
@@ -220,6 +223,9 @@ func (m *Main) importing(ctx context.Context) (*app, error) {
 	if a.queries, err = query.NewQueries(postgres.NewReadModels(m.pool, newCodec()), rowFiles, a.tenancy, mail.Report{Pool: m.pool}); err != nil {
 		return nil, err
 	}
+	if err := a.wireYourAccount(m, mail.Outbox{Domain: host}); err != nil {
+		return nil, err
+	}
 	if g := m.Config.Google; g.ClientID != "" {
 		client := google.New(google.Config{ClientID: g.ClientID, ClientSecret: g.ClientSecret, AuthURL: g.AuthURL, TokenURL: g.TokenURL,
 			APIURL: g.APIURL, RedirectURL: m.Config.PublicURL + "/api/v1/google/callback"})
@@ -253,7 +259,7 @@ func (a *app) api(m *Main, pages *web.Pages) (*rhttp.API, error) {
 		Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, SignOut: a.signOut, ChangePassword: a.changePwd, Reference: a.reference,
 		Wizard: a.wizard, LoginCards: a.loginCards, Queries: a.queries, Rows: a.jobs, SampleFile: spreadsheet.Sample(), Upload: m.uploadLimits(), TrustedProxies: m.Config.TrustedProxies,
 		Classroom: a.classroom, AfterGoogle: m.Config.PublicURL + "/imports/new/classroom",
-		BrowserCallback: http.HandlerFunc(pages.GoogleCallback),
+		BrowserCallback: http.HandlerFunc(pages.GoogleCallback), YourAccount: a.yourAccount,
 	})
 }
 
@@ -271,9 +277,27 @@ func (a *app) pages(m *Main) (*web.Pages, error) {
 	return web.New(web.Deps{Logger: m.Logger, Logins: a.tenancy, SignIn: a.signIn, SignOut: a.signOut, ChangePassword: a.changePwd,
 		Queries: a.queries, Wizard: a.wizard, LoginCards: a.loginCards, Reference: a.reference, Rows: a.jobs, Classroom: a.classroom, GoogleSignIn: a.googleSignIn, SampleFile: spreadsheet.Sample(),
 		Upload: m.uploadLimits(), TrustedProxies: m.Config.TrustedProxies, PublicURL: m.Config.PublicURL,
-		CSRFKey: a.csrfKey, SecureCookies: strings.HasPrefix(m.Config.PublicURL, "https://")})
+		CSRFKey: a.csrfKey, SecureCookies: strings.HasPrefix(m.Config.PublicURL, "https://"), YourAccount: a.yourAccount})
 }
 
 func (m *Main) uploadLimits() rhttp.UploadLimits {
 	return rhttp.UploadLimits{MaxBytes: m.Config.MaxUploadSize, Stall: m.Config.UploadStall, Total: m.Config.UploadTimeout}
+}
+
+// wireYourAccount wires Your account: its query and the email change, whose
+// mails go through the outbox in the change's own transactions.
+func (a *app) wireYourAccount(m *Main, outbox mail.Outbox) error {
+	changes, err := postgres.NewEmailChanges(m.pool, a.store, outbox)
+	if err != nil {
+		return err
+	}
+	y := &a.yourAccount
+	if y.Query, err = query.NewYourAccountQuery(postgres.NewReadModels(m.pool, newCodec())); err != nil {
+		return err
+	}
+	if y.RequestEmail, err = command.NewRequestEmailChangeHandler(a.accounts, changes, a.tenancy, a.hasher, m.Config.PublicURL, time.Now); err != nil {
+		return err
+	}
+	y.ConfirmEmail, err = command.NewConfirmEmailChangeHandler(a.accounts, changes, time.Now)
+	return err
 }

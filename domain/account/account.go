@@ -197,6 +197,8 @@ func (a *Account) apply(e any) {
 		a.active, a.changedBy.Active = false, e.DepartedFrom
 	case AccountReactivated:
 		a.active, a.changedBy.Active = true, uuid.Nil
+	case EmailChanged:
+		a.email = EmailFromStorage(e.To)
 	case AccountRestored:
 		// What the undo put back is nobody's import's any more: a later undo
 		// of an older import keeps it.

@@ -144,13 +144,9 @@ func joinOr(items []string) string {
 	return fmt.Sprintf("%s or %s", strings.Join(items[:len(items)-1], ", "), items[len(items)-1])
 }
 
-// SignIn records that the person signed in, and how.
-func (a *Account) SignIn(method string, now time.Time) {
-	a.record(SignedIn{AccountID: a.id, Method: method, At: now.UTC()})
-}
-
 // SignedIn: the person signed in (Method: "password" or "google"). It
-// changes nothing of the account; it is the audit of who came in, how.
+// changes nothing of the account; it is the audit of who came in, how, and
+// is kept on the account's sign-in stream (SignInStreamID).
 type SignedIn struct {
 	AccountID uuid.UUID
 	Method    string

@@ -187,8 +187,8 @@ func Decide(t ImportTerms, row ImportRow, holder *Account) Decision {
 		return Decision{Outcome: OutcomeNew}
 	}
 	if holder.orgID != t.Importer.OrgID {
-		return Decision{Outcome: OutcomeRefused, Refusal: Refusal{Code: "email_unavailable",
-			Message: fmt.Sprintf("The email %s cannot be used here: each address can belong to one account only. Use another address for this person.", row.Email)}}
+		taken := (&EmailUnavailableError{Email: row.Email}).Failure()
+		return Decision{Outcome: OutcomeRefused, Refusal: Refusal{Code: taken.Code, Message: taken.Message}}
 	}
 	if !t.Importer.CanChange(holder.Target()) {
 		return Decision{Outcome: OutcomeRefused, Refusal: notAllowed(t.Importer, holder, row.Email)}

@@ -22,6 +22,9 @@ func Rollcall() *Registry {
 	for _, ev := range account.MailEvents() {
 		reg.Register(ev)
 	}
+	for _, ev := range account.EmailEvents() {
+		reg.Register(ev)
+	}
 	reg.AddUpcaster("AccountUpdated", 1, accountUpdatedV1)
 	return reg
 }

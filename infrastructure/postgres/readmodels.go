@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rollcall/rollcall/application/query"
+	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/tenancy"
 	"github.com/rollcall/rollcall/infrastructure/eventcodec"
@@ -296,4 +298,76 @@ func needOrg(orgID uuid.UUID, read string) error {
 		return fmt.Errorf("postgres: %s needs an organization", read)
 	}
 	return nil
+}
+
+var _ query.YourAccountReadModel = (*ReadModels)(nil)
+
+// YourAccount reads the account's sign-in record, its group's name and its
+// latest email change still waiting (unused, unexpired).
+func (r *ReadModels) YourAccount(ctx context.Context, orgID, accountID uuid.UUID) (query.YourAccount, error) {
+	if err := needOrg(orgID, "YourAccount"); err != nil {
+		return query.YourAccount{}, err
+	}
+	var a query.YourAccount
+	var role string
+	var group *uuid.UUID
+	var pending *string
+	var pendingExpires *time.Time
+	err := r.pool.QueryRow(ctx, `
+		SELECT l.account_id, l.org_id, l.email, l.first_name, l.last_name, l.role, l.group_id, coalesce(g.name, ''),
+			l.must_change_password, c.to_email, c.expires_at
+		FROM account_logins l
+		LEFT JOIN groups g ON g.id = l.group_id AND g.org_id = l.org_id
+		LEFT JOIN LATERAL (
+			SELECT to_email, expires_at FROM email_changes
+			WHERE account_id = l.account_id AND used_at IS NULL AND expires_at > now()
+			ORDER BY requested_at DESC LIMIT 1) c ON true
+		WHERE l.account_id = $1 AND l.org_id = $2`, accountID, orgID).
+		Scan(&a.ID, &a.OrgID, &a.Email, &a.FirstName, &a.LastName, &role, &group, &a.GroupName, &a.MustChangePassword, &pending, &pendingExpires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, query.ErrNotFound
+	}
+	if err != nil {
+		return a, err
+	}
+	a.Role = tenancy.Role(role)
+	if group != nil {
+		a.GroupID = *group
+	}
+	if pending != nil {
+		a.PendingEmail, a.PendingExpires = *pending, *pendingExpires
+	}
+	return a, nil
+}
+
+// RecentSignIns reads the account's SignedIn events from the audit trail,
+// on the account's stream or its sign-ins' own.
+func (r *ReadModels) RecentSignIns(ctx context.Context, orgID, accountID uuid.UUID, limit int) ([]query.SignIn, error) {
+	if err := needOrg(orgID, "RecentSignIns"); err != nil {
+		return nil, err
+	}
+	streams := []string{account.StreamID(accountID), account.SignInStreamID(accountID)}
+	rows, err := r.pool.Query(ctx, `
+		SELECT event_type, data FROM audit_trail
+		WHERE stream_id = ANY($1) AND org_id = $2 AND event_type = 'SignedIn'
+		ORDER BY position DESC LIMIT $3`, streams, orgID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (query.SignIn, error) {
+		var eventType string
+		var data []byte
+		if err := row.Scan(&eventType, &data); err != nil {
+			return query.SignIn{}, err
+		}
+		ev, err := r.codec.DecodeCurrent(eventType, data)
+		if err != nil {
+			return query.SignIn{}, err
+		}
+		s, ok := ev.(account.SignedIn)
+		if !ok {
+			return query.SignIn{}, fmt.Errorf("postgres: a %T on a sign-in stream", ev)
+		}
+		return query.SignIn{At: s.At, Method: s.Method}, nil
+	})
 }

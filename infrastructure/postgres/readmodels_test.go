@@ -32,6 +32,8 @@ func TestTenantReadsNeedAnOrganization(t *testing.T) {
 		},
 		"SameFile":      func() error { _, err := rm.SameFile(ctx, uuid.Nil, uuid.Nil, "ab", uuid.Nil); return err },
 		"CountAccounts": func() error { _, err := tn.CountAccounts(ctx, uuid.Nil); return err },
+		"YourAccount":   func() error { _, err := rm.YourAccount(ctx, uuid.Nil, uuid.New()); return err },
+		"RecentSignIns": func() error { _, err := rm.RecentSignIns(ctx, uuid.Nil, uuid.New(), 10); return err },
 		"ListNamed":     func() error { _, err := tn.ListNamed(ctx, command.Groups, uuid.Nil); return err },
 		"LoginCards": func() error {
 			_, _, _, err := postgres.NewLoginCards(pool, vault.NewRandomKey()).LoginCards(ctx, uuid.Nil, uuid.New())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/eventstore"
+	"github.com/rollcall/rollcall/domain/account"
 )
 
 // Sessions are bearer tokens of signed-in accounts; only their SHA-256 is
@@ -21,38 +22,21 @@ var (
 	_ command.SessionStarter = (*Accounts)(nil)
 )
 
-// StartSession appends SignedIn to the account's stream and stores the
-// session, in one transaction: every session has its audit entry. The
-// account's stored version moves with the event, as for any other.
+// StartSession appends SignedIn to the account's sign-in stream and
+// stores the session, in one transaction: every session has its audit
+// entry, and the account's own stream (and version) is left alone.
 func (a *Accounts) StartSession(ctx context.Context, s command.NewSession) error {
 	meta := command.Metadata{ActorID: s.Login.AccountID, OrgID: s.Login.OrgID}
-	for attempt := 0; ; attempt++ {
-		accounts, err := a.ByID(ctx, []uuid.UUID{s.Login.AccountID})
-		if err != nil {
+	signedIn := account.SignedIn{AccountID: s.Login.AccountID, Method: s.Method, At: s.At.UTC()}
+	return pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+		if err := a.store.AppendTx(ctx, tx, eventstore.Append{StreamID: account.SignInStreamID(s.Login.AccountID), ExpectedVersion: eventstore.AnyVersion,
+			Events: []eventstore.Event{{ID: uuid.New(), Data: signedIn, Metadata: eventMetadata(meta)}}}); err != nil {
 			return err
 		}
-		acc := accounts[s.Login.AccountID]
-		if acc == nil {
-			return ErrNotFound
-		}
-		acc.SignIn(s.Method, s.At)
-		err = pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-			if err := a.store.AppendTx(ctx, tx, accountAppend(acc, acc.Version(), meta)); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE account_logins SET version = $2 WHERE account_id = $1`, acc.ID(), acc.Snapshot().Version); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, expires_at, method) VALUES ($1, $2, now() + $3::interval, $4)`,
-				tokenHash(s.Token), s.Login.AccountID, s.TTL.String(), s.Method)
-			return err
-		})
-		var conflict *eventstore.ConcurrencyError
-		if errors.As(err, &conflict) && attempt < 5 {
-			continue
-		}
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, expires_at, method) VALUES ($1, $2, now() + $3::interval, $4)`,
+			tokenHash(s.Token), s.Login.AccountID, s.TTL.String(), s.Method)
 		return err
-	}
+	})
 }
 
 // CreateSession stores the hash of a new bearer token.

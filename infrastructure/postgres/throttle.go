@@ -151,13 +151,17 @@ func (s *Sweeper) sweep(ctx context.Context, sql string, args ...any) (int64, er
 func (s *Sweeper) Run(ctx context.Context) error {
 	for {
 		sessions, counters, err := s.Sweep(ctx)
+		var changes int64
+		if err == nil {
+			changes, err = s.SweepEmailChanges(ctx)
+		}
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
 			s.logger.Warn("sweeping expired sessions and sign-in counters failed; trying again later", "err", err)
-		case sessions+counters > 0:
-			s.logger.Info("swept", "expired_sessions", sessions, "forgotten_sign_in_counters", counters)
+		case sessions+counters+changes > 0:
+			s.logger.Info("swept", "expired_sessions", sessions, "forgotten_sign_in_counters", counters, "old_email_changes", changes)
 		}
 		// Login cards expire by the day, not by the second: a sweep every
 		// SWEEP_INTERVAL is soon enough, as downloads check the expiry too.

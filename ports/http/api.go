@@ -37,6 +37,7 @@ type API struct {
 	classroom             *command.Classroom
 	afterGoogle           string
 	browserCallback       http.Handler
+	yourAccount           YourAccount
 }
 
 // APIDeps are the application handlers the API calls.
@@ -64,17 +65,20 @@ type APIDeps struct {
 	// BrowserCallback is optional: it finishes the Google callback for a
 	// browser, which arrives with a session cookie instead of a bearer token.
 	BrowserCallback http.Handler
+	// YourAccount serves /me and the email changes.
+	YourAccount YourAccount
 }
 
 // NewAPI refuses missing dependencies.
 func NewAPI(d APIDeps) (*API, error) {
 	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.SignOut == nil || d.ChangePassword == nil || d.Reference == nil ||
-		d.Wizard == nil || d.LoginCards == nil || d.Queries == nil || d.Rows == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 {
+		d.Wizard == nil || d.LoginCards == nil || d.Queries == nil || d.Rows == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 || !d.YourAccount.Complete() {
 		return nil, errors.New("http: NewAPI needs every dependency")
 	}
 	return &API{logger: d.Logger, logins: d.Logins, signInHandler: d.SignIn, signOutHandler: d.SignOut, changePasswordHandler: d.ChangePassword,
 		reference: d.Reference, wizard: d.Wizard, loginCardsHandler: d.LoginCards, queries: d.Queries, rowCorrector: d.Rows, sampleFile: d.SampleFile, uploadLimits: d.Upload,
-		trustedProxies: d.TrustedProxies, classroom: d.Classroom, afterGoogle: d.AfterGoogle, browserCallback: d.BrowserCallback}, nil
+		trustedProxies: d.TrustedProxies, classroom: d.Classroom, afterGoogle: d.AfterGoogle, browserCallback: d.BrowserCallback,
+		yourAccount: d.YourAccount}, nil
 }
 
 // Register adds the API's routes to r.
@@ -84,12 +88,14 @@ func (a *API) Register(r *mux.Router) {
 	api.HandleFunc("/sessions", a.signIn).Methods(http.MethodPost)
 	api.HandleFunc("/imports/sample.csv", a.sample).Methods(http.MethodGet)
 	a.registerGoogleCallback(api)
+	a.registerEmailConfirm(api)
 
 	authed := api.NewRoute().Subrouter()
 	authed.Use(a.authenticate)
 	authed.HandleFunc("/me/password", a.changePassword).Methods(http.MethodPost)
 	authed.HandleFunc("/sessions/current", a.signOut).Methods(http.MethodDelete)
 	authed.HandleFunc("/accounts/audit", a.accountAudit).Methods(http.MethodGet)
+	a.registerYourAccount(authed)
 	for _, kind := range []command.ReferenceKind{command.Groups, command.Tags, command.Presets} {
 		authed.HandleFunc("/"+string(kind), a.listNamed(kind)).Methods(http.MethodGet)
 		authed.HandleFunc("/"+string(kind), a.createNamed(kind)).Methods(http.MethodPost)

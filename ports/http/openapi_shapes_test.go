@@ -42,6 +42,7 @@ func TestOpenAPINamesEveryFieldSent(t *testing.T) {
 		{"AuditTrail", struct {
 			Events []query.AuditEntry `json:"events"`
 		}{}},
+		{"Me", meAnswer{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema, func(t *testing.T) {

@@ -87,11 +87,7 @@ var notInTheAPI = map[string]bool{"GET /healthz": true, "GET /readyz": true}
 // before their handlers are merged (other branches build them), described
 // from the contract alone. Once one is registered, the test fails until it
 // leaves this list: check its description against the handler then.
-var builtElsewhere = map[string]bool{
-	"GET /api/v1/me":                true,
-	"POST /api/v1/me/email":         true,
-	"POST /api/v1/me/email/confirm": true,
-}
+var builtElsewhere = map[string]bool{}
 
 // Every route ports/http registers is described, and every described
 // operation is either registered or known to be on its way.

@@ -253,6 +253,9 @@ func (p *Pages) importsPage(w http.ResponseWriter, r *http.Request) {
 // auditData is an audit trail page.
 type auditData struct {
 	Subject string
+	// AccountID is set on the trail of an account whose email the reader
+	// may change, for the form; Sent is where a link was just sent.
+	AccountID, Sent string
 	// ImportID is set on an import's trail, for the link to its accounts.
 	ImportID string
 	Entries  []auditEntry
@@ -311,7 +314,8 @@ func (p *Pages) accountAuditPage(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	p.render(w, r, "audit", http.StatusOK, view{Title: "Audit trail of " + email, Data: auditData{Subject: email, Entries: auditEntries(trail)}})
+	p.render(w, r, "audit", http.StatusOK, view{Title: "Audit trail of " + email, Data: auditData{Subject: email, Entries: auditEntries(trail),
+		AccountID: p.accountInReach(r, email), Sent: r.URL.Query().Get("sent")}})
 }
 
 func prettyJSON(data json.RawMessage) string {

@@ -44,6 +44,9 @@ type classroomPicker struct {
 	Teachers     bool
 	WelcomeEmail bool
 	SendWelcome  bool
+	// EmailMismatch is the Google email connected instead of the person's
+	// own: the page offers to change their Rollcall email to it.
+	EmailMismatch string
 }
 
 const classroomTitle = "Import from Google Classroom"
@@ -69,6 +72,9 @@ func (p *Pages) showPicker(w http.ResponseWriter, r *http.Request, picker classr
 	if failed != nil {
 		status, message = rhttp.StatusOf(failed), p.message(failed)
 		picker.Reconnect = needsReconnect(failed)
+		if e, ok := failure.As(failed); ok && e.Code == "google_email_mismatch" {
+			picker.EmailMismatch, _ = e.Details["google_email"].(string)
+		}
 	}
 	courses, err := p.classroom.Courses(r.Context(), actor)
 	switch {

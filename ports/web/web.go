@@ -57,6 +57,7 @@ type Pages struct {
 	csrfKey           []byte
 	secureCookies     bool
 	templates         map[string]*template.Template
+	yourAccount       rhttp.YourAccount
 }
 
 // Deps are what the pages call.
@@ -87,13 +88,15 @@ type Deps struct {
 	CSRFKey []byte
 	// SecureCookies marks cookies Secure (PUBLIC_URL is https).
 	SecureCookies bool
+	// YourAccount serves Your account and the email changes.
+	YourAccount rhttp.YourAccount
 }
 
 // New parses the templates once: each page is templates/<page>.html inside
 // templates/layout.html, with the partials templates/_*.html.
 func New(d Deps) (*Pages, error) {
 	if d.Logger == nil || d.Logins == nil || d.SignIn == nil || d.SignOut == nil || d.ChangePassword == nil || d.Queries == nil || d.Wizard == nil ||
-		d.Reference == nil || d.LoginCards == nil || d.Rows == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 || len(d.CSRFKey) == 0 {
+		d.Reference == nil || d.LoginCards == nil || d.Rows == nil || len(d.SampleFile) == 0 || d.Upload.MaxBytes <= 0 || len(d.CSRFKey) == 0 || !d.YourAccount.Complete() {
 		return nil, errors.New("web: New needs every dependency")
 	}
 	publicOrigin := ""
@@ -103,7 +106,7 @@ func New(d Deps) (*Pages, error) {
 	p := &Pages{rows: d.Rows, logger: d.Logger, logins: d.Logins, signIn: d.SignIn, signOutHandler: d.SignOut, changePassword: d.ChangePassword, queries: d.Queries,
 		wizard: d.Wizard, reference: d.Reference, loginCardsHandler: d.LoginCards, classroom: d.Classroom, googleSignIn: d.GoogleSignIn, sampleFile: d.SampleFile, maxUpload: d.Upload.MaxBytes,
 		upload: d.Upload, trustedProxies: d.TrustedProxies, publicOrigin: publicOrigin,
-		csrfKey: d.CSRFKey, secureCookies: d.SecureCookies, templates: map[string]*template.Template{}}
+		csrfKey: d.CSRFKey, secureCookies: d.SecureCookies, templates: map[string]*template.Template{}, yourAccount: d.YourAccount}
 	pages, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -137,6 +140,7 @@ func (p *Pages) Register(r *mux.Router) {
 	p.registerClassroom(r)
 	p.registerAccounts(r)
 	p.registerSettings(r)
+	p.registerYourAccount(r)
 }
 
 type sessionKey struct{}
@@ -280,6 +284,8 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 		title = "Not allowed"
 	case http.StatusConflict:
 		title = "This step is not open"
+	case http.StatusGone:
+		title = "This no longer works"
 	case http.StatusBadRequest:
 		title = "This address or form cannot be read"
 	}

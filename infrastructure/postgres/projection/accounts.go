@@ -48,6 +48,10 @@ func (Accounts) Handle(ctx context.Context, tx pgx.Tx, ev eventstore.Recorded) e
 			WHERE id = $1 AND version < $2`,
 			e.AccountID, ev.Version, textTo(e.FirstName), textTo(e.LastName), e.Group != nil, group, nonNil(e.TagsAdded), e.Reactivated)
 		return err
+	case account.EmailChanged:
+		_, err := tx.Exec(ctx, `UPDATE accounts_view SET email = $3, email_key = $4, version = $2 WHERE id = $1 AND version < $2`,
+			e.AccountID, ev.Version, e.To, account.EmailKey(e.To))
+		return err
 	case account.AccountDeactivated:
 		_, err := tx.Exec(ctx, `UPDATE accounts_view SET active = false, version = $2 WHERE id = $1 AND version < $2`, e.AccountID, ev.Version)
 		return err
