@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,30 @@ func noBrowserPath(t *testing.T) string {
 	return dir + string(os.PathListSeparator) + filepath.Dir(mustLookPath(t, "go"))
 }
 
+// fakeGOPATH holds a staticcheck of the version scripts/tools.sh wants, so
+// the script checks the browser without installing anything first.
+func fakeGOPATH(t *testing.T) string {
+	t.Helper()
+	script, err := os.ReadFile(filepath.Join("..", "scripts", "tools.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^staticcheck_version=v(\S+)$`).FindSubmatch(script)
+	if m == nil {
+		t.Fatal("scripts/tools.sh names no staticcheck_version")
+	}
+	gopath := t.TempDir()
+	bin := filepath.Join(gopath, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fake := "#!" + mustLookPath(t, "bash") + "\necho 'staticcheck (" + string(m[1]) + ")'\n"
+	if err := os.WriteFile(filepath.Join(bin, "staticcheck"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return gopath
+}
+
 func mustLookPath(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
@@ -53,7 +78,7 @@ func withoutBrowserSettings(extra ...string) []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "CI", "ROLLCALL_REQUIRE_BROWSER", "ROLLCALL_TEST_CHROMIUM", "ROLLCALL_BROWSER_REPORT", "PATH":
+		case "CI", "ROLLCALL_REQUIRE_BROWSER", "ROLLCALL_TEST_CHROMIUM", "ROLLCALL_BROWSER_REPORT", "PATH", "GOPATH":
 			continue
 		}
 		env = append(env, kv)
@@ -83,7 +108,7 @@ func runFor(t *testing.T, cmd *exec.Cmd) (exit int, output string) {
 // tests will be skipped.
 func TestMissingBrowserFailsCIBeforeAnyTest(t *testing.T) {
 	t.Parallel()
-	path := noBrowserPath(t)
+	path, gopath := noBrowserPath(t), fakeGOPATH(t)
 	tests := []struct {
 		name     string
 		env      []string
@@ -103,7 +128,7 @@ func TestMissingBrowserFailsCIBeforeAnyTest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(filepath.Join("..", "scripts", "tools.sh"), "chromium")
-			cmd.Env = withoutBrowserSettings(append(tt.env, "PATH="+path)...)
+			cmd.Env = withoutBrowserSettings(append(tt.env, "PATH="+path, "GOPATH="+gopath)...)
 			exit, out := runFor(t, cmd)
 			if exit != tt.wantExit || !strings.Contains(out, tt.want) {
 				t.Fatalf("scripts/tools.sh chromium exited %d, want %d, saying %q; it said:\n%s", exit, tt.wantExit, tt.want, out)
