@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rollcall/rollcall/application/command"
 	"github.com/rollcall/rollcall/application/importing"
+	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/importsession"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/domain/tenancy"
@@ -42,6 +44,35 @@ type harness struct {
 	jobs     *postgres.JobRunner
 	root     tenancy.Actor
 	orgID    uuid.UUID
+	// holders is what the runner plans against; a test can arm it to act
+	// between a plan's read and its write.
+	holders *hookedHolders
+}
+
+// hookedHolders runs afterRead once, after the next read of the holders:
+// whatever it changes is missing from the plan made from that read.
+type hookedHolders struct {
+	*postgres.Accounts
+	mu        sync.Mutex
+	afterRead func()
+}
+
+func (h *hookedHolders) Holders(ctx context.Context, keys []string) (map[string]*account.Account, error) {
+	got, err := h.Accounts.Holders(ctx, keys)
+	h.mu.Lock()
+	hook := h.afterRead
+	h.afterRead = nil
+	h.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return got, err
+}
+
+func (h *hookedHolders) arm(hook func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.afterRead = hook
 }
 
 func policy(pw secret.Secret) []command.PolicyProblem {
@@ -73,6 +104,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	h := &harness{t: t, pool: pool, tenancy: postgres.NewTenancy(pool), imports: postgres.NewImports(store), files: files, hasher: hasher}
 	h.accounts = postgres.NewAccounts(pool, store)
+	h.holders = &hookedHolders{Accounts: h.accounts}
 	uploads := vault.Uploads{Store: files}
 	secrets := postgres.NewImportSecrets(pool, key)
 	if h.wizard, err = command.NewImportWizard(command.ImportWizardDeps{Imports: h.imports, Uploads: uploads, Secrets: secrets, Orgs: h.tenancy,
@@ -83,7 +115,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.runner, err = importing.NewRunner(importing.Deps{Imports: h.imports, Orgs: h.tenancy, Work: work, Holders: h.accounts,
+	if h.runner, err = importing.NewRunner(importing.Deps{Imports: h.imports, Orgs: h.tenancy, Work: work, Holders: h.holders,
 		Rows: postgres.NewImportRows(pool), Files: spreadsheet.Uploads{Store: uploads}, Sealer: vault.RowPasswords{Key: key}, Hasher: hasher,
 		DefaultPasswords: secrets, AccountList: postgres.NewAccountList(pool, postgres.ProjectionGroup(projection.Accounts{})), Uploads: uploads,
 		Classroom: postgres.NewClassroomHistory(pool),

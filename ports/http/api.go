@@ -132,6 +132,12 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		a.fail(w, r, failure.New(failure.Invalid, "malformed_request", "%s", msg))
 		return false
 	}
+	// A second value after the object would otherwise be ignored: the
+	// request is not what the client meant to send.
+	if dec.More() {
+		a.fail(w, r, failure.New(failure.Invalid, "malformed_request", "The request body holds more than one JSON value; send a single JSON object."))
+		return false
+	}
 	if field, bad := badJSONText(reflect.ValueOf(v), ""); bad {
 		a.fail(w, r, InvalidParameter("The field %q contains a NUL character (\\u0000). Remove it and try again.", field))
 		return false
