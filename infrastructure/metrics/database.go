@@ -79,16 +79,17 @@ const countsSQL = `
 	SELECT 'poisoned', consumer_group, '', count(*)::float8 FROM poisoned_events GROUP BY consumer_group`
 
 // lagSQL mirrors watermill-sql's own notion of "after the checkpoint": a
-// later transaction, or the same one at a later offset.
+// later transaction, or the same one at a later offset, written as a row
+// comparison so that it is a range of the (transaction_id, offset) index (a
+// group without a checkpoint is behind every event: transaction ids start
+// above 0).
 const lagSQL = `
 	SELECT g.name,
 	  (SELECT count(*) FROM events e
-	    WHERE c.consumer_group IS NULL
-	       OR (e.transaction_id, e."offset") > (c.last_processed_transaction_id, coalesce(c.offset_acked, 0)))::float8,
+	    WHERE (e.transaction_id, e."offset") > (coalesce(c.last_processed_transaction_id, '0'), coalesce(c.offset_acked, 0)))::float8,
 	  coalesce(extract(epoch FROM now() - (
 	    SELECT e.created_at FROM events e
-	    WHERE c.consumer_group IS NULL
-	       OR (e.transaction_id, e."offset") > (c.last_processed_transaction_id, coalesce(c.offset_acked, 0))
+	    WHERE (e.transaction_id, e."offset") > (coalesce(c.last_processed_transaction_id, '0'), coalesce(c.offset_acked, 0))
 	    ORDER BY e.transaction_id, e."offset" LIMIT 1)), 0)::float8
 	FROM unnest($1::text[]) AS g(name)
 	LEFT JOIN event_checkpoints c ON c.consumer_group = g.name`
