@@ -59,11 +59,7 @@ func BenchmarkImport(b *testing.B) {
 	commitRows := min(validateRows, benchRows(b, "ROLLCALL_BENCH_COMMIT_ROWS", 100_000))
 	passwordRows := benchRows(b, "ROLLCALL_BENCH_PASSWORD_ROWS", 2_000)
 	ctx := context.Background()
-	m := &Main{Config: Config{
-		DatabaseURL: pgtest.NewDatabase(b), SecretKey: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", UploadDir: b.TempDir(),
-		MaxUploadSize: 1 << 30, CommitBatch: benchRows(b, "IMPORT_BATCH_ROWS", 2000), ChunkRows: benchRows(b, "IMPORT_CHUNK_ROWS", 10000),
-		Argon2: password.DefaultParams(), SessionTTL: time.Hour, PollInterval: 50 * time.Millisecond,
-	}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stdout: io.Discard}
+	m := benchMain(b)
 	defer m.Close()
 	a, err := m.importing(ctx)
 	if err != nil {
@@ -206,6 +202,17 @@ func accountsShown(b *testing.B, a *app, actor tenancy.Actor, id uuid.UUID) int 
 		b.Fatal(err)
 	}
 	return page.Total
+}
+
+// benchMain is the application as `rollcall serve` configures it, on a
+// database of the benchmark's own.
+func benchMain(b *testing.B) *Main {
+	return &Main{Config: Config{
+		DatabaseURL: pgtest.NewDatabase(b), SecretKey: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", UploadDir: b.TempDir(),
+		PublicURL: "http://localhost:8080", MaxUploadSize: 1 << 30, CommitBatch: benchRows(b, "IMPORT_BATCH_ROWS", 2000),
+		ChunkRows: benchRows(b, "IMPORT_CHUNK_ROWS", 10000), Argon2: password.DefaultParams(), SessionTTL: time.Hour,
+		PollInterval: 50 * time.Millisecond, UndoWindow: time.Hour,
+	}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stdout: io.Discard}
 }
 
 func runBackground(b *testing.B, m *Main, a *app) func() {

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -15,9 +13,7 @@ import (
 	"github.com/rollcall/rollcall/application/eventstore"
 	"github.com/rollcall/rollcall/domain/account"
 	"github.com/rollcall/rollcall/domain/tenancy"
-	"github.com/rollcall/rollcall/infrastructure/password"
 	"github.com/rollcall/rollcall/infrastructure/postgres"
-	"github.com/rollcall/rollcall/infrastructure/postgres/pgtest"
 	"github.com/rollcall/rollcall/infrastructure/postgres/projection"
 )
 
@@ -34,11 +30,7 @@ func BenchmarkRebuildAll(b *testing.B) {
 	events := benchRows(b, "ROLLCALL_BENCH_EVENTS", 100_000)
 	importRows := benchRows(b, "ROLLCALL_BENCH_REBUILD_ROWS", 5_000)
 	ctx := context.Background()
-	m := &Main{Config: Config{
-		DatabaseURL: pgtest.NewDatabase(b), SecretKey: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", UploadDir: b.TempDir(),
-		MaxUploadSize: 1 << 30, CommitBatch: 2000, ChunkRows: 10000,
-		Argon2: password.DefaultParams(), SessionTTL: time.Hour, PollInterval: 50 * time.Millisecond,
-	}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Stdout: io.Discard}
+	m := benchMain(b)
 	defer m.Close()
 	a, err := m.importing(ctx)
 	if err != nil {
