@@ -129,11 +129,11 @@ func newEventsSubscriber(beginner wsql.Beginner, group string, opts ConsumerOpti
 
 // Run blocks until ctx is cancelled or the router stops.
 //
-// When ctx ends the router is closed rather than its context cancelled: a
-// cancelled context reaches watermill-sql's subscriber, which then commits
-// or closes the batch's transaction while a handler may still be writing on
-// it, and pgx panics on the concurrent use ("slow write timer already
-// active"). Closing lets the in-flight batch finish first (CloseTimeout).
+// When ctx ends the router is closed rather than its context cancelled, so
+// that an in-flight batch finishes first (CloseTimeout) instead of having
+// its transaction cut under a running handler. (pgx has still been seen to
+// panic with "slow write timer already active" in a benchmark's teardown
+// after this change; see docs/benchmarks.md.)
 func (c *Consumers) Run(ctx context.Context) error {
 	stop := make(chan struct{})
 	defer close(stop)
