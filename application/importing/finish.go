@@ -26,34 +26,45 @@ func (r *Runner) Finish(ctx context.Context, job Job) error {
 	if imp, err = r.deactivateDeparted(ctx, job, imp); err != nil {
 		return err
 	}
+	ended, err := r.endStage(ctx, job, imp, importsession.StateCommitting, (*importsession.Import).Complete, summaryMail)
+	if ended {
+		r.d.Observer.StageFinished("commit", r.d.Now().Sub(imp.Committed().CommittedAt))
+	}
+	return err
+}
+
+// endStage ends a commit or an undo whose chunks are all applied: once the
+// account list shows the import, it records the end (end, from state) and
+// queues the importer's email in one transaction, and says whether it did.
+// A job whose import left that state meanwhile (a redelivery after the end)
+// does nothing.
+func (r *Runner) endStage(ctx context.Context, job Job, imp *importsession.Import, state importsession.State,
+	end func(*importsession.Import, time.Time) error, mail func(*importsession.Import, string, string) Mail) (bool, error) {
 	if err := r.waitForAccountList(ctx, imp); err != nil {
-		return err
+		return false, err
 	}
 	org, err := r.d.Orgs.Organization(ctx, imp.OrgID())
 	if err != nil {
-		return err
+		return false, err
 	}
 	err = r.d.Work.Do(ctx, job, func(w Writes) error {
 		done, err := w.UpdateImport(ctx, imp.ID(), jobMeta(imp), func(imp *importsession.Import) error {
-			if imp.State() != importsession.StateCommitting {
+			if imp.State() != state {
 				return errStale
 			}
-			return imp.Complete(r.d.Now())
+			return end(imp, r.d.Now())
 		})
 		if err != nil {
 			return err
 		}
-		w.QueueMail(summaryMail(done, org.Name, r.d.PublicURL))
+		w.QueueMail(mail(done, org.Name, r.d.PublicURL))
 		w.Checkpoint(struct{}{})
 		return nil
 	})
 	if errors.Is(err, errStale) {
-		return nil
+		return false, nil
 	}
-	if err == nil {
-		r.d.Observer.StageFinished("commit", r.d.Now().Sub(imp.Committed().CommittedAt))
-	}
-	return err
+	return err == nil, err
 }
 
 // deactivateDeparted deactivates, when the importer chose it, the accounts

@@ -206,30 +206,7 @@ func (r *Runner) UndoFinish(ctx context.Context, job Job) error {
 	if err := r.undoDepartures(ctx, imp); err != nil {
 		return err
 	}
-	if err := r.waitForAccountList(ctx, imp); err != nil {
-		return err
-	}
-	org, err := r.d.Orgs.Organization(ctx, imp.OrgID())
-	if err != nil {
-		return err
-	}
-	err = r.d.Work.Do(ctx, job, func(w Writes) error {
-		done, err := w.UpdateImport(ctx, imp.ID(), jobMeta(imp), func(imp *importsession.Import) error {
-			if imp.State() != importsession.StateUndoing {
-				return errStale
-			}
-			return imp.CompleteUndo(r.d.Now())
-		})
-		if err != nil {
-			return err
-		}
-		w.QueueMail(undoneMail(done, org.Name, r.d.PublicURL))
-		w.Checkpoint(struct{}{})
-		return nil
-	})
-	if errors.Is(err, errStale) {
-		return nil
-	}
+	_, err = r.endStage(ctx, job, imp, importsession.StateUndoing, (*importsession.Import).CompleteUndo, undoneMail)
 	return err
 }
 
