@@ -70,10 +70,17 @@ type server struct {
 
 func startServer(t *testing.T, env []string) *server {
 	t.Helper()
+	return startBinary(t, binary, append([]string{"ARGON2_MEMORY_KIB=8192", "ARGON2_ITERATIONS=1"}, env...))
+}
+
+// startBinary starts `path serve` with env (later entries win) on a free
+// address and waits until it is ready; the test's end kills it.
+func startBinary(t *testing.T, path string, env []string) *server {
+	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(binary, "serve")
-	cmd.Env = append(os.Environ(), append([]string{"ROLLCALL_SECRET_KEY=" + testKey, "UPLOAD_DIR=" + t.TempDir(),
-		"ARGON2_MEMORY_KIB=8192", "ARGON2_ITERATIONS=1"}, append(env, "ADDR="+addr, "POLL_INTERVAL=50ms")...)...)
+	cmd := exec.Command(path, "serve")
+	cmd.Env = append(os.Environ(), append([]string{"ROLLCALL_SECRET_KEY=" + testKey, "UPLOAD_DIR=" + t.TempDir()},
+		append(env, "ADDR="+addr, "POLL_INTERVAL=50ms")...)...)
 	s := &server{cmd: cmd, URL: "http://" + addr, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = s.stderr, s.stderr
 	if err := cmd.Start(); err != nil {

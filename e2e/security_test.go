@@ -411,41 +411,14 @@ var plainBinary = sync.OnceValues(func() (string, error) {
 	return path, nil
 })
 
-// startPlainServer is startServer with plainBinary.
+// startPlainServer is startServer with plainBinary, at the cost env says.
 func startPlainServer(t *testing.T, env []string) *server {
 	t.Helper()
 	path, err := plainBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	cmd := exec.Command(path, "serve")
-	cmd.Env = append(os.Environ(), append([]string{"ROLLCALL_SECRET_KEY=" + testKey, "UPLOAD_DIR=" + t.TempDir()},
-		append(env, "ADDR="+addr, "POLL_INTERVAL=50ms")...)...)
-	s := &server{cmd: cmd, URL: "http://" + addr, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = s.stderr, s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-s.done
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.stderr.String())
-		}
-	})
-	waitUntil(t, "the server to be ready", 30*time.Second, func() bool {
-		resp, err := http.Get(s.URL + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return s
+	return startBinary(t, path, env)
 }
 
 func vmHWM(t *testing.T, pid int) int64 {
