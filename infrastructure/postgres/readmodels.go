@@ -340,17 +340,16 @@ func (r *ReadModels) YourAccount(ctx context.Context, orgID, accountID uuid.UUID
 	return a, nil
 }
 
-// RecentSignIns reads the account's SignedIn events from the audit trail,
-// on the account's stream or its sign-ins' own.
+// RecentSignIns reads the account's SignedIn events from the audit trail:
+// they are recorded on the account's sign-in stream only.
 func (r *ReadModels) RecentSignIns(ctx context.Context, orgID, accountID uuid.UUID, limit int) ([]query.SignIn, error) {
 	if err := needOrg(orgID, "RecentSignIns"); err != nil {
 		return nil, err
 	}
-	streams := []string{account.StreamID(accountID), account.SignInStreamID(accountID)}
 	rows, err := r.pool.Query(ctx, `
 		SELECT event_type, data FROM audit_trail
-		WHERE stream_id = ANY($1) AND org_id = $2 AND event_type = 'SignedIn'
-		ORDER BY position DESC LIMIT $3`, streams, orgID, limit)
+		WHERE stream_id = $1 AND org_id = $2 AND event_type = 'SignedIn'
+		ORDER BY position DESC LIMIT $3`, account.SignInStreamID(accountID), orgID, limit)
 	if err != nil {
 		return nil, err
 	}
