@@ -51,14 +51,46 @@ func browser(t *testing.T) context.Context {
 	// A guard against a hung browser, not a speed check: the whole test,
 	// its server's start included, runs under it on a possibly loaded
 	// machine.
+	// The first Run starts the browser under the context it is given, and
+	// that context's end closes it: started here, under no deadline, the
+	// browser outlives the test's deadline, so whereTheBrowserIs can still
+	// read the page a step was waiting on.
+	tab := ctx
+	if err := chromedp.Run(tab); err != nil {
+		cancel()
+		cancelAlloc()
+		t.Fatalf("start Chromium: %v", err)
+	}
 	ctx, cancelTimeout := context.WithTimeout(ctx, 6*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
+		if t.Failed() {
+			whereTheBrowserIs(t, tab)
+		}
 		cancel()
 		cancelAlloc()
 		_ = os.RemoveAll(profile)
 	})
 	return ctx
+}
+
+// whereTheBrowserIs says, for a failed test, which page the browser was on
+// and what it showed, with a screenshot: a step that waits for something
+// that never comes fails with no more than "context deadline exceeded".
+func whereTheBrowserIs(t *testing.T, tab context.Context) {
+	ctx, cancel := context.WithTimeout(tab, 20*time.Second)
+	defer cancel()
+	var at, text string
+	err := chromedp.Run(ctx,
+		chromedp.Location(&at),
+		chromedp.Evaluate(`document.body ? document.body.innerText.slice(0, 2000) : ""`, &text),
+		shot(t, "FAILED-"+strings.ReplaceAll(t.Name(), "/", "-")),
+	)
+	if err != nil {
+		t.Logf("the browser's page could not be read: %v", err)
+		return
+	}
+	t.Logf("the browser was on %s (screenshots/FAILED-%s.png), showing:\n%s", at, t.Name(), text)
 }
 
 const installChromium = "Install Chromium: on Debian or Ubuntu `sudo apt-get install chromium` " +

@@ -79,7 +79,7 @@ func startBinary(t *testing.T, path string, env []string) *server {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(path, "serve")
-	cmd.Env = append(os.Environ(), append([]string{"ROLLCALL_SECRET_KEY=" + testKey, "UPLOAD_DIR=" + t.TempDir()},
+	cmd.Env = append(os.Environ(), append([]string{"ROLLCALL_SECRET_KEY=" + testKey, "UPLOAD_DIR=" + t.TempDir(), "LOG_LEVEL=debug"},
 		append(env, "ADDR="+addr, "POLL_INTERVAL=50ms")...)...)
 	s := &server{cmd: cmd, URL: "http://" + addr, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = s.stderr, s.stderr

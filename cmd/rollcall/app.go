@@ -184,9 +184,11 @@ func (m *Main) Serve(ctx context.Context) error {
 			}
 		},
 	})
+	var observer rhttp.RequestObserver
 	if mets != nil {
-		server.Router().Use(mets.Middleware)
+		observer = mets
 	}
+	server.Router().Use(rhttp.Observe(m.Logger, observer))
 	api.Register(server.Router())
 	pages.Register(server.Router())
 	if dev != nil {

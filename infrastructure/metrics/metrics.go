@@ -23,7 +23,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -167,25 +166,10 @@ func (m *Metrics) mail(outcome string, took time.Duration) {
 // RelayPaused counts a pause of every mail worker.
 func (m *Metrics) RelayPaused() { m.relayPauses.Inc() }
 
-// Middleware times each request under its route's template
-// ("/api/v1/imports/{id}"), never its path, so ids do not become labels. It
-// is a mux middleware: mux runs it once a route matched.
-func (m *Metrics) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route := "unmatched"
-		if cur := mux.CurrentRoute(r); cur != nil {
-			if tpl, err := cur.GetPathTemplate(); err == nil {
-				route = tpl
-			}
-		}
-		rec := &statusRecorder{ResponseWriter: w}
-		start := time.Now()
-		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		m.httpSeconds.WithLabelValues(route, method(r.Method), strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
-	})
+// ObserveRequest times a request under its route's template, never its
+// path, so ids do not become labels (ports/http.Observe calls it).
+func (m *Metrics) ObserveRequest(route, verb string, code int, took time.Duration) {
+	m.httpSeconds.WithLabelValues(route, method(verb), strconv.Itoa(code)).Observe(took.Seconds())
 }
 
 // method keeps the label to the methods HTTP defines: a client sending
@@ -198,26 +182,3 @@ func method(m string) string {
 	}
 	return "other"
 }
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the real writer (Flush,
-// deadlines).
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -3,15 +3,12 @@ package metrics
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gorilla/mux"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/rollcall/rollcall/infrastructure/postgres/pgtest"
@@ -96,22 +93,19 @@ func TestProcessMetrics(t *testing.T) {
 	}
 }
 
-func TestHTTPMiddlewareLabelsByRouteTemplate(t *testing.T) {
+func TestHTTPRequestsByRouteMethodAndCode(t *testing.T) {
 	t.Parallel()
 	m := New(Options{})
-	r := mux.NewRouter()
-	r.Use(m.Middleware)
-	r.HandleFunc("/api/v1/imports/{id}", func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "no such import", http.StatusNotFound)
-	})
-	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
-	for _, req := range []struct{ method, path string }{
-		{"GET", "/api/v1/imports/0b7e4a4e-1111-4a4e-8a4e-000000000001"},
-		{"GET", "/api/v1/imports/0b7e4a4e-1111-4a4e-8a4e-000000000002"},
-		{"BREW", "/healthz"},
-		{"GET", "/healthz"},
+	for _, req := range []struct {
+		route, method string
+		code          int
+	}{
+		{"/api/v1/imports/{id}", "GET", 404},
+		{"/api/v1/imports/{id}", "GET", 404},
+		{"/healthz", "BREW", 200},
+		{"/healthz", "GET", 200},
 	} {
-		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.path, nil))
+		m.ObserveRequest(req.route, req.method, req.code, time.Millisecond)
 	}
 	got := values(t, m)
 	for key, want := range map[string]float64{
@@ -121,11 +115,6 @@ func TestHTTPMiddlewareLabelsByRouteTemplate(t *testing.T) {
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)
-		}
-	}
-	for key := range got {
-		if strings.Contains(key, "0b7e4a4e") {
-			t.Errorf("an id became a label: %s", key)
 		}
 	}
 }

@@ -71,7 +71,11 @@ func NewConsumers(pool *pgxpool.Pool, codec Codec, logger *slog.Logger, opts Con
 		return nil, errors.New("postgres: NewConsumers needs a pool, a codec and a logger")
 	}
 	opts.setDefaults()
-	wlogger := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	// Watermill's info (a subscriber started) is our debug; its debug (a
+	// line per acknowledged event) is below it, so LOG_LEVEL=debug shows
+	// the requests and the jobs, not every event of every projection.
+	wlogger := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{
+		slog.LevelInfo: slog.LevelDebug, slog.LevelDebug: watermill.LevelTrace})
 
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, wlogger)
 	if err != nil {

@@ -44,7 +44,20 @@
     var pct = document.getElementById("commit-progress-percent");
     function tick() {
       fetch(url, { credentials: "same-origin", cache: "no-store" })
-        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (r) {
+          // Signed out meanwhile: reloading leads to the sign-in page.
+          if (r.status === 401) {
+            window.location.reload();
+            return null;
+          }
+          // A busy or restarting server is asked again: a page that stops
+          // polling on one bad answer waits forever for a job long done.
+          if (!r.ok) {
+            setTimeout(tick, 3000);
+            return null;
+          }
+          return r.json();
+        })
         .then(function (s) {
           if (!s) return;
           if (s.version < shown) {
