@@ -62,9 +62,10 @@ type Consumers struct {
 	router *message.Router
 }
 
-// NewConsumers wires the router. Middlewares, outermost first: a correlation
-// id, the poison queue (records an event a handler keeps failing on and moves
-// on), bounded retry, and the recoverer that turns a panic into an error the
+// NewConsumers wires the router. Middlewares, outermost first: the hold on
+// the subscriber's transaction (holdSubscriberTx), a correlation id, the
+// poison queue (records an event a handler keeps failing on and moves on),
+// bounded retry, and the recoverer that turns a panic into an error the
 // retry sees.
 func NewConsumers(pool *pgxpool.Pool, codec Codec, logger *slog.Logger, opts ConsumerOptions, consumers ...Consumer) (*Consumers, error) {
 	if pool == nil || codec == nil || logger == nil {
@@ -86,6 +87,7 @@ func NewConsumers(pool *pgxpool.Pool, codec Codec, logger *slog.Logger, opts Con
 		return nil, err
 	}
 	router.AddMiddleware(
+		holdSubscriberTx,
 		middleware.CorrelationID,
 		poison,
 		middleware.Retry{
@@ -107,11 +109,7 @@ func NewConsumers(pool *pgxpool.Pool, codec Codec, logger *slog.Logger, opts Con
 			return nil, fmt.Errorf("postgres: consumer group %q registered twice", c.Group)
 		}
 		seen[c.Group] = true
-		var beginner wsql.Beginner = wsql.BeginnerFromPgx(pool)
-		if c.Deferred {
-			beginner = newDeferredBeginner(pool, c.Group, logger)
-		}
-		sub, err := newEventsSubscriber(beginner, c.Group, opts, wlogger)
+		sub, err := newEventsSubscriber(newDeferredBeginner(pool, c.Group, c.Deferred, logger), c.Group, opts, wlogger)
 		if err != nil {
 			return nil, err
 		}
@@ -172,38 +170,24 @@ func handlerFunc(codec Codec, logger *slog.Logger, c Consumer) message.NoPublish
 			return err
 		}
 		apply := func(tx pgx.Tx) error { return c.Handle(ctx, tx, event) }
-		if wtx, ok := wsql.TxFromContext(ctx); ok {
-			if deferred, ok := wtx.(*deferredTx); ok {
-				return deferred.handle(ctx, apply)
-			}
+		wtx, _ := wsql.TxFromContext(ctx)
+		tx, ok := wtx.(*deferredTx)
+		if !ok {
+			return fmt.Errorf("postgres: subscriber transaction is a %T, not the consumers' own", wtx)
 		}
-		tx, err := subscriberTx(ctx)
-		if err != nil {
-			return err
-		}
-		// A savepoint lets a failed attempt roll back without aborting the
-		// subscriber's transaction, so the retry and the poison queue can
-		// still write in it.
-		return pgx.BeginFunc(ctx, tx, apply)
+		return tx.handle(ctx, apply)
 	}
 }
 
-// subscriberTx digs the pgx transaction out of the message context;
-// watermill-sql's pgx adapter puts a *PgxTx there.
+// subscriberTx digs the pgx transaction out of the message context, where
+// the subscriber put the deferredTx it began.
 func subscriberTx(ctx context.Context) (pgx.Tx, error) {
-	wtx, ok := wsql.TxFromContext(ctx)
+	wtx, _ := wsql.TxFromContext(ctx)
+	t, ok := wtx.(*deferredTx)
 	if !ok {
-		return nil, errors.New("postgres: no subscriber transaction in the message context")
+		return nil, fmt.Errorf("postgres: subscriber transaction is a %T, not the consumers' own", wtx)
 	}
-	switch t := wtx.(type) {
-	case *deferredTx:
-		return t.pgx, nil
-	case *wsql.PgxTx:
-		return t.Tx, nil
-	case wsql.PgxTx:
-		return t.Tx, nil
-	}
-	return nil, fmt.Errorf("postgres: subscriber transaction is a %T, not pgx", wtx)
+	return t.pgx, nil
 }
 
 // poisonPublisher records a poisoned event in the subscriber's transaction,

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -47,11 +49,16 @@ const flushTimeout = time.Minute
 var errRedoSafely = errors.New("postgres: a deferred write failed; the batch is rolled back and applied again one event at a time")
 
 // deferredState is one consumer group's mode, kept across its batches.
+// A consumer that is not Deferred runs every batch in safe mode.
 type deferredState struct {
-	safe atomic.Bool
+	deferrable bool
+	safe       atomic.Bool
 }
 
-// deferredBeginner opens the subscriber's transactions as deferredTx.
+// deferredBeginner opens every consumer's subscriber transactions as
+// deferredTx: fast mode for Deferred consumers, and for all of them the
+// hand-over that keeps the subscriber off the connection while a handler
+// uses it (holdSubscriberTx).
 type deferredBeginner struct {
 	wsql.Beginner
 	state  *deferredState
@@ -59,8 +66,8 @@ type deferredBeginner struct {
 	group  string
 }
 
-func newDeferredBeginner(pool *pgxpool.Pool, group string, logger *slog.Logger) deferredBeginner {
-	return deferredBeginner{Beginner: wsql.BeginnerFromPgx(pool), state: &deferredState{}, logger: logger, group: group}
+func newDeferredBeginner(pool *pgxpool.Pool, group string, deferrable bool, logger *slog.Logger) deferredBeginner {
+	return deferredBeginner{Beginner: wsql.BeginnerFromPgx(pool), state: &deferredState{deferrable: deferrable}, logger: logger, group: group}
 }
 
 func (b deferredBeginner) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (wsql.Tx, error) {
@@ -78,13 +85,25 @@ func (b deferredBeginner) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (
 		_ = inner.Rollback()
 		return nil, fmt.Errorf("postgres: subscriber transaction is a %T, not pgx", inner)
 	}
-	return &deferredTx{Tx: inner, pgx: pgxTx, state: b.state, safe: b.state.safe.Load(), logger: b.logger, group: b.group}, nil
+	safe := !b.state.deferrable || b.state.safe.Load()
+	return &deferredTx{Tx: inner, pgx: pgxTx, state: b.state, safe: safe, logger: b.logger, group: b.group}, nil
 }
 
 // deferredTx is the subscriber's transaction with the queue of deferred
 // writes of the events handled so far.
+//
+// mu keeps two goroutines off its connection. watermill-sql (v4.1.2) hands
+// an event to the router's goroutine and, when the consumers stop, stops
+// waiting for it and ends the transaction from its own goroutine while the
+// handler may still be writing: pgx then panics ("slow write timer already
+// active") and takes the process down. The handler holds mu for the whole
+// middleware chain (holdSubscriberTx), and the subscriber's uses (the batch
+// query, the checkpoint, commit and rollback) take it, so ending the
+// transaction waits for the handler's statement, which the stop's
+// cancellation cuts short.
 type deferredTx struct {
 	wsql.Tx
+	mu     sync.Mutex
 	pgx    pgx.Tx
 	state  *deferredState
 	safe   bool // this batch runs one event at a time
@@ -105,10 +124,8 @@ func (t *deferredTx) flush(ctx context.Context) error {
 	queued := t.queue
 	t.queue = pgx.Batch{}
 	// The send is not cut short when the consumers stop: pgx (v5.12) closes
-	// a connection whose batch write was interrupted in a goroutine of its
-	// own, and the subscriber's rollback closing it at the same moment
-	// panics inside pgx ("slow write timer already active"). Stopping waits
-	// for one round trip instead.
+	// a connection whose batch write was interrupted, and the batch would
+	// only come again. Stopping waits for one round trip instead.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 	defer cancel()
 	if err := t.pgx.SendBatch(sendCtx, &queued).Close(); err != nil {
@@ -131,6 +148,8 @@ func (t *deferredTx) doom(ctx context.Context, cause error) {
 // ExecContext is the subscriber's checkpoint write: the queue goes first, in
 // the same transaction, and a doomed batch refuses it.
 func (t *deferredTx) ExecContext(ctx context.Context, query string, args ...any) (wsql.Result, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := t.flush(ctx); err != nil {
 		return nil, err
 	}
@@ -138,6 +157,8 @@ func (t *deferredTx) ExecContext(ctx context.Context, query string, args ...any)
 }
 
 func (t *deferredTx) QueryContext(ctx context.Context, query string, args ...any) (wsql.Rows, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := t.flush(ctx); err != nil {
 		return nil, err
 	}
@@ -145,6 +166,8 @@ func (t *deferredTx) QueryContext(ctx context.Context, query string, args ...any
 }
 
 func (t *deferredTx) Commit() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := t.flush(context.Background()); err != nil {
 		_ = t.Tx.Rollback()
 		return err
@@ -152,10 +175,31 @@ func (t *deferredTx) Commit() error {
 	if err := t.Tx.Commit(); err != nil {
 		return err
 	}
-	if t.safe {
+	if t.safe && t.state.deferrable {
 		t.state.safe.Store(false)
 	}
 	return nil
+}
+
+func (t *deferredTx) Rollback() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.Tx.Rollback()
+}
+
+// holdSubscriberTx is the router's outermost middleware: the handler, its
+// retries and the poison queue's write run holding the subscriber
+// transaction's mu (see deferredTx).
+func holdSubscriberTx(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		if wtx, ok := wsql.TxFromContext(msg.Context()); ok {
+			if t, ok := wtx.(*deferredTx); ok {
+				t.mu.Lock()
+				defer t.mu.Unlock()
+			}
+		}
+		return h(msg)
+	}
 }
 
 // handle applies one event: queued in fast mode, with a savepoint in safe
