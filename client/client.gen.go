@@ -1465,7 +1465,7 @@ type ClientInterface interface {
 
 	// RequestEmailChangeWithBody Ask to change my email
 	//
-	// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken.
+	// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken. A wrong current password counts as a failed sign-in, under the sign-in throttle (429 `too_many_attempts`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1474,7 +1474,7 @@ type ClientInterface interface {
 
 	// RequestEmailChange Ask to change my email
 	//
-	// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken.
+	// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken. A wrong current password counts as a failed sign-in, under the sign-in throttle (429 `too_many_attempts`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1501,7 +1501,7 @@ type ClientInterface interface {
 
 	// ChangePasswordWithBody Change my password
 	//
-	// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead.
+	// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead. A wrong current password counts as a failed sign-in of the account from the client's address, under the sign-in throttle (429 `too_many_attempts`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1510,7 +1510,7 @@ type ClientInterface interface {
 
 	// ChangePassword Change my password
 	//
-	// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead.
+	// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead. A wrong current password counts as a failed sign-in of the account from the client's address, under the sign-in throttle (429 `too_many_attempts`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2357,7 +2357,7 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 
 // RequestEmailChangeWithBody Ask to change my email
 //
-// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken.
+// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken. A wrong current password counts as a failed sign-in, under the sign-in throttle (429 `too_many_attempts`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2376,7 +2376,7 @@ func (c *Client) RequestEmailChangeWithBody(ctx context.Context, contentType str
 
 // RequestEmailChange Ask to change my email
 //
-// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken.
+// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken. A wrong current password counts as a failed sign-in, under the sign-in throttle (429 `too_many_attempts`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2433,7 +2433,7 @@ func (c *Client) ConfirmEmailChange(ctx context.Context, body ConfirmEmailChange
 
 // ChangePasswordWithBody Change my password
 //
-// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead.
+// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead. A wrong current password counts as a failed sign-in of the account from the client's address, under the sign-in throttle (429 `too_many_attempts`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2452,7 +2452,7 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 
 // ChangePassword Change my password
 //
-// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead.
+// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead. A wrong current password counts as a failed sign-in of the account from the client's address, under the sign-in throttle (429 `too_many_attempts`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4843,7 +4843,7 @@ type ClientWithResponsesInterface interface {
 
 	// RequestEmailChangeWithBodyWithResponse Ask to change my email
 	//
-	// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken.
+	// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken. A wrong current password counts as a failed sign-in, under the sign-in throttle (429 `too_many_attempts`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4852,7 +4852,7 @@ type ClientWithResponsesInterface interface {
 
 	// RequestEmailChangeWithResponse Ask to change my email
 	//
-	// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken.
+	// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken. A wrong current password counts as a failed sign-in, under the sign-in throttle (429 `too_many_attempts`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4879,7 +4879,7 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithBodyWithResponse Change my password
 	//
-	// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead.
+	// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead. A wrong current password counts as a failed sign-in of the account from the client's address, under the sign-in throttle (429 `too_many_attempts`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4888,7 +4888,7 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithResponse Change my password
 	//
-	// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead.
+	// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead. A wrong current password counts as a failed sign-in of the account from the client's address, under the sign-in throttle (429 `too_many_attempts`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7216,6 +7216,11 @@ func (r GetMeResponse) ContentType() string {
 	return ""
 }
 
+// RequestEmailChangeResponse429Headers the declared response headers of an HTTP 429 response for RequestEmailChange
+type RequestEmailChangeResponse429Headers struct {
+	RetryAfter *int
+}
+
 type RequestEmailChangeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7229,6 +7234,10 @@ type RequestEmailChangeResponse struct {
 	JSON403 *Forbidden
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyAttempts
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RequestEmailChangeResponse429Headers
 }
 
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
@@ -7254,6 +7263,11 @@ func (r RequestEmailChangeResponse) GetJSON403() *Forbidden {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r RequestEmailChangeResponse) GetJSON422() *Unprocessable {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RequestEmailChangeResponse) GetJSON429() *TooManyAttempts {
+	return r.JSON429
 }
 
 // GetBody returns the raw response body bytes
@@ -7368,6 +7382,11 @@ func (r ConfirmEmailChangeResponse) ContentType() string {
 	return ""
 }
 
+// ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
+type ChangePasswordResponse429Headers struct {
+	RetryAfter *int
+}
+
 type ChangePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7379,6 +7398,10 @@ type ChangePasswordResponse struct {
 	JSON403 *Forbidden
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyAttempts
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangePasswordResponse429Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -7399,6 +7422,11 @@ func (r ChangePasswordResponse) GetJSON403() *Forbidden {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r ChangePasswordResponse) GetJSON422() *Unprocessable {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ChangePasswordResponse) GetJSON429() *TooManyAttempts {
+	return r.JSON429
 }
 
 // GetBody returns the raw response body bytes
@@ -8627,7 +8655,7 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 
 // RequestEmailChangeWithBodyWithResponse Ask to change my email
 //
-// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken.
+// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken. A wrong current password counts as a failed sign-in, under the sign-in throttle (429 `too_many_attempts`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8642,7 +8670,7 @@ func (c *ClientWithResponses) RequestEmailChangeWithBodyWithResponse(ctx context
 
 // RequestEmailChangeWithResponse Ask to change my email
 //
-// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken.
+// A single-use link, valid for 24 hours, goes to the new address; the email changes only once it is confirmed (`POST /api/v1/me/email/confirm`). 422 `email_unavailable` when the address is taken. A wrong current password counts as a failed sign-in, under the sign-in throttle (429 `too_many_attempts`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8687,7 +8715,7 @@ func (c *ClientWithResponses) ConfirmEmailChangeWithResponse(ctx context.Context
 
 // ChangePasswordWithBodyWithResponse Change my password
 //
-// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead.
+// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead. A wrong current password counts as a failed sign-in of the account from the client's address, under the sign-in throttle (429 `too_many_attempts`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8702,7 +8730,7 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 
 // ChangePasswordWithResponse Change my password
 //
-// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead.
+// Also allowed while a change is required. Ends every other session of the account; the session making the change stays. 422 `password_policy` or `password_unchanged` say what to choose instead. A wrong current password counts as a failed sign-in of the account from the client's address, under the sign-in throttle (429 `too_many_attempts`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10733,6 +10761,26 @@ func ParseRequestEmailChangeResponse(rsp *http.Response) (*RequestEmailChangeRes
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RequestEmailChangeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -10854,6 +10902,26 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyAttempts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ChangePasswordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

@@ -948,3 +948,49 @@ func TestHugeWorksheetsAreRefusedNotSpooled(t *testing.T) {
 		t.Fatalf("the refused workbook left an import: %v", list)
 	}
 }
+
+// TestCurrentPasswordIsThrottled: a session left open on a shared computer
+// (or stolen) must not guess its owner's password through the forms that
+// ask for it (a new password, a new email) faster than the sign-in page lets
+// anyone: wrong current passwords count as failed sign-ins of the account,
+// from that address, and the same throttle answers.
+func TestCurrentPasswordIsThrottled(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "TRUSTED_PROXIES=127.0.0.1/32, ::1")
+	base := w.srv.URL
+	const thief, owner = "203.0.113.80", "198.51.100.9"
+	session := token(t, signInFrom(t, base, "root@lincoln.edu", "root-password-1", thief))
+	guess := func(path string, i int) answer {
+		body := map[string]string{"current_password": "guess-" + strconv.Itoa(i), "new_password": "a-thiefs-password-1"}
+		if path == "/api/v1/me/email" {
+			body = map[string]string{"current_password": "guess-" + strconv.Itoa(i), "new_email": "thief@evil.example"}
+		}
+		return send(t, base, call{method: "POST", path: path, token: session, body: body, header: map[string]string{"X-Forwarded-For": thief}})
+	}
+	// Ten failures are free, whichever form they come through.
+	for i := 1; i <= 10; i++ {
+		path := "/api/v1/me/password"
+		if i%2 == 0 {
+			path = "/api/v1/me/email"
+		}
+		if got := guess(path, i); got.status == http.StatusTooManyRequests || got.status/100 != 4 {
+			t.Fatalf("guess %d on %s: %d %s, want a refusal of the password", i, path, got.status, got.raw)
+		}
+	}
+	for _, path := range []string{"/api/v1/me/password", "/api/v1/me/email"} {
+		got := guess(path, 11)
+		if got.status != http.StatusTooManyRequests || errorCode(got.body) != "too_many_attempts" {
+			t.Fatalf("the eleventh guess on %s: %d %s, want 429 too_many_attempts", path, got.status, got.raw)
+		}
+		retryAfter(t, got)
+	}
+	// The same counters as signing in: the thief's address is held there too.
+	if got := signInFrom(t, base, "root@lincoln.edu", "another-guess", thief); got.status != http.StatusTooManyRequests {
+		t.Fatalf("sign-in from the guessing address: %d %s, want 429", got.status, got.raw)
+	}
+	// The owner, elsewhere, gets in within the running wait, and the
+	// password was never changed.
+	waitUntil(t, "the owner to sign in", time.Minute, func() bool {
+		return signInFrom(t, base, "root@lincoln.edu", "root-password-1", owner).status == http.StatusOK
+	})
+}

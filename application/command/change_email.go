@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -68,6 +69,9 @@ type RequestEmailChange struct {
 	// email: a session left open on a shared computer does not suffice to
 	// take the account over.
 	CurrentPassword secret.Secret
+	// ClientAddress is who is asking, for the sign-in throttle that
+	// guards the current password.
+	ClientAddress netip.Addr
 }
 
 // RequestEmailChangeHandler handles RequestEmailChange.
@@ -76,17 +80,18 @@ type RequestEmailChangeHandler struct {
 	changes   EmailChanges
 	logins    Logins
 	hasher    PasswordHasher
+	gate      *SignInGate
 	publicURL string
 	now       func() time.Time
 }
 
 // NewRequestEmailChangeHandler refuses missing dependencies. publicURL
 // starts the link in the mail.
-func NewRequestEmailChangeHandler(accounts AccountStates, changes EmailChanges, logins Logins, hasher PasswordHasher, publicURL string, now func() time.Time) (*RequestEmailChangeHandler, error) {
-	if accounts == nil || changes == nil || logins == nil || hasher == nil || publicURL == "" || now == nil {
+func NewRequestEmailChangeHandler(accounts AccountStates, changes EmailChanges, logins Logins, hasher PasswordHasher, gate *SignInGate, publicURL string, now func() time.Time) (*RequestEmailChangeHandler, error) {
+	if accounts == nil || changes == nil || logins == nil || hasher == nil || gate == nil || publicURL == "" || now == nil {
 		return nil, errors.New("command: NewRequestEmailChangeHandler needs every dependency and the public URL")
 	}
-	return &RequestEmailChangeHandler{accounts: accounts, changes: changes, logins: logins, hasher: hasher,
+	return &RequestEmailChangeHandler{accounts: accounts, changes: changes, logins: logins, hasher: hasher, gate: gate,
 		publicURL: strings.TrimSuffix(publicURL, "/"), now: now}, nil
 }
 
@@ -108,7 +113,7 @@ func (h *RequestEmailChangeHandler) Handle(ctx context.Context, cmd RequestEmail
 	if cmd.Actor.ID == acc.ID() {
 		// Before anything about the new address is said: without the
 		// password, nobody learns whether an address is taken.
-		if err := h.checkPassword(ctx, cmd.Actor.ID, cmd.CurrentPassword); err != nil {
+		if err := h.checkPassword(ctx, cmd.Actor.ID, cmd.CurrentPassword, cmd.ClientAddress); err != nil {
 			return err
 		}
 	}
@@ -131,12 +136,12 @@ func (h *RequestEmailChangeHandler) Handle(ctx context.Context, cmd RequestEmail
 	return h.changes.Request(ctx, req, EmailChangeTokenHash(token), h.confirmationMail(cmd.Actor, acc, req, token))
 }
 
-func (h *RequestEmailChangeHandler) checkPassword(ctx context.Context, accountID uuid.UUID, pw secret.Secret) error {
+func (h *RequestEmailChangeHandler) checkPassword(ctx context.Context, accountID uuid.UUID, pw secret.Secret, addr netip.Addr) error {
 	login, err := h.logins.LoginByID(ctx, accountID)
 	if err != nil {
 		return err
 	}
-	ok, _, err := h.hasher.VerifyContext(ctx, pw, login.PasswordHash)
+	ok, err := h.gate.VerifyCurrentPassword(ctx, h.hasher, login, pw, addr)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ type ChangePassword struct {
 	NewPassword     secret.Secret
 	// KeepSession is the token of the session making the change.
 	KeepSession secret.Secret
+	// ClientAddress is who is asking, for the sign-in throttle that
+	// guards the current password (the port decides it, TRUSTED_PROXIES).
+	ClientAddress netip.Addr
 }
 
 // ChangePasswordHandler handles ChangePassword.
@@ -32,17 +36,18 @@ type ChangePasswordHandler struct {
 	logins   Logins
 	accounts AccountWriter
 	hasher   PasswordHasher
+	gate     *SignInGate
 	policy   PasswordPolicy
 	sessions Sessions
 	now      func() time.Time
 }
 
 // NewChangePasswordHandler refuses nil dependencies.
-func NewChangePasswordHandler(logins Logins, accounts AccountWriter, hasher PasswordHasher, policy PasswordPolicy, sessions Sessions, now func() time.Time) (*ChangePasswordHandler, error) {
-	if logins == nil || accounts == nil || hasher == nil || policy == nil || sessions == nil || now == nil {
+func NewChangePasswordHandler(logins Logins, accounts AccountWriter, hasher PasswordHasher, gate *SignInGate, policy PasswordPolicy, sessions Sessions, now func() time.Time) (*ChangePasswordHandler, error) {
+	if logins == nil || accounts == nil || hasher == nil || gate == nil || policy == nil || sessions == nil || now == nil {
 		return nil, errors.New("command: NewChangePasswordHandler needs every dependency")
 	}
-	return &ChangePasswordHandler{logins: logins, accounts: accounts, hasher: hasher, policy: policy, sessions: sessions, now: now}, nil
+	return &ChangePasswordHandler{logins: logins, accounts: accounts, hasher: hasher, gate: gate, policy: policy, sessions: sessions, now: now}, nil
 }
 
 func (h *ChangePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) error {
@@ -50,7 +55,7 @@ func (h *ChangePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) 
 	if err != nil {
 		return err
 	}
-	ok, _, err := h.hasher.VerifyContext(ctx, cmd.CurrentPassword, login.PasswordHash)
+	ok, err := h.gate.VerifyCurrentPassword(ctx, h.hasher, login, cmd.CurrentPassword, cmd.ClientAddress)
 	if err != nil {
 		return err
 	}

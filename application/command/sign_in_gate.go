@@ -97,10 +97,7 @@ func TooManyAttempts(wait time.Duration) error {
 // made by method.
 func (a *SignInAttempt) Succeed(ctx context.Context, login Login, method string) (Session, error) {
 	g := a.gate
-	if err := g.counters.Update(ctx, a.account, a.address, func(_ time.Time, c *throttle.Counters) error {
-		*c = g.rules.Succeeded(*c)
-		return nil
-	}); err != nil {
+	if err := a.clear(ctx); err != nil {
 		return Session{}, err
 	}
 	raw := make([]byte, 32)
@@ -113,6 +110,37 @@ func (a *SignInAttempt) Succeed(ctx context.Context, login Login, method string)
 	}
 	g.logger.InfoContext(ctx, "signed in", "account_id", login.AccountID, "org_id", login.OrgID, "method", method)
 	return Session{Token: secret.New(token), Login: login}, nil
+}
+
+// clear forgets the account's failures: the password was right.
+func (a *SignInAttempt) clear(ctx context.Context) error {
+	return a.gate.counters.Update(ctx, a.account, a.address, func(_ time.Time, c *throttle.Counters) error {
+		*c = a.gate.rules.Succeeded(*c)
+		return nil
+	})
+}
+
+// VerifyCurrentPassword checks the password a signed-in person types to
+// change their password or their email, through the throttle of signing in
+// to their account from their address: a session left open on a shared
+// computer, or stolen, cannot guess the password faster than the sign-in
+// page lets anyone, and a wrong one counts as a failed sign-in. ok is false
+// for a wrong password; a throttled attempt is 429 too_many_attempts.
+func (g *SignInGate) VerifyCurrentPassword(ctx context.Context, hasher PasswordHasher, login Login, password secret.Secret, addr netip.Addr) (ok bool, err error) {
+	attempt, err := g.Begin(ctx, login.Email, addr)
+	if err != nil {
+		return false, err
+	}
+	ok, _, err = hasher.VerifyContext(ctx, password, login.PasswordHash)
+	if err != nil {
+		attempt.Abandon(ctx)
+		return false, err
+	}
+	if !ok {
+		g.logger.InfoContext(ctx, "current password refused", "account_id", login.AccountID)
+		return false, nil
+	}
+	return true, attempt.clear(ctx)
 }
 
 // Abandon takes back an attempt whose credentials were never checked (the

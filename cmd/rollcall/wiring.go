@@ -154,7 +154,7 @@ func (m *Main) signing(ctx context.Context) (*app, error) {
 	if a.signOut, err = command.NewSignOutHandler(a.tenancy); err != nil {
 		return nil, err
 	}
-	if a.changePwd, err = command.NewChangePasswordHandler(a.tenancy, a.accounts, a.hasher, passwordPolicy(), a.tenancy, time.Now); err != nil {
+	if a.changePwd, err = command.NewChangePasswordHandler(a.tenancy, a.accounts, a.hasher, a.gate, passwordPolicy(), a.tenancy, time.Now); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -295,7 +295,7 @@ func (a *app) wireYourAccount(m *Main, outbox mail.Outbox) error {
 	if y.Query, err = query.NewYourAccountQuery(postgres.NewReadModels(m.pool, newCodec())); err != nil {
 		return err
 	}
-	if y.RequestEmail, err = command.NewRequestEmailChangeHandler(a.accounts, changes, a.tenancy, a.hasher, m.Config.PublicURL, time.Now); err != nil {
+	if y.RequestEmail, err = command.NewRequestEmailChangeHandler(a.accounts, changes, a.tenancy, a.hasher, a.gate, m.Config.PublicURL, time.Now); err != nil {
 		return err
 	}
 	y.ConfirmEmail, err = command.NewConfirmEmailChangeHandler(a.accounts, changes, time.Now)

@@ -137,6 +137,7 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 		CurrentPassword: secret.New(req.CurrentPassword),
 		NewPassword:     secret.New(req.NewPassword),
 		KeepSession:     p.token,
+		ClientAddress:   ClientAddress(r, a.trustedProxies),
 	})
 	if err != nil {
 		a.fail(w, r, err)

@@ -96,7 +96,7 @@ func newAPIWorld(t *testing.T) *apiWorld {
 	must(t, err)
 	signOut, err := command.NewSignOutHandler(tenancy)
 	must(t, err)
-	changePassword, err := command.NewChangePasswordHandler(tenancy, accounts, hasher, policy, tenancy, time.Now)
+	changePassword, err := command.NewChangePasswordHandler(tenancy, accounts, hasher, gate, policy, tenancy, time.Now)
 	must(t, err)
 	wizard, err := command.NewImportWizard(command.ImportWizardDeps{Imports: imports, Uploads: uploads, Secrets: secrets, Orgs: tenancy,
 		Inspector: spreadsheet.Inspector{}, Earlier: postgres.NewReadModels(w.pool, codec), Policy: policy, MaxUpload: apiMaxUpload,
@@ -117,7 +117,7 @@ func newAPIWorld(t *testing.T) *apiWorld {
 	var yours rhttp.YourAccount
 	yours.Query, err = query.NewYourAccountQuery(postgres.NewReadModels(w.pool, codec))
 	must(t, err)
-	yours.RequestEmail, err = command.NewRequestEmailChangeHandler(accounts, changes, tenancy, hasher, "https://rollcall.test", time.Now)
+	yours.RequestEmail, err = command.NewRequestEmailChangeHandler(accounts, changes, tenancy, hasher, gate, "https://rollcall.test", time.Now)
 	must(t, err)
 	yours.ConfirmEmail, err = command.NewConfirmEmailChangeHandler(accounts, changes, time.Now)
 	must(t, err)

@@ -102,7 +102,8 @@ func (a *API) requestMyEmail(w http.ResponseWriter, r *http.Request) {
 	}
 	actor := actorFrom(r.Context())
 	a.emailRequested(w, r, a.yourAccount.RequestEmail.Handle(r.Context(), command.RequestEmailChange{
-		Actor: actor, AccountID: actor.ID, NewEmail: req.NewEmail, CurrentPassword: secret.New(req.CurrentPassword)}))
+		Actor: actor, AccountID: actor.ID, NewEmail: req.NewEmail, CurrentPassword: secret.New(req.CurrentPassword),
+		ClientAddress: ClientAddress(r, a.trustedProxies)}))
 }
 
 type accountEmailRequest struct {

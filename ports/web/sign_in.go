@@ -76,7 +76,7 @@ func (p *Pages) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	err := p.changePassword.Handle(r.Context(), command.ChangePassword{AccountID: s.actor.ID,
 		CurrentPassword: secret.New(r.PostFormValue("current_password")), NewPassword: secret.New(r.PostFormValue("new_password")),
-		KeepSession: secret.New(s.token)})
+		KeepSession: secret.New(s.token), ClientAddress: rhttp.ClientAddress(r, p.trustedProxies)})
 	if err != nil {
 		p.render(w, r, "password", http.StatusUnprocessableEntity, view{Title: "Choose a new password", Error: p.message(err), Data: s.mustChangePassword})
 		return

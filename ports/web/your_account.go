@@ -16,6 +16,7 @@ import (
 	"github.com/rollcall/rollcall/application/query"
 	"github.com/rollcall/rollcall/domain/secret"
 	"github.com/rollcall/rollcall/domain/tenancy"
+	rhttp "github.com/rollcall/rollcall/ports/http"
 )
 
 // Your account: every signed-in person's own page, where they change their
@@ -57,7 +58,7 @@ func (p *Pages) yourEmailSubmit(w http.ResponseWriter, r *http.Request) {
 	actor := sessionFrom(r).actor
 	newEmail := strings.TrimSpace(r.PostFormValue("new_email"))
 	err := p.yourAccount.RequestEmail.Handle(r.Context(), command.RequestEmailChange{Actor: actor, AccountID: actor.ID, NewEmail: newEmail,
-		CurrentPassword: secret.New(r.PostFormValue("current_password"))})
+		CurrentPassword: secret.New(r.PostFormValue("current_password")), ClientAddress: rhttp.ClientAddress(r, p.trustedProxies)})
 	if err != nil {
 		p.renderYourAccount(w, r, http.StatusUnprocessableEntity, p.message(err), yourAccountView{NewEmail: newEmail})
 		return
