@@ -91,6 +91,26 @@ type DepartedFound struct {
 	FoundAt  time.Time
 }
 
+// afterCorrection drops the students a corrected row now names: a row
+// whose email was fixed on the review (Google hid it, or it was mistyped)
+// puts its student back in the class, and the commit must not deactivate
+// someone the import includes. A correction that takes an email out of the
+// roster adds nobody: a student is deactivated only when the review listed
+// them.
+func (d DepartedFound) afterCorrection(c RowCorrected) DepartedFound {
+	for _, ch := range c.Changes {
+		if ch.Field != FieldEmail {
+			continue
+		}
+		key := account.EmailKey(ch.To)
+		if i := slices.IndexFunc(d.Departed, func(p DepartedPerson) bool { return account.EmailKey(p.Email) == key }); i >= 0 && key != "" {
+			d.Departed = slices.Delete(slices.Clone(d.Departed), i, i+1)
+			d.Total--
+		}
+	}
+	return d
+}
+
 // DeactivateDepartedChosen: on the review, the importer chose whether the
 // commit deactivates the departed students. It changes no row, so the rows
 // need no second check.

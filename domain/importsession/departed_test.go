@@ -184,11 +184,29 @@ func TestDeparturesToApply(t *testing.T) {
 		{"chosen, then unticked", []any{fetched, DefaultsChosen{DeactivateDeparted: true}, started, found, validatedRows, DeactivateDepartedChosen{}, commit}, 0},
 		{"not committed yet", []any{fetched, DefaultsChosen{DeactivateDeparted: true}, started, found, validatedRows}, 0},
 		{"applied already", []any{fetched, DefaultsChosen{DeactivateDeparted: true}, started, found, validatedRows, commit, DeparturesDeactivated{Deactivated: 1, At: now}}, 0},
+		{"a row corrected to the student's email: in the import, not departed", []any{fetched, DefaultsChosen{DeactivateDeparted: true}, started, found, validatedRows,
+			corrected(FieldEmail, "", " BO@School.org"), commit}, 0},
+		{"a row corrected to another email", []any{fetched, DefaultsChosen{DeactivateDeparted: true}, started, found, validatedRows,
+			corrected(FieldEmail, "", "bob@school.org"), commit}, 1},
+		{"a name corrected to the student's email's text", []any{fetched, DefaultsChosen{DeactivateDeparted: true}, started, found, validatedRows,
+			corrected(FieldFirstName, "B", "bo@school.org"), commit}, 1},
+		{"a student's email corrected away: nobody added", []any{fetched, DefaultsChosen{DeactivateDeparted: true}, started, found, validatedRows,
+			corrected(FieldEmail, "cy@school.org", "cy.noor@school.org"), commit}, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := len(Rehydrate(tt.given).DeparturesToApply()); got != tt.want {
+			imp := Rehydrate(tt.given)
+			if got := len(imp.DeparturesToApply()); got != tt.want {
 				t.Fatalf("%d to apply, want %d", got, tt.want)
+			}
+			// The review lists and counts what the commit will apply.
+			if d := imp.Departed(); len(d.Departed) != d.Total {
+				t.Fatalf("the review lists %d and counts %d", len(d.Departed), d.Total)
 			}
 		})
 	}
+}
+
+func corrected(field, from, to string) RowCorrected {
+	return RowCorrected{Row: 2, Changes: []FieldChange{{Field: field, From: from, To: to}}, StatusBefore: "invalid", StatusAfter: "existing",
+		ProblemsBefore: []string{"google_email_hidden"}, CorrectedAt: now}
 }

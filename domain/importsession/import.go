@@ -335,6 +335,7 @@ func (imp *Import) apply(e any) {
 	case RowCorrected:
 		imp.validated.adjust(e.StatusBefore, e.ChangedUnderBefore, e.ProblemsBefore, -1)
 		imp.validated.adjust(e.StatusAfter, e.ChangedUnderAfter, e.ProblemsAfter, +1)
+		imp.departed = imp.departed.afterCorrection(e)
 		imp.updatedAt = e.CorrectedAt
 	case DepartedFound:
 		imp.departed = e
