@@ -456,7 +456,7 @@ type ErrorDetail struct {
 	// Example: wrong_wizard_step
 	Code string `json:"code"`
 
-	// Details Facts of some codes, e.g. `{changed, existing, percent}` for `change_threshold_exceeded`
+	// Details Facts of some codes, e.g. `{changed, deactivated, existing, percent}` for `change_threshold_exceeded`
 	Details *map[string]interface{} `json:"details,omitempty"`
 
 	// Message A sentence for the person at the screen saying what is wrong and what to do
@@ -1279,9 +1279,10 @@ type ClientInterface interface {
 	// CommitImportWithBody Create and update the accounts in the background
 	//
 	// `state` goes `committing` → `completed` (`completed` only once the account list shows
-	// every account). 409 `change_threshold_exceeded` with `details:{changed, existing,
-	// percent}` when more than the organization's `change_threshold_percent` of its accounts
-	// (and more than 20) would change and `confirm_changed` is not that exact number; 409
+	// every account). 409 `change_threshold_exceeded` with `details:{changed, deactivated,
+	// existing, percent}` when more than the organization's `change_threshold_percent` of its
+	// accounts (and more than 20) would change and `confirm_changed` is not that exact number
+	// (`changed` counts the departed students a re-sync deactivates, `deactivated` of them); 409
 	// `verification_incomplete` while a page is neither reviewed nor skipped.
 	//
 	// Takes any type of body and a specified content type.
@@ -1292,9 +1293,10 @@ type ClientInterface interface {
 	// CommitImport Create and update the accounts in the background
 	//
 	// `state` goes `committing` → `completed` (`completed` only once the account list shows
-	// every account). 409 `change_threshold_exceeded` with `details:{changed, existing,
-	// percent}` when more than the organization's `change_threshold_percent` of its accounts
-	// (and more than 20) would change and `confirm_changed` is not that exact number; 409
+	// every account). 409 `change_threshold_exceeded` with `details:{changed, deactivated,
+	// existing, percent}` when more than the organization's `change_threshold_percent` of its
+	// accounts (and more than 20) would change and `confirm_changed` is not that exact number
+	// (`changed` counts the departed students a re-sync deactivates, `deactivated` of them); 409
 	// `verification_incomplete` while a page is neither reviewed nor skipped.
 	//
 	// Takes a body of the `application/json` content type.
@@ -1941,9 +1943,10 @@ func (c *Client) GetImport(ctx context.Context, id ImportID, reqEditors ...Reque
 // CommitImportWithBody Create and update the accounts in the background
 //
 // `state` goes `committing` → `completed` (`completed` only once the account list shows
-// every account). 409 `change_threshold_exceeded` with `details:{changed, existing,
-// percent}` when more than the organization's `change_threshold_percent` of its accounts
-// (and more than 20) would change and `confirm_changed` is not that exact number; 409
+// every account). 409 `change_threshold_exceeded` with `details:{changed, deactivated,
+// existing, percent}` when more than the organization's `change_threshold_percent` of its
+// accounts (and more than 20) would change and `confirm_changed` is not that exact number
+// (`changed` counts the departed students a re-sync deactivates, `deactivated` of them); 409
 // `verification_incomplete` while a page is neither reviewed nor skipped.
 //
 // Takes any type of body and a specified content type.
@@ -1964,9 +1967,10 @@ func (c *Client) CommitImportWithBody(ctx context.Context, id ImportID, contentT
 // CommitImport Create and update the accounts in the background
 //
 // `state` goes `committing` → `completed` (`completed` only once the account list shows
-// every account). 409 `change_threshold_exceeded` with `details:{changed, existing,
-// percent}` when more than the organization's `change_threshold_percent` of its accounts
-// (and more than 20) would change and `confirm_changed` is not that exact number; 409
+// every account). 409 `change_threshold_exceeded` with `details:{changed, deactivated,
+// existing, percent}` when more than the organization's `change_threshold_percent` of its
+// accounts (and more than 20) would change and `confirm_changed` is not that exact number
+// (`changed` counts the departed students a re-sync deactivates, `deactivated` of them); 409
 // `verification_incomplete` while a page is neither reviewed nor skipped.
 //
 // Takes a body of the `application/json` content type.
@@ -4643,9 +4647,10 @@ type ClientWithResponsesInterface interface {
 	// CommitImportWithBodyWithResponse Create and update the accounts in the background
 	//
 	// `state` goes `committing` → `completed` (`completed` only once the account list shows
-	// every account). 409 `change_threshold_exceeded` with `details:{changed, existing,
-	// percent}` when more than the organization's `change_threshold_percent` of its accounts
-	// (and more than 20) would change and `confirm_changed` is not that exact number; 409
+	// every account). 409 `change_threshold_exceeded` with `details:{changed, deactivated,
+	// existing, percent}` when more than the organization's `change_threshold_percent` of its
+	// accounts (and more than 20) would change and `confirm_changed` is not that exact number
+	// (`changed` counts the departed students a re-sync deactivates, `deactivated` of them); 409
 	// `verification_incomplete` while a page is neither reviewed nor skipped.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -4656,9 +4661,10 @@ type ClientWithResponsesInterface interface {
 	// CommitImportWithResponse Create and update the accounts in the background
 	//
 	// `state` goes `committing` → `completed` (`completed` only once the account list shows
-	// every account). 409 `change_threshold_exceeded` with `details:{changed, existing,
-	// percent}` when more than the organization's `change_threshold_percent` of its accounts
-	// (and more than 20) would change and `confirm_changed` is not that exact number; 409
+	// every account). 409 `change_threshold_exceeded` with `details:{changed, deactivated,
+	// existing, percent}` when more than the organization's `change_threshold_percent` of its
+	// accounts (and more than 20) would change and `confirm_changed` is not that exact number
+	// (`changed` counts the departed students a re-sync deactivates, `deactivated` of them); 409
 	// `verification_incomplete` while a page is neither reviewed nor skipped.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -8317,9 +8323,10 @@ func (c *ClientWithResponses) GetImportWithResponse(ctx context.Context, id Impo
 // CommitImportWithBodyWithResponse Create and update the accounts in the background
 //
 // `state` goes `committing` → `completed` (`completed` only once the account list shows
-// every account). 409 `change_threshold_exceeded` with `details:{changed, existing,
-// percent}` when more than the organization's `change_threshold_percent` of its accounts
-// (and more than 20) would change and `confirm_changed` is not that exact number; 409
+// every account). 409 `change_threshold_exceeded` with `details:{changed, deactivated,
+// existing, percent}` when more than the organization's `change_threshold_percent` of its
+// accounts (and more than 20) would change and `confirm_changed` is not that exact number
+// (`changed` counts the departed students a re-sync deactivates, `deactivated` of them); 409
 // `verification_incomplete` while a page is neither reviewed nor skipped.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -8336,9 +8343,10 @@ func (c *ClientWithResponses) CommitImportWithBodyWithResponse(ctx context.Conte
 // CommitImportWithResponse Create and update the accounts in the background
 //
 // `state` goes `committing` → `completed` (`completed` only once the account list shows
-// every account). 409 `change_threshold_exceeded` with `details:{changed, existing,
-// percent}` when more than the organization's `change_threshold_percent` of its accounts
-// (and more than 20) would change and `confirm_changed` is not that exact number; 409
+// every account). 409 `change_threshold_exceeded` with `details:{changed, deactivated,
+// existing, percent}` when more than the organization's `change_threshold_percent` of its
+// accounts (and more than 20) would change and `confirm_changed` is not that exact number
+// (`changed` counts the departed students a re-sync deactivates, `deactivated` of them); 409
 // `verification_incomplete` while a page is neither reviewed nor skipped.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).

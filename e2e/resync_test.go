@@ -246,3 +246,57 @@ func TestClassroomReSync(t *testing.T) {
 		return root.must(200, "GET", "/api/v1/accounts?email=bo@lincoln.edu", nil)["accounts"].([]any)[0].(map[string]any)["active"] == true
 	})
 }
+
+// TestEmptiedClassAsksBeforeDeactivating: a class that comes back from
+// Classroom nearly empty (archived, or a roster Google failed to list) lists
+// almost everyone as departed. Deactivating them is a change to existing
+// accounts like any other, so the organization's change threshold refuses
+// the commit until the importer types the exact number, which the answer
+// gives along with how many of them are deactivations.
+func TestEmptiedClassAsksBeforeDeactivating(t *testing.T) {
+	t.Parallel()
+	var students []googletest.Person
+	for i := range 24 {
+		students = append(students, googletest.Person{ID: fmt.Sprintf("s%d", i), Email: fmt.Sprintf("student%02d@lincoln.edu", i), Given: "Stu", Family: fmt.Sprintf("Dent%02d", i)})
+	}
+	w, fake, _ := classroomWorld(t, googletest.Person{ID: "t1", Email: "root@lincoln.edu", Given: "Ria", Family: "Root"}, []googletest.Course{
+		{ID: "bio", Name: "Biology", Section: "7B", OwnerEmail: "root@lincoln.edu", Students: students},
+	})
+	root := w.root
+	if status, body := googleConnect(t, root); status != http.StatusFound {
+		t.Fatalf("connect: %d %v", status, body)
+	}
+	_, first := classroomImport(t, root, []string{"bio"}, false)
+	waitLastImport(t, root, "bio", first["id"])
+
+	setStudents(t, fake, "bio", students[:2])
+	id := root.must(201, "POST", "/api/v1/imports/classroom", map[string]any{"course_ids": []string{"bio"}})["id"].(string)
+	root.must(200, "PUT", "/api/v1/imports/"+id+"/defaults", map[string]any{"password": "Class-Start-2026", "deactivate_departed": true})
+	root.must(202, "POST", "/api/v1/imports/"+id+"/validation", nil)
+	if v := root.waitForState(id, "validated"); v["departed_total"] != 22.0 {
+		t.Fatalf("departed_total %v, want 22", v["departed_total"])
+	}
+	root.must(200, "POST", "/api/v1/imports/"+id+"/verification", map[string]bool{"skip": true})
+
+	status, body := root.do("POST", "/api/v1/imports/"+id+"/commit", nil)
+	e, _ := body["error"].(map[string]any)
+	details, _ := e["details"].(map[string]any)
+	if status != http.StatusConflict || e["code"] != "change_threshold_exceeded" || details["changed"] != 22.0 || details["deactivated"] != 22.0 {
+		t.Fatalf("commit deactivating 22 of 26 accounts unconfirmed: %d %v", status, body)
+	}
+	if msg := fmt.Sprint(e["message"]); !strings.Contains(msg, "22 of them deactivated as students who left the class") || !strings.Contains(msg, "Type 22 to confirm") {
+		t.Fatalf("the sentence: %s", msg)
+	}
+	if status, code := signInStatus(w.srv.URL, "student05@lincoln.edu", "Class-Start-2026"); status != 200 {
+		t.Fatalf("a refused commit deactivated a student: %d %s", status, code)
+	}
+
+	root.must(202, "POST", "/api/v1/imports/"+id+"/commit", map[string]int{"confirm_changed": 22})
+	done := root.waitForState(id, "completed")
+	if s := done["summary"].(map[string]any); s["deactivated"] != 22.0 {
+		t.Fatalf("summary after the confirmation: %v", s)
+	}
+	if status, code := signInStatus(w.srv.URL, "student05@lincoln.edu", "Class-Start-2026"); status != 401 || code != "account_deactivated" {
+		t.Fatalf("a departed student after the confirmed commit: %d %s", status, code)
+	}
+}

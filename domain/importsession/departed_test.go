@@ -2,8 +2,10 @@ package importsession
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -209,4 +211,74 @@ func TestDeparturesToApply(t *testing.T) {
 func corrected(field, from, to string) RowCorrected {
 	return RowCorrected{Row: 2, Changes: []FieldChange{{Field: field, From: from, To: to}}, StatusBefore: "invalid", StatusAfter: "existing",
 		ProblemsBefore: []string{"google_email_hidden"}, CorrectedAt: now}
+}
+
+// Deactivating departed students changes existing accounts: a class that
+// comes back empty from Classroom (archived, or a roster Google failed to
+// list) lists everyone as departed, and the organization's change
+// threshold asks for a confirmation before a commit deactivates them.
+func TestDeparturesCountAgainstTheChangeThreshold(t *testing.T) {
+	fetched := ClassroomRosterFetched{ImportID: importID, OrgID: org, ActorID: sysAdmin.ID, ActorRole: string(tenancy.RoleSystemAdmin), People: 5, FetchedAt: now}
+	var everyone []DepartedPerson
+	for i := range 25 {
+		everyone = append(everyone, DepartedPerson{Email: fmt.Sprintf("student%02d@school.org", i), Name: "Student"})
+	}
+	found := DepartedFound{Departed: everyone, Total: len(everyone), FoundAt: now}
+	rows := func(changed int) RowsValidated {
+		under := make([]int, account.Policies)
+		for i := range under {
+			under[i] = changed
+		}
+		return RowsValidated{Total: 5, Existing: 5, ChangedUnder: under, ValidatedAt: now}
+	}
+	guard := func(typed int) CommitOptions {
+		return CommitOptions{ChunkRows: 100, ThresholdPercent: 10, OrgAccounts: 40, ConfirmChanged: typed}
+	}
+	deactivating := DefaultsChosen{PasswordSet: true, DeactivateDeparted: true, ChosenAt: now}
+	keeping := DefaultsChosen{PasswordSet: true, ChosenAt: now}
+	tests := []struct {
+		name      string
+		given     []any
+		opts      CommitOptions
+		want      []any
+		refused   *ChangeThresholdError
+		otherwise error
+	}{
+		{"deactivating 25 of 40 unconfirmed: refused with the figures", []any{fetched, deactivating, started, found, rows(0), VerificationSkipped{}},
+			guard(0), nil, &ChangeThresholdError{Changed: 25, Deactivated: 25, Accounts: 40, Threshold: 10}, nil},
+		{"changed rows and departures add up", []any{fetched, deactivating, started, found, rows(3), VerificationSkipped{}},
+			guard(25), nil, &ChangeThresholdError{Changed: 28, Deactivated: 25, Accounts: 40, Threshold: 10, Typed: 25}, nil},
+		{"the exact number typed", []any{fetched, deactivating, started, found, rows(0), VerificationSkipped{}},
+			guard(25), []any{ImportCommitted{ExpectedExisting: 5, ConfirmedChanged: 25, Chunks: 1, ChunkRows: 100, CommittedAt: now}}, nil, nil},
+		{"a large organization: under the threshold", []any{fetched, deactivating, started, found, rows(0), VerificationSkipped{}},
+			CommitOptions{ChunkRows: 100, ThresholdPercent: 10, OrgAccounts: 1000},
+			[]any{ImportCommitted{ExpectedExisting: 5, Chunks: 1, ChunkRows: 100, CommittedAt: now}}, nil, nil},
+		{"departures not chosen: nothing to change, nothing to confirm", []any{fetched, keeping, started, found, rows(0), VerificationSkipped{}},
+			guard(0), nil, nil, &NothingToImportError{Unchanged: 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			imp := Rehydrate(tt.given)
+			err := imp.Commit(sysAdmin, tt.opts, now)
+			var refused *ChangeThresholdError
+			switch {
+			case tt.refused != nil:
+				if !errors.As(err, &refused) || *refused != *tt.refused {
+					t.Fatalf("err = %#v, want %#v", err, tt.refused)
+				}
+				if !strings.Contains(refused.Error(), "25 of them deactivated as students who left the class") {
+					t.Fatalf("the sentence does not say what the deactivations are: %s", refused.Error())
+				}
+			case tt.otherwise != nil:
+				if err == nil || err.Error() != tt.otherwise.Error() {
+					t.Fatalf("err = %v, want %v", err, tt.otherwise)
+				}
+			case err != nil:
+				t.Fatal(err)
+			}
+			if got := imp.PendingEvents(); !reflect.DeepEqual(got, tt.want) && !(len(got) == 0 && len(tt.want) == 0) {
+				t.Fatalf("recorded %#v, want %#v", got, tt.want)
+			}
+		})
+	}
 }

@@ -111,7 +111,9 @@ func (e *NothingToImportError) Failure() *failure.Error {
 // ChangeThresholdError: the commit would change more of the organization's
 // accounts than its threshold allows without a confirmation.
 type ChangeThresholdError struct {
-	Changed, Accounts, Threshold int
+	// Changed counts every existing account the commit would change,
+	// Deactivated of them as students who left a re-synced class.
+	Changed, Deactivated, Accounts, Threshold int
 	// Typed is the number the importer typed (0: none).
 	Typed int
 }
@@ -125,10 +127,14 @@ func (e *ChangeThresholdError) Percent() int {
 }
 
 func (e *ChangeThresholdError) Error() string {
-	msg := fmt.Sprintf("This will change %d existing accounts (%d%% of your organization's %d accounts, more than the %d%% allowed without a confirmation). Type %d to confirm.",
-		e.Changed, e.Percent(), e.Accounts, e.Threshold, e.Changed)
+	changed := fmt.Sprintf("%d existing accounts", e.Changed)
+	if e.Deactivated > 0 {
+		changed += fmt.Sprintf(", %d of them deactivated as students who left the class,", e.Deactivated)
+	}
+	msg := fmt.Sprintf("This will change %s (%d%% of your organization's %d accounts, more than the %d%% allowed without a confirmation). Type %d to confirm.",
+		changed, e.Percent(), e.Accounts, e.Threshold, e.Changed)
 	if e.Typed != 0 {
-		msg = fmt.Sprintf("You typed %d, but this will change %d existing accounts (%d%%). Type %d to confirm.", e.Typed, e.Changed, e.Percent(), e.Changed)
+		msg = fmt.Sprintf("You typed %d, but this will change %s (%d%%). Type %d to confirm.", e.Typed, changed, e.Percent(), e.Changed)
 	}
 	return msg
 }
@@ -138,7 +144,7 @@ func (e *ChangeThresholdError) Failure() *failure.Error {
 
 // Details gives the figures to the API.
 func (e *ChangeThresholdError) Details() map[string]any {
-	return map[string]any{"changed": e.Changed, "existing": e.Accounts, "percent": e.Percent(), "threshold_percent": e.Threshold}
+	return map[string]any{"changed": e.Changed, "deactivated": e.Deactivated, "existing": e.Accounts, "percent": e.Percent(), "threshold_percent": e.Threshold}
 }
 
 // ChunkDoneError: a chunk of the commit was applied already (a job ran

@@ -696,12 +696,19 @@ func (imp *Import) Commit(actor tenancy.Actor, o CommitOptions, now time.Time) e
 	if left := imp.Pages() - len(imp.pagesViewed); !imp.verificationSkipped && left > 0 {
 		return &VerificationIncompleteError{PagesLeft: left}
 	}
-	confirmed := 0
-	if o.ThresholdPercent > 0 && c.Changed > minGuardedChanges && c.Changed*100 > o.ThresholdPercent*o.OrgAccounts {
-		if o.ConfirmChanged != c.Changed {
-			return &ChangeThresholdError{Changed: c.Changed, Accounts: o.OrgAccounts, Threshold: o.ThresholdPercent, Typed: o.ConfirmChanged}
+	// Deactivating a departed student changes an existing account too: a
+	// class that comes back empty from Classroom (archived, or a roster
+	// Google failed to list) must not deactivate a school unconfirmed.
+	deactivating := 0
+	if departures {
+		deactivating = len(imp.departed.Departed)
+	}
+	guarded, confirmed := c.Changed+deactivating, 0
+	if o.ThresholdPercent > 0 && guarded > minGuardedChanges && guarded*100 > o.ThresholdPercent*o.OrgAccounts {
+		if o.ConfirmChanged != guarded {
+			return &ChangeThresholdError{Changed: guarded, Deactivated: deactivating, Accounts: o.OrgAccounts, Threshold: o.ThresholdPercent, Typed: o.ConfirmChanged}
 		}
-		confirmed = c.Changed
+		confirmed = guarded
 	}
 	if o.ChunkRows <= 0 {
 		return fmt.Errorf("importsession: a commit needs a positive chunk size")

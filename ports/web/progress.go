@@ -26,7 +26,8 @@ func (p *Pages) commitSubmit(w http.ResponseWriter, r *http.Request) {
 		ConfirmChanged: confirm}); err != nil {
 		var guard *importsession.ChangeThresholdError
 		if errors.As(err, &guard) {
-			q := url.Values{"confirm": {strconv.Itoa(guard.Changed)}, "percent": {strconv.Itoa(guard.Percent())}, "accounts": {strconv.Itoa(guard.Accounts)}}
+			q := url.Values{"confirm": {strconv.Itoa(guard.Changed)}, "percent": {strconv.Itoa(guard.Percent())}, "accounts": {strconv.Itoa(guard.Accounts)},
+				"deactivated": {strconv.Itoa(guard.Deactivated)}}
 			http.Redirect(w, r, "/imports/"+imp.ID.String()+"/verification?"+q.Encode()+"#commit-form", http.StatusSeeOther)
 			return
 		}

@@ -61,7 +61,7 @@ type verificationView struct {
 	Confirm *thresholdView
 }
 
-type thresholdView struct{ Changed, Percent, Accounts int }
+type thresholdView struct{ Changed, Percent, Accounts, Deactivated int }
 
 // PageURL is the link to another page of the same filter.
 func (v verificationView) PageURL(page int) string {
@@ -110,7 +110,8 @@ func (p *Pages) verificationPage(w http.ResponseWriter, r *http.Request) {
 	if n, err := strconv.Atoi(r.URL.Query().Get("confirm")); err == nil && n > 0 {
 		percent, _ := strconv.Atoi(r.URL.Query().Get("percent"))
 		accounts, _ := strconv.Atoi(r.URL.Query().Get("accounts"))
-		v.Confirm = &thresholdView{Changed: n, Percent: percent, Accounts: accounts}
+		deactivated, _ := strconv.Atoi(r.URL.Query().Get("deactivated"))
+		v.Confirm = &thresholdView{Changed: n, Percent: percent, Accounts: accounts, Deactivated: deactivated}
 	}
 	c := imp.Counts
 	for _, f := range []filterTab{{"", "All rows", c.New + c.Existing + c.Invalid, false}, {"new", "New", c.New, false},
