@@ -726,13 +726,36 @@ type Chunk struct {
 	From, To int
 }
 
-// Chunks are the commit's chunks.
-func (imp *Import) Chunks() []Chunk {
-	out := make([]Chunk, imp.committed.Chunks)
+// chunking is how a stage that runs as chunk jobs (the commit, the undo)
+// was cut: count chunks of rows rows each.
+type chunking struct {
+	stage       string
+	count, rows int
+}
+
+func (c chunking) list() []Chunk {
+	out := make([]Chunk, c.count)
 	for i := range out {
-		out[i] = Chunk{Index: i, From: i * imp.committed.ChunkRows, To: (i + 1) * imp.committed.ChunkRows}
+		out[i] = Chunk{Index: i, From: i * c.rows, To: (i + 1) * c.rows}
 	}
 	return out
+}
+
+// requireOpen refuses a chunk the stage does not have, and one already
+// complete: a repeated chunk job cannot count twice.
+func (c chunking) requireOpen(chunk int, done bool) error {
+	if chunk < 0 || chunk >= c.count {
+		return fmt.Errorf("importsession: the %s has no chunk %d", c.stage, chunk)
+	}
+	if done {
+		return &ChunkDoneError{Chunk: chunk}
+	}
+	return nil
+}
+
+// Chunks are the commit's chunks.
+func (imp *Import) Chunks() []Chunk {
+	return chunking{"commit", imp.committed.Chunks, imp.committed.ChunkRows}.list()
 }
 
 // RecordProgress is called by a chunk after each batch.
@@ -761,13 +784,8 @@ func (imp *Import) CompleteChunk(c CommitChunkCompleted) error {
 }
 
 func (imp *Import) requireOpenChunk(chunk int) error {
-	if chunk < 0 || chunk >= imp.committed.Chunks {
-		return fmt.Errorf("importsession: the commit has no chunk %d", chunk)
-	}
-	if _, done := imp.chunksDone[chunk]; done {
-		return &ChunkDoneError{Chunk: chunk}
-	}
-	return nil
+	_, done := imp.chunksDone[chunk]
+	return chunking{"commit", imp.committed.Chunks, imp.committed.ChunkRows}.requireOpen(chunk, done)
 }
 
 // ChunksLeft is the number of chunks not complete yet.
@@ -923,24 +941,15 @@ func (imp *Import) Undo(actor tenancy.Actor, window time.Duration, chunkRows int
 
 // UndoChunks are the undo's chunks (the commit's rows, in order).
 func (imp *Import) UndoChunks() []Chunk {
-	out := make([]Chunk, imp.undo.Chunks)
-	for i := range out {
-		out[i] = Chunk{Index: i, From: i * imp.undo.ChunkRows, To: (i + 1) * imp.undo.ChunkRows}
-	}
-	return out
+	return chunking{"undo", imp.undo.Chunks, imp.undo.ChunkRows}.list()
 }
 
 func (imp *Import) requireOpenUndoChunk(chunk int) error {
 	if err := imp.requireOwnState(StateUndoing); err != nil {
 		return err
 	}
-	if chunk < 0 || chunk >= imp.undo.Chunks {
-		return fmt.Errorf("importsession: the undo has no chunk %d", chunk)
-	}
-	if _, done := imp.undoDone[chunk]; done {
-		return &ChunkDoneError{Chunk: chunk}
-	}
-	return nil
+	_, done := imp.undoDone[chunk]
+	return chunking{"undo", imp.undo.Chunks, imp.undo.ChunkRows}.requireOpen(chunk, done)
 }
 
 // RecordUndoProgress is called by an undo chunk after each batch.
