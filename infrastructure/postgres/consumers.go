@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -60,6 +61,10 @@ func (o *ConsumerOptions) setDefaults() {
 // per Consumer on the events topic.
 type Consumers struct {
 	router *message.Router
+	// stopping is set before the router closes: the batches in flight
+	// then roll back (deferredTx.Commit) instead of committing the work of
+	// an event the subscriber stopped waiting for.
+	stopping *atomic.Bool
 }
 
 // NewConsumers wires the router. Middlewares, outermost first: the hold on
@@ -100,6 +105,7 @@ func NewConsumers(pool *pgxpool.Pool, codec Codec, logger *slog.Logger, opts Con
 		middleware.Recoverer,
 	)
 
+	stopping := &atomic.Bool{}
 	seen := map[string]bool{}
 	for _, c := range consumers {
 		if c.Group == "" || c.Handle == nil {
@@ -109,13 +115,13 @@ func NewConsumers(pool *pgxpool.Pool, codec Codec, logger *slog.Logger, opts Con
 			return nil, fmt.Errorf("postgres: consumer group %q registered twice", c.Group)
 		}
 		seen[c.Group] = true
-		sub, err := newEventsSubscriber(newDeferredBeginner(pool, c.Group, c.Deferred, logger), c.Group, opts, wlogger)
+		sub, err := newEventsSubscriber(newDeferredBeginner(pool, c.Group, c.Deferred, stopping, logger), c.Group, opts, wlogger)
 		if err != nil {
 			return nil, err
 		}
 		router.AddConsumerHandler(c.Group, eventsTopic, sub, handlerFunc(codec, logger, c))
 	}
-	return &Consumers{router: router}, nil
+	return &Consumers{router: router, stopping: stopping}, nil
 }
 
 func newEventsSubscriber(beginner wsql.Beginner, group string, opts ConsumerOptions, logger watermill.LoggerAdapter) (*wsql.Subscriber, error) {
@@ -142,7 +148,7 @@ func (c *Consumers) Run(ctx context.Context) error {
 	go func() {
 		select {
 		case <-ctx.Done():
-			_ = c.router.Close()
+			_ = c.Close()
 		case <-stop:
 		}
 	}()
@@ -153,7 +159,10 @@ func (c *Consumers) Run(ctx context.Context) error {
 func (c *Consumers) Running() chan struct{} { return c.router.Running() }
 
 // Close stops the consumers, letting in-flight batches finish.
-func (c *Consumers) Close() error { return c.router.Close() }
+func (c *Consumers) Close() error {
+	c.stopping.Store(true)
+	return c.router.Close()
+}
 
 func handlerFunc(codec Codec, logger *slog.Logger, c Consumer) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {

@@ -61,13 +61,14 @@ type deferredState struct {
 // uses it (holdSubscriberTx).
 type deferredBeginner struct {
 	wsql.Beginner
-	state  *deferredState
-	logger *slog.Logger
-	group  string
+	state    *deferredState
+	stopping *atomic.Bool
+	logger   *slog.Logger
+	group    string
 }
 
-func newDeferredBeginner(pool *pgxpool.Pool, group string, deferrable bool, logger *slog.Logger) deferredBeginner {
-	return deferredBeginner{Beginner: wsql.BeginnerFromPgx(pool), state: &deferredState{deferrable: deferrable}, logger: logger, group: group}
+func newDeferredBeginner(pool *pgxpool.Pool, group string, deferrable bool, stopping *atomic.Bool, logger *slog.Logger) deferredBeginner {
+	return deferredBeginner{Beginner: wsql.BeginnerFromPgx(pool), state: &deferredState{deferrable: deferrable}, stopping: stopping, logger: logger, group: group}
 }
 
 func (b deferredBeginner) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (wsql.Tx, error) {
@@ -86,7 +87,7 @@ func (b deferredBeginner) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (
 		return nil, fmt.Errorf("postgres: subscriber transaction is a %T, not pgx", inner)
 	}
 	safe := !b.state.deferrable || b.state.safe.Load()
-	return &deferredTx{Tx: inner, pgx: pgxTx, state: b.state, safe: safe, logger: b.logger, group: b.group}, nil
+	return &deferredTx{Tx: inner, pgx: pgxTx, state: b.state, stopping: b.stopping, safe: safe, logger: b.logger, group: b.group}, nil
 }
 
 // deferredTx is the subscriber's transaction with the queue of deferred
@@ -101,16 +102,23 @@ func (b deferredBeginner) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (
 // query, the checkpoint, commit and rollback) take it, so ending the
 // transaction waits for the handler's statement, which the stop's
 // cancellation cuts short.
+//
+// Once the consumers are stopping, a batch rolls back instead of committing:
+// the subscriber may have stopped waiting for an event whose handler wrote
+// part of its work, and its checkpoint stops before that event, so a commit
+// would keep that part and apply the event again after the restart. Rolled
+// back, the whole batch comes again, as any redelivery does.
 type deferredTx struct {
 	wsql.Tx
-	mu     sync.Mutex
-	pgx    pgx.Tx
-	state  *deferredState
-	safe   bool // this batch runs one event at a time
-	doomed bool // a failure in fast mode: roll the batch back
-	queue  pgx.Batch
-	logger *slog.Logger
-	group  string
+	mu       sync.Mutex
+	pgx      pgx.Tx
+	state    *deferredState
+	stopping *atomic.Bool
+	safe     bool // this batch runs one event at a time
+	doomed   bool // a failure in fast mode: roll the batch back
+	queue    pgx.Batch
+	logger   *slog.Logger
+	group    string
 }
 
 // flush sends the queued writes in one round trip.
@@ -168,6 +176,12 @@ func (t *deferredTx) QueryContext(ctx context.Context, query string, args ...any
 func (t *deferredTx) Commit() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.stopping.Load() {
+		// ErrTxDone: watermill-sql takes it as "nothing to commit" and
+		// does not log a shutdown as an error.
+		_ = t.Tx.Rollback()
+		return stdsql.ErrTxDone
+	}
 	if err := t.flush(context.Background()); err != nil {
 		_ = t.Tx.Rollback()
 		return err
