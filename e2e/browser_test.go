@@ -48,9 +48,6 @@ func browser(t *testing.T) context.Context {
 		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 900))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	// A guard against a hung browser, not a speed check: the whole test,
-	// its server's start included, runs under it on a possibly loaded
-	// machine.
 	// The first Run starts the browser under the context it is given, and
 	// that context's end closes it: started here, under no deadline, the
 	// browser outlives the test's deadline, so whereTheBrowserIs can still
@@ -61,6 +58,9 @@ func browser(t *testing.T) context.Context {
 		cancelAlloc()
 		t.Fatalf("start Chromium: %v", err)
 	}
+	// A guard against a hung browser, not a speed check: the whole test,
+	// its server's start included, runs under it on a possibly loaded
+	// machine.
 	ctx, cancelTimeout := context.WithTimeout(ctx, 6*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()

@@ -45,8 +45,9 @@
     function tick() {
       fetch(url, { credentials: "same-origin", cache: "no-store" })
         .then(function (r) {
-          // Signed out meanwhile: reloading leads to the sign-in page.
-          if (r.status === 401) {
+          // Signed out meanwhile (the session's end redirects to the
+          // sign-in page): reloading the page shows it.
+          if (r.redirected || r.status === 401) {
             window.location.reload();
             return null;
           }
