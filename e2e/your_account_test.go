@@ -162,16 +162,23 @@ func TestChangeOwnEmailByLink(t *testing.T) {
 		t.Fatalf("notice to the old address:\n%s", notice.Text)
 	}
 
-	// The audit trail and the accounts list.
-	var changed map[string]any
+	// The audit trail (the request too, asked before the change) and the
+	// accounts list.
+	var changed, asked map[string]any
 	waitUntil(t, "EmailChanged on the audit trail", time.Minute, func() bool {
 		for _, e := range w.root.must(200, "GET", "/api/v1/accounts/audit?email=ana.lima@lincoln.edu", nil)["events"].([]any) {
-			if e.(map[string]any)["type"] == "EmailChanged" {
+			switch e.(map[string]any)["type"] {
+			case "EmailChanged":
 				changed = e.(map[string]any)
+			case "EmailChangeRequested":
+				asked = e.(map[string]any)
 			}
 		}
 		return changed != nil
 	})
+	if s, _ := asked["sentence"].(string); !strings.Contains(s, "Asked by the person themself to change the email from ana@lincoln.edu to Ana.Lima@lincoln.edu") {
+		t.Fatalf("the request on the audit trail: %v", asked)
+	}
 	if s := changed["sentence"].(string); !strings.Contains(s, "from ana@lincoln.edu to Ana.Lima@lincoln.edu") || !strings.Contains(s, "the person themself") ||
 		changed["actor"].(map[string]any)["id"] != acc["id"] {
 		t.Fatalf("audit entry: %v", changed)

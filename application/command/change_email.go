@@ -41,10 +41,11 @@ type AccountStates interface {
 // EmailChanges keeps the email changes waiting for their link and carries
 // out the confirmed ones.
 type EmailChanges interface {
-	// Request stores the request under the hash of its link's token and
-	// queues the mail holding the link, in one transaction; the account's
-	// earlier requests still unused end there.
-	Request(ctx context.Context, req account.EmailChangeRequest, tokenHash []byte, mail Mail) error
+	// Request appends the account's pending EmailChangeRequested at the
+	// version it was read at, stores the request under the hash of its
+	// link's token and queues the mail holding the link, in one
+	// transaction; the account's earlier requests still unused end there.
+	Request(ctx context.Context, acc *account.Account, req account.EmailChangeRequest, tokenHash []byte, mail Mail, meta Metadata) error
 	// Pending is the request of a token's hash (used or not); ErrNotFound
 	// when there is none.
 	Pending(ctx context.Context, tokenHash []byte) (account.EmailChangeRequest, error)
@@ -62,9 +63,10 @@ type EmailChanges interface {
 // whose reach includes the account. A link goes to the new address; until
 // it is followed, nothing changes.
 type RequestEmailChange struct {
-	Actor     tenancy.Actor
-	AccountID uuid.UUID
-	NewEmail  string
+	Actor         tenancy.Actor
+	AccountID     uuid.UUID
+	NewEmail      string
+	CorrelationID string
 	// CurrentPassword is the actor's, asked when they change their own
 	// email: a session left open on a shared computer does not suffice to
 	// take the account over.
@@ -133,7 +135,8 @@ func (h *RequestEmailChangeHandler) Handle(ctx context.Context, cmd RequestEmail
 	if err != nil {
 		return err
 	}
-	return h.changes.Request(ctx, req, EmailChangeTokenHash(token), h.confirmationMail(cmd.Actor, acc, req, token))
+	return h.changes.Request(ctx, acc, req, EmailChangeTokenHash(token), h.confirmationMail(cmd.Actor, acc, req, token),
+		Metadata{ActorID: cmd.Actor.ID, OrgID: acc.OrgID(), CorrelationID: cmd.CorrelationID})
 }
 
 func (h *RequestEmailChangeHandler) checkPassword(ctx context.Context, accountID uuid.UUID, pw secret.Secret, addr netip.Addr) error {

@@ -316,6 +316,13 @@ func (n *narrator) describe(eventType string, decoded any) (string, AuditLink) {
 			return "Password changed (not shown); it must be changed at the next sign-in", none
 		}
 		return "Password changed (not shown)", none
+	case account.EmailChangeRequested:
+		by := "an administrator"
+		if ev.RequestedBy == ev.AccountID {
+			by = "the person themself"
+		}
+		return fmt.Sprintf("Asked by %s to change the email from %s to %s; a link valid until %s UTC went to the new address, and nothing changes until it is followed",
+			by, ev.From, ev.To, ev.ExpiresAt.UTC().Format("2 January 2006 15:04")), none
 	case account.EmailChanged:
 		by := "an administrator"
 		if ev.RequestedBy == ev.AccountID {

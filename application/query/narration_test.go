@@ -3,6 +3,7 @@ package query
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -108,6 +109,12 @@ func TestNarrateEvents(t *testing.T) {
 		{"account reactivated by an undo", account.AccountReactivated{UndoOf: importID},
 			"Reactivated: people.csv, which had deactivated it as no longer in the class, was undone", "/imports/" + importID.String() + "/audit"},
 		{"welcome", account.WelcomeEmailQueued{}, "Welcome email queued for sending", ""},
+		{"email change asked for by the person", account.EmailChangeRequested{AccountID: self, From: "ana@lincoln.edu", To: "ana.lima@lincoln.edu", RequestedBy: self,
+			ExpiresAt: time.Date(2026, 11, 30, 9, 5, 0, 0, time.UTC)},
+			"Asked by the person themself to change the email from ana@lincoln.edu to ana.lima@lincoln.edu; a link valid until 30 November 2026 09:05 UTC went to the new address, and nothing changes until it is followed", ""},
+		{"email change asked for by an administrator", account.EmailChangeRequested{AccountID: self, From: "ana@lincoln.edu", To: "ana.lima@lincoln.edu", RequestedBy: stranger,
+			ExpiresAt: time.Date(2026, 11, 30, 9, 5, 0, 0, time.UTC)},
+			"Asked by an administrator to change the email from ana@lincoln.edu to ana.lima@lincoln.edu; a link valid until 30 November 2026 09:05 UTC went to the new address, and nothing changes until it is followed", ""},
 		{"email changed by the person", account.EmailChanged{AccountID: self, From: "ana@lincoln.edu", To: "ana.lima@lincoln.edu", RequestedBy: self},
 			"Email changed from ana@lincoln.edu to ana.lima@lincoln.edu, asked for by the person themself and confirmed from the new address; the other sessions were ended and the old address was told", ""},
 		{"email changed by an administrator", account.EmailChanged{AccountID: self, From: "ana@lincoln.edu", To: "ana.lima@lincoln.edu", RequestedBy: stranger},

@@ -32,10 +32,25 @@ type EmailChanged struct {
 
 func (EmailChanged) EventType() string { return "EmailChanged" }
 
+// EmailChangeRequested: a link went to To; following it before ExpiresAt
+// makes To the account's email. It changes nothing yet: it is on the
+// account's stream so that its audit trail says who asked for which
+// address, confirmed or not.
+type EmailChangeRequested struct {
+	AccountID   uuid.UUID
+	From        string
+	To          string
+	RequestedBy uuid.UUID
+	ExpiresAt   time.Time
+	RequestedAt time.Time
+}
+
+func (EmailChangeRequested) EventType() string { return "EmailChangeRequested" }
+
 // EmailEvents lists a sample of every email change event of an account's
 // stream, for the codec registry.
 func EmailEvents() []interface{ EventType() string } {
-	return []interface{ EventType() string }{EmailChanged{}}
+	return []interface{ EventType() string }{EmailChangeRequested{}, EmailChanged{}}
 }
 
 // EmailChangeRequest is a change waiting for its link to be followed.
@@ -116,7 +131,8 @@ func (e *LinkError) Failure() *failure.Error {
 // RequestEmailChange decides whether actor may move the account to the
 // address to, held now by holder (nil: nobody): the person themself, or
 // someone whose reach includes the account (tenancy.Actor.CanChange, the
-// reach of imports). It records nothing: the change happens on confirmation.
+// reach of imports). It records EmailChangeRequested for the audit trail;
+// the email changes on confirmation only.
 func (a *Account) RequestEmailChange(actor tenancy.Actor, to Email, holder *Account, now time.Time) (EmailChangeRequest, error) {
 	if actor.ID != a.id && !actor.CanChange(a.Target()) {
 		return EmailChangeRequest{}, &NotAllowedError{SystemAdmin: a.role.IsSystemAdmin()}
@@ -134,8 +150,11 @@ func (a *Account) RequestEmailChange(actor tenancy.Actor, to Email, holder *Acco
 	if err := ClaimableBy(to, a.id, holder); err != nil {
 		return EmailChangeRequest{}, err
 	}
-	return EmailChangeRequest{AccountID: a.id, OrgID: a.orgID, From: a.email, To: to, RequestedBy: actor.ID,
-		ExpiresAt: now.UTC().Add(EmailChangeLifetime)}, nil
+	req := EmailChangeRequest{AccountID: a.id, OrgID: a.orgID, From: a.email, To: to, RequestedBy: actor.ID,
+		ExpiresAt: now.UTC().Add(EmailChangeLifetime)}
+	a.record(EmailChangeRequested{AccountID: a.id, From: a.email.String(), To: to.String(), RequestedBy: actor.ID,
+		ExpiresAt: req.ExpiresAt, RequestedAt: now.UTC()})
+	return req, nil
 }
 
 func errDeactivated() error {

@@ -98,20 +98,34 @@ func TestRequestEmailChange(t *testing.T) {
 			if tt.to != "" {
 				to = mustEmail(t, tt.to)
 			}
+			// The table's accounts are shared by its cases: what this
+			// request recorded is what follows the earlier cases' events.
+			before := len(tt.target.PendingEvents())
 			req, err := tt.target.RequestEmailChange(actorOf(tt.actor), to, tt.holder, changeNow)
+			recorded := tt.target.PendingEvents()[before:]
 			if got := codeOf(err); got != tt.wantErr {
 				t.Fatalf("error %q, want %q (%v)", got, tt.wantErr, err)
 			}
-			if len(tt.target.PendingEvents()) != 0 {
-				t.Fatalf("a request recorded %v; the change happens on confirmation only", tt.target.PendingEvents())
-			}
 			if err != nil {
+				if len(recorded) != 0 {
+					t.Fatalf("a refused request recorded %v", recorded)
+				}
 				return
 			}
 			want := EmailChangeRequest{AccountID: tt.target.ID(), OrgID: tt.target.OrgID(), From: tt.target.Email(), To: to,
 				RequestedBy: tt.actor.ID(), ExpiresAt: changeNow.Add(24 * time.Hour)}
 			if req != want {
 				t.Fatalf("request %+v, want %+v", req, want)
+			}
+			// Recorded for the audit trail; the email itself changes on
+			// confirmation only.
+			asked := EmailChangeRequested{AccountID: want.AccountID, From: want.From.String(), To: want.To.String(), RequestedBy: want.RequestedBy,
+				ExpiresAt: want.ExpiresAt, RequestedAt: changeNow.UTC()}
+			if len(recorded) != 1 || recorded[0] != asked {
+				t.Fatalf("recorded %#v, want %#v", recorded, asked)
+			}
+			if tt.target.Email() != want.From {
+				t.Fatalf("the email is %s before any confirmation", tt.target.Email())
 			}
 		})
 	}

@@ -34,10 +34,18 @@ func NewEmailChanges(pool *pgxpool.Pool, store *EventStore, mail MailQueue) (*Em
 	return &EmailChanges{pool: pool, store: store, mail: mail}, nil
 }
 
-// Request stores the request and queues its mail; the account's earlier
-// unused requests go, so only the latest link works.
-func (c *EmailChanges) Request(ctx context.Context, req account.EmailChangeRequest, tokenHash []byte, m command.Mail) error {
+// Request appends the account's EmailChangeRequested at the version it was
+// read at, stores the request and queues its mail, in one transaction; the
+// account's earlier unused requests go, so only the latest link works.
+func (c *EmailChanges) Request(ctx context.Context, acc *account.Account, req account.EmailChangeRequest, tokenHash []byte, m command.Mail, meta command.Metadata) error {
+	s := acc.Snapshot()
 	return pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		if err := c.store.AppendTx(ctx, tx, accountAppend(acc, acc.Version(), meta)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE account_logins SET version = $2 WHERE account_id = $1`, s.ID, s.Version); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM email_changes WHERE account_id = $1 AND used_at IS NULL`, req.AccountID); err != nil {
 			return err
 		}

@@ -103,7 +103,7 @@ func (a *API) requestMyEmail(w http.ResponseWriter, r *http.Request) {
 	actor := actorFrom(r.Context())
 	a.emailRequested(w, r, a.yourAccount.RequestEmail.Handle(r.Context(), command.RequestEmailChange{
 		Actor: actor, AccountID: actor.ID, NewEmail: req.NewEmail, CurrentPassword: secret.New(req.CurrentPassword),
-		ClientAddress: ClientAddress(r, a.trustedProxies)}))
+		ClientAddress: ClientAddress(r, a.trustedProxies), CorrelationID: correlationID(r)}))
 }
 
 type accountEmailRequest struct {
@@ -126,7 +126,7 @@ func (a *API) requestAccountEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.emailRequested(w, r, a.yourAccount.RequestEmail.Handle(r.Context(), command.RequestEmailChange{
-		Actor: actor, AccountID: id, NewEmail: req.NewEmail}))
+		Actor: actor, AccountID: id, NewEmail: req.NewEmail, CorrelationID: correlationID(r)}))
 }
 
 func (a *API) emailRequested(w http.ResponseWriter, r *http.Request, err error) {

@@ -58,7 +58,7 @@ func (p *Pages) yourEmailSubmit(w http.ResponseWriter, r *http.Request) {
 	actor := sessionFrom(r).actor
 	newEmail := strings.TrimSpace(r.PostFormValue("new_email"))
 	err := p.yourAccount.RequestEmail.Handle(r.Context(), command.RequestEmailChange{Actor: actor, AccountID: actor.ID, NewEmail: newEmail,
-		CurrentPassword: secret.New(r.PostFormValue("current_password")), ClientAddress: rhttp.ClientAddress(r, p.trustedProxies)})
+		CurrentPassword: secret.New(r.PostFormValue("current_password")), ClientAddress: rhttp.ClientAddress(r, p.trustedProxies), CorrelationID: uuid.NewString()})
 	if err != nil {
 		p.renderYourAccount(w, r, http.StatusUnprocessableEntity, p.message(err), yourAccountView{NewEmail: newEmail})
 		return
@@ -147,7 +147,7 @@ func (p *Pages) accountEmailSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	current := r.PostFormValue("email")
 	newEmail := strings.TrimSpace(r.PostFormValue("new_email"))
-	err = p.yourAccount.RequestEmail.Handle(r.Context(), command.RequestEmailChange{Actor: actor, AccountID: id, NewEmail: newEmail})
+	err = p.yourAccount.RequestEmail.Handle(r.Context(), command.RequestEmailChange{Actor: actor, AccountID: id, NewEmail: newEmail, CorrelationID: uuid.NewString()})
 	if err != nil {
 		p.fail(w, r, err)
 		return
