@@ -178,23 +178,30 @@ func handlerFunc(codec Codec, logger *slog.Logger, c Consumer) message.NoPublish
 		if err != nil {
 			return err
 		}
-		apply := func(tx pgx.Tx) error { return c.Handle(ctx, tx, event) }
-		wtx, _ := wsql.TxFromContext(ctx)
-		tx, ok := wtx.(*deferredTx)
-		if !ok {
-			return fmt.Errorf("postgres: subscriber transaction is a %T, not the consumers' own", wtx)
+		tx, err := subscriberBatch(ctx)
+		if err != nil {
+			return err
 		}
-		return tx.handle(ctx, apply)
+		return tx.handle(ctx, func(tx pgx.Tx) error { return c.Handle(ctx, tx, event) })
 	}
 }
 
-// subscriberTx digs the pgx transaction out of the message context, where
-// the subscriber put the deferredTx it began.
-func subscriberTx(ctx context.Context) (pgx.Tx, error) {
+// subscriberBatch is the deferredTx the subscriber began and put in the
+// message context.
+func subscriberBatch(ctx context.Context) (*deferredTx, error) {
 	wtx, _ := wsql.TxFromContext(ctx)
 	t, ok := wtx.(*deferredTx)
 	if !ok {
 		return nil, fmt.Errorf("postgres: subscriber transaction is a %T, not the consumers' own", wtx)
+	}
+	return t, nil
+}
+
+// subscriberTx is the pgx transaction of the subscriber's batch.
+func subscriberTx(ctx context.Context) (pgx.Tx, error) {
+	t, err := subscriberBatch(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return t.pgx, nil
 }

@@ -206,11 +206,9 @@ func (t *deferredTx) Rollback() error {
 // transaction's mu (see deferredTx).
 func holdSubscriberTx(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
-		if wtx, ok := wsql.TxFromContext(msg.Context()); ok {
-			if t, ok := wtx.(*deferredTx); ok {
-				t.mu.Lock()
-				defer t.mu.Unlock()
-			}
+		if t, err := subscriberBatch(msg.Context()); err == nil {
+			t.mu.Lock()
+			defer t.mu.Unlock()
 		}
 		return h(msg)
 	}
