@@ -12,6 +12,10 @@ import (
 	"github.com/rollcall/rollcall/infrastructure/postgres"
 )
 
+// stopTestOptions fail an event fast: a second application poisons it at
+// once.
+var stopTestOptions = postgres.ConsumerOptions{PollInterval: 10 * time.Millisecond, MaxRetries: 1, RetryDelay: time.Millisecond}
+
 // TestStoppingWhileAHandlerWrites: the consumers stop while a handler is in
 // the middle of a statement on the subscriber's transaction. watermill-sql
 // ends that transaction as soon as it stops waiting for the handler, from
@@ -57,13 +61,7 @@ func TestStoppingWhileAHandlerWrites(t *testing.T) {
 				if err := store.Append(ctx, eventstore.Append{StreamID: "slow", ExpectedVersion: eventstore.AnyVersion, Events: events}); err != nil {
 					t.Fatal(err)
 				}
-				c, err := postgres.NewConsumers(pool, codec, discardLogger(), postgres.ConsumerOptions{PollInterval: 10 * time.Millisecond, MaxRetries: 1, RetryDelay: time.Millisecond}, slow)
-				if err != nil {
-					t.Fatal(err)
-				}
-				runCtx, cancel := context.WithCancel(ctx)
-				done := make(chan error, 1)
-				go func() { done <- c.Run(runCtx) }()
+				stop := startConsumers(t, pool, codec, stopTestOptions, slow)
 				select {
 				case <-started:
 				case <-time.After(time.Minute):
@@ -71,28 +69,13 @@ func TestStoppingWhileAHandlerWrites(t *testing.T) {
 				}
 				// Stop at a different point of the handler each round.
 				time.Sleep(time.Duration(round-1) * 37 * time.Millisecond)
-				cancel()
-				select {
-				case err := <-done:
-					if err != nil {
-						t.Fatalf("round %d: %v", round, err)
-					}
-				case <-time.After(time.Minute):
-					t.Fatalf("round %d: the consumers did not stop", round)
-				}
+				stop()
 				for len(started) > 0 {
 					<-started
 				}
 			}
 			// A last run applies whatever the stops left.
-			c, err := postgres.NewConsumers(pool, codec, discardLogger(), postgres.ConsumerOptions{PollInterval: 10 * time.Millisecond}, slow)
-			if err != nil {
-				t.Fatal(err)
-			}
-			runCtx, cancel := context.WithCancel(ctx)
-			done := make(chan error, 1)
-			go func() { done <- c.Run(runCtx) }()
-			defer func() { cancel(); <-done }()
+			defer startConsumers(t, pool, codec, stopTestOptions, slow)()
 			waitFor(t, "every event to be applied", time.Minute, func() (bool, error) {
 				lag, err := postgres.ConsumerLag(ctx, pool, "proj.slow.v1")
 				return err == nil && lag[0].Pending == 0 && count(t, pool, `SELECT count(*) FROM slow_handled`) == rounds*perRound, err
@@ -149,22 +132,7 @@ func TestAStopRollsBackTheBatchInFlight(t *testing.T) {
 				Events: []eventstore.Event{event(1), event(2), event(3)}}); err != nil {
 				t.Fatal(err)
 			}
-			run := func(c postgres.Consumer) (stop func()) {
-				consumers, err := postgres.NewConsumers(pool, codec, discardLogger(), postgres.ConsumerOptions{PollInterval: 10 * time.Millisecond, MaxRetries: 1, RetryDelay: time.Millisecond}, c)
-				if err != nil {
-					t.Fatal(err)
-				}
-				runCtx, cancel := context.WithCancel(ctx)
-				done := make(chan error, 1)
-				go func() { done <- consumers.Run(runCtx) }()
-				return func() {
-					cancel()
-					if err := <-done; err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			stop := run(consumer(true))
+			stop := startConsumers(t, pool, codec, stopTestOptions, consumer(true))
 			select {
 			case <-wrote:
 			case <-time.After(time.Minute):
@@ -176,7 +144,7 @@ func TestAStopRollsBackTheBatchInFlight(t *testing.T) {
 				t.Fatalf("after the stop %d event(s) are applied: the batch in flight was committed with half of event 2's work", n)
 			}
 
-			defer run(consumer(false))()
+			defer startConsumers(t, pool, codec, stopTestOptions, consumer(false))()
 			waitFor(t, "the events to be applied after the restart", time.Minute, func() (bool, error) {
 				lag, err := postgres.ConsumerLag(ctx, pool, "proj.half.v1")
 				return err == nil && lag[0].Pending == 0, err

@@ -208,24 +208,42 @@ func createOrderTables(t *testing.T, pool *pgxpool.Pool) {
 
 func runConsumers(t *testing.T, pool *pgxpool.Pool, codec postgres.Codec, consumers ...postgres.Consumer) {
 	t.Helper()
-	c, err := postgres.NewConsumers(pool, codec, discardLogger(), postgres.ConsumerOptions{PollInterval: 20 * time.Millisecond}, consumers...)
+	t.Cleanup(startConsumers(t, pool, codec, postgres.ConsumerOptions{PollInterval: 20 * time.Millisecond}, consumers...))
+}
+
+// startConsumers runs consumers once they are subscribed; stop cancels
+// them and fails the test unless they stop cleanly within a minute. stop
+// may be called more than once.
+func startConsumers(t *testing.T, pool *pgxpool.Pool, codec postgres.Codec, opts postgres.ConsumerOptions, consumers ...postgres.Consumer) (stop func()) {
+	t.Helper()
+	c, err := postgres.NewConsumers(pool, codec, discardLogger(), opts, consumers...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("consumers: %v", err)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("consumers: %v", err)
+				}
+			case <-time.After(time.Minute):
+				t.Error("the consumers did not stop within a minute")
+			}
+		})
+	}
 	select {
 	case <-c.Running():
 	case <-time.After(10 * time.Second):
+		stop()
 		t.Fatal("consumers did not start")
 	}
+	return stop
 }
 
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool, error)) {
